@@ -1,0 +1,72 @@
+"""The seqkern exception hierarchy: every error a user can see has a type and a stable code."""
+
+from __future__ import annotations
+
+
+class SeqkernError(Exception):
+    """Base of every seqkern error. ``code`` is the stable, machine-readable name (API error code)."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class FixedPointError(SeqkernError, ValueError):
+    """A decimal number that cannot be represented exactly in the kernel's fixed-point units."""
+
+    code = "BAD_NUMBER"
+
+
+class MalformedNumber(FixedPointError):
+    code = "MALFORMED_NUMBER"
+
+
+class PrecisionError(FixedPointError):
+    """More decimal digits than the scale (or the requested venue precision) can hold exactly."""
+
+    code = "PRECISION"
+
+
+class NumberOverflow(FixedPointError, OverflowError):
+    code = "NUMBER_OVERFLOW"
+
+
+class BookError(SeqkernError, ValueError):
+    """Bad input to an order book: unaligned price, negative size, malformed arrays."""
+
+    code = "BAD_BOOK_UPDATE"
+
+
+class UnknownVenue(SeqkernError, KeyError):
+    code = "UNKNOWN_VENUE"
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.message
+
+
+class UnknownSymbol(SeqkernError, KeyError):
+    code = "UNKNOWN_SYMBOL"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CredentialError(SeqkernError, ValueError):
+    """Credentials missing or malformed; the message names the field, never its value."""
+
+    code = "BAD_CREDENTIALS"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class NoRoutableVenue(SeqkernError):
+    code = "NO_ROUTABLE_VENUE"
