@@ -1,0 +1,212 @@
+# distutils: language = c++
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled venue depth decoders: raw websocket bytes straight into an L2Book, no Python per level."""
+
+cimport cython
+from libc.stdint cimport int64_t, int32_t
+
+from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
+from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
+
+from seqkern.errors import SeqkernError
+
+
+cdef extern from "_wire_depth.h" namespace "skwire" nogil:
+    cdef cppclass Level:
+        const char* px
+        int32_t px_len
+        const char* qty
+        int32_t qty_len
+        int32_t side
+
+    cdef cppclass DepthScan:
+        size_t n_levels
+        size_t max_levels
+        int64_t first_id
+        int64_t final_id
+        int64_t prev_final_id
+        int64_t event_ms
+        int64_t transact_ms
+        const char* sym
+        int32_t sym_len
+
+    DepthScan* scan_new(size_t cap_levels) except +
+    void scan_free(DepthScan* s)
+    const Level* scan_level(const DepthScan* s, size_t i)
+    int scan_binance_depth(DepthScan* s, const char* msg, size_t length)
+
+    int SCAN_OTHER, SCAN_DEPTH, SCAN_BAD_JSON, SCAN_BAD_SHAPE, SCAN_TOO_MANY
+
+
+# message formats (one scanner per venue format; OKX / Bybit join as siblings)
+FORMAT_BINANCE = 1
+
+# scan results
+OTHER = 0
+DEPTH = 1
+BAD_JSON = -1
+BAD_SHAPE = -2
+TOO_MANY_LEVELS = -3
+
+# apply results
+APPLIED = 0
+STALE = 1          # entirely older than the book: ignored (normal while replaying a buffer)
+GAP = 2            # the venue's continuity rule failed: the book is invalid, resync
+BAD_LEVEL = 3      # a price/qty that does not parse or fit the book: book invalid, resync
+NOT_DEPTH = 4      # apply called without a scanned depth message
+
+# continuity rules (CexVenue.sequence_rule codes)
+RULE_NONE = 0          # apply every message (snapshot-replace feeds)
+RULE_FIRST_LAST = 1    # Binance spot: ignore u <= last; gap if U > last + 1
+RULE_PREV_FINAL = 2    # Binance USD-M: pu must equal last u (ignore u < last)
+
+cdef enum:
+    C_APPLIED = 0
+    C_STALE = 1
+    C_GAP = 2
+    C_BAD_LEVEL = 3
+    C_NOT_DEPTH = 4
+
+
+class WireError(SeqkernError, ValueError):
+    """A venue message the compiled decoder could not read."""
+
+    code = "BAD_VENUE_MESSAGE"
+
+
+@cython.final
+cdef class DepthDecoder:
+    """Scans one venue depth message at a time; header fields stay readable until the next scan.
+
+    ``scan(msg)`` reads the message (bytes, bytearray or memoryview) and returns DEPTH, OTHER or
+    a negative error code; ``apply(book)`` / ``apply_checked(book, rule)`` then write the scanned
+    levels into an ``L2Book`` through its C entry point.
+    """
+
+    cdef DepthScan* _s
+    cdef readonly int format
+    cdef int _last_rc
+
+    def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
+        if format != FORMAT_BINANCE:
+            raise ValueError(f"unknown depth message format {format}")
+        if max_levels < 1:
+            raise ValueError("max_levels must be positive")
+        self._s = scan_new(<size_t>max_levels)
+        self.format = format
+        self._last_rc = SCAN_OTHER
+
+    def __dealloc__(self):
+        if self._s != NULL:
+            scan_free(self._s)
+            self._s = NULL
+
+    cpdef int scan(self, const unsigned char[::1] msg):
+        cdef int rc
+        cdef size_t n = msg.shape[0]
+        if n == 0:
+            self._last_rc = SCAN_BAD_JSON
+            return SCAN_BAD_JSON
+        with nogil:
+            rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+        self._last_rc = rc
+        return rc
+
+    @property
+    def first_id(self):
+        return self._s.first_id
+
+    @property
+    def final_id(self):
+        return self._s.final_id
+
+    @property
+    def prev_final_id(self):
+        return self._s.prev_final_id
+
+    @property
+    def event_time_ns(self):
+        return self._s.event_ms * 1000000
+
+    @property
+    def transact_time_ns(self):
+        return self._s.transact_ms * 1000000
+
+    @property
+    def n_levels(self):
+        return self._s.n_levels if self._last_rc == SCAN_DEPTH else 0
+
+    @property
+    def symbol(self):
+        """Venue symbol of the scanned message as str (allocates: not for the hot path)."""
+        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
+            return None
+        return (<const char*>self._s.sym)[:self._s.sym_len].decode("ascii", "replace")
+
+    cpdef bytes symbol_bytes(self):
+        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
+            return None
+        return (<const char*>self._s.sym)[:self._s.sym_len]
+
+    cdef int _apply_levels(self, L2Book book) noexcept nogil:
+        cdef size_t i
+        cdef int64_t px, qty
+        cdef int rc
+        for i in range(self._s.n_levels):
+            if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(scan_level(self._s, i).qty, scan_level(self._s, i).qty_len, QTY_DIGITS, &qty) != FX_OK:
+                return C_BAD_LEVEL
+            rc = book.set_level(scan_level(self._s, i).side, px, qty)
+            if rc > LV_DROPPED:
+                return C_BAD_LEVEL
+        return C_APPLIED
+
+    cpdef int apply(self, L2Book book):
+        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time."""
+        cdef int rc
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
+        with nogil:
+            rc = self._apply_levels(book)
+        if rc != C_APPLIED:
+            book.valid = False
+            return rc
+        book.last_update_id = self._s.final_id
+        book.ts_event_ns = self._s.event_ms * 1000000
+        return C_APPLIED
+
+    cpdef int apply_checked(self, L2Book book, int rule):
+        """Check the venue continuity rule against book.last_update_id, then apply.
+
+        Returns APPLIED, STALE (older than the book, ignored), GAP (book marked invalid, nothing
+        applied) or BAD_LEVEL (book marked invalid).
+        """
+        cdef int64_t last = book.last_update_id
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
+        if rule == RULE_FIRST_LAST:
+            if self._s.final_id <= last:
+                return C_STALE
+            if self._s.first_id > last + 1:
+                book.valid = False
+                return C_GAP
+        elif rule == RULE_PREV_FINAL:
+            if self._s.final_id < last:
+                return C_STALE
+            if self._s.prev_final_id != last:
+                book.valid = False
+                return C_GAP
+        return self.apply(book)
+
+    def levels(self):
+        """The scanned levels as a list of (side, price_str, qty_str) (tests and tools only)."""
+        cdef size_t i
+        out = []
+        if self._last_rc != SCAN_DEPTH:
+            return out
+        for i in range(self._s.n_levels):
+            out.append((scan_level(self._s, i).side,
+                        (<const char*>scan_level(self._s, i).px)[:scan_level(self._s, i).px_len].decode(),
+                        (<const char*>scan_level(self._s, i).qty)[:scan_level(self._s, i).qty_len].decode()))
+        return out
