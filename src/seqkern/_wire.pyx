@@ -3,7 +3,9 @@
 """Compiled venue depth decoders: raw websocket bytes straight into an L2Book, no Python per level."""
 
 cimport cython
-from libc.stdint cimport int64_t, int32_t
+from libc.stdint cimport int64_t, int32_t, int8_t
+
+import numpy as np
 
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
@@ -86,6 +88,13 @@ cdef class DepthDecoder:
     cdef DepthScan* _s
     cdef readonly int format
     cdef int _last_rc
+    cdef readonly object delta_side     # int8[max_levels]: levels written by the last apply
+    cdef readonly object delta_px       # int64[max_levels] px_1e9
+    cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
+    cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
+    cdef int8_t* _ds
+    cdef int64_t* _dp
+    cdef int64_t* _dq
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
         if format != FORMAT_BINANCE:
@@ -95,6 +104,16 @@ cdef class DepthDecoder:
         self._s = scan_new(<size_t>max_levels)
         self.format = format
         self._last_rc = SCAN_OTHER
+        self.delta_side = np.zeros(max_levels, dtype=np.int8)
+        self.delta_px = np.zeros(max_levels, dtype=np.int64)
+        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
+        cdef int8_t[::1] ds = self.delta_side
+        cdef int64_t[::1] dp = self.delta_px
+        cdef int64_t[::1] dq = self.delta_qty
+        self._ds = &ds[0]
+        self._dp = &dp[0]
+        self._dq = &dq[0]
+        self.n_applied = 0
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -152,6 +171,7 @@ cdef class DepthDecoder:
         cdef size_t i
         cdef int64_t px, qty
         cdef int rc
+        self.n_applied = 0
         for i in range(self._s.n_levels):
             if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
                 return C_BAD_LEVEL
@@ -160,6 +180,10 @@ cdef class DepthDecoder:
             rc = book.set_level(scan_level(self._s, i).side, px, qty)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
+            self._ds[i] = <int8_t>scan_level(self._s, i).side
+            self._dp[i] = px
+            self._dq[i] = qty
+            self.n_applied = i + 1
         return C_APPLIED
 
     cpdef int apply(self, L2Book book):
