@@ -141,6 +141,19 @@ class VenueEndpoints:
 
 
 @dataclass(frozen=True)
+class InstrumentInfo:
+    """A venue's trading rules for one symbol, in kernel units (PairSpec-compatible fields)."""
+
+    venue_symbol: str
+    base: str
+    quote: str
+    tick_1e9: int
+    lot_1e8: int
+    min_qty_1e8: int
+    min_notional_1e9: int
+
+
+@dataclass(frozen=True)
 class BookSnapshot:
     update_id: int
     bid_px: np.ndarray
@@ -214,6 +227,7 @@ class OrderResult:
 class AmendResult:
     mode: AmendMode
     result: OrderResult                  # the order as it stands after the amend
+    keeps_priority: bool = False         # True only when the venue keeps the queue position
     replaced_order_id: int | str | None = None  # CANCEL_REPLACE: the cancelled order
 
 
@@ -313,6 +327,13 @@ class CexVenue(ABC):
     @abstractmethod
     def venue_symbol(self, symbol: str) -> str:
         """Canonical BASE-QUOTE (e.g. "BTC-USDT") to the venue's symbol."""
+
+    @abstractmethod
+    def instruments_request(self) -> RestRequest:
+        """REST request for the venue's instrument metadata (tick, lot, minimums)."""
+
+    @abstractmethod
+    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]: ...
 
     # market-data subscriptions
     @abstractmethod

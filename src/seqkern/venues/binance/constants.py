@@ -82,6 +82,7 @@ USDM_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
 # error codes (errors.md)
 ERR_UNKNOWN = -1000
 ERR_TOO_MANY_REQUESTS = -1003
+ERR_UNSUPPORTED = -1020
 ERR_INVALID_MESSAGE = -1013      # filter failures
 ERR_TIMESTAMP = -1021
 ERR_BAD_SIGNATURE = -1022

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import orjson
-
 from seqkern._fixed import parse_px, parse_qty
+
 from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BalanceEvent,
@@ -18,6 +18,7 @@ from seqkern.venues.base import (
     BookSnapshot,
     ControlEvent,
     FillEvent,
+    InstrumentInfo,
     OrderStatus,
     OrderUpdate,
     Side,
@@ -156,3 +157,22 @@ def _order_trade_update(evt: dict[str, Any], ts_recv_ns: int) -> list[FillEvent 
             str(o.get("n", "0")), str(o.get("N", "")), bool(o["m"]), int(o["t"]),
             int(o["T"]) * _MS, ts_recv_ns))
     return out
+
+
+def parse_exchange_info(body: bytes | str) -> dict[str, InstrumentInfo]:
+    """GET /api/v3/exchangeInfo or /fapi/v1/exchangeInfo to trading rules by symbol."""
+    try:
+        obj = orjson.loads(body)
+        out: dict[str, InstrumentInfo] = {}
+        for s in obj["symbols"]:
+            f = {x["filterType"]: x for x in s.get("filters", [])}
+            tick = parse_px(f["PRICE_FILTER"]["tickSize"]) if "PRICE_FILTER" in f else 0
+            lot = f.get("LOT_SIZE", {})
+            notional = f.get("NOTIONAL", f.get("MIN_NOTIONAL", {}))
+            min_notional = notional.get("minNotional", notional.get("notional", "0"))
+            out[s["symbol"]] = InstrumentInfo(
+                s["symbol"], s["baseAsset"], s["quoteAsset"], tick,
+                parse_qty(lot.get("stepSize", "0")), parse_qty(lot.get("minQty", "0")), parse_px(min_notional))
+        return out
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, FixedPointError) as exc:
+        raise VenueMessageError(f"unreadable Binance exchangeInfo: {exc}") from None

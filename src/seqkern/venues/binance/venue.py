@@ -6,17 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-
 from seqkern._wire import FORMAT_BINANCE
+
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
     CexVenue,
     ControlEvent,
+    InstrumentInfo,
     InstrumentType,
-    ResyncMethod,
     RestRequest,
+    ResyncMethod,
     TradeEvent,
     VenueEndpoints,
 )
@@ -51,6 +52,13 @@ class BinanceSpot(CexVenue):
 
     def venue_symbol(self, symbol: str) -> str:
         return binance_symbol(symbol)
+
+    def instruments_request(self) -> RestRequest:
+        path = "/fapi/v1/exchangeInfo" if self.instrument_type is InstrumentType.PERP else "/api/v3/exchangeInfo"
+        return RestRequest("GET", path, {}, self.rest_cost(path))
+
+    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]:
+        return parsing.parse_exchange_info(body)
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         s = venue_symbol.lower()
