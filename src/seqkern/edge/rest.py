@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.ws import ssl_context_for
@@ -121,7 +122,8 @@ class RestClient:
             try:
                 sess = self._session_get()
                 params = None if query is not None else {k: str(v) for k, v in req.params.items()}
-                full = f"{url}?{query}" if query else url
+                # a signed query goes out byte for byte (no re-quoting, or the signature breaks)
+                full = URL(f"{url}?{query}", encoded=True) if query else URL(url)
                 async with sess.request(req.method, full, params=params, data=body, headers=headers) as resp:
                     status = resp.status
                     data = await resp.read()

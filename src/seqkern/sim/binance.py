@@ -490,7 +490,7 @@ class BinanceSim:
     async def _rest_signed_params(self, request: web.Request) -> tuple[SimAccount, dict[str, str]]:
         acct = self._rest_account(request)
         body = await request.text()
-        qs = request.query_string
+        qs = request.rel_url.raw_query_string   # as sent (percent-encoded), which is what was signed
         payload = qs + body
         pairs = parse_qsl(qs, keep_blank_values=True) + parse_qsl(body, keep_blank_values=True)
         params = dict(pairs)
@@ -898,7 +898,9 @@ class BinanceSim:
             self._send_private(acct.api_key, ev)
             if fill:
                 self._send_private(acct.api_key, {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
-                    "m": "ORDER", "B": [{"a": st.spec.quote, "wb": "0", "cw": "0", "bc": "0"}], "P": []}})
+                    "m": "ORDER", "B": [{"a": st.spec.quote, "wb": format_qty(acct.balances.get(st.spec.quote, 0), 8),
+                                         "cw": format_qty(acct.balances.get(st.spec.quote, 0), 8), "bc": "0"}],
+                    "P": []}})
             return
         ev = {"e": "executionReport", "E": now, "s": st.spec.symbol, "c": o.client_order_id,
               "S": o.side, "o": o.extra.get("type", o.order_type), "f": o.tif if o.tif != "GTX" else "GTC",
