@@ -177,26 +177,33 @@ def _cex(native_amend: bool, batch_max: int, note: str) -> Capabilities:
 
 
 _CAP_BINANCE_SPOT = _cex(
-    True, 0, "amend = PUT /api/v3/order/amend/keepPriority, quantity down only (cex.md 2.3); "
-    "no batch for plain orders"
+    True,
+    0,
+    "amend = PUT /api/v3/order/amend/keepPriority, quantity down only (cex.md 2.3); "
+    "no batch for plain orders",
 )
 _CAP_BINANCE_PERP = _cex(True, 5, "PUT /fapi/v1/order modify (requeues); batchOrders max 5")
 _CAP_COINBASE = _cex(True, 0, "orders/edit, GTC limit only; batch is cancel-only")
 _CAP_KRAKEN = _cex(
-    True, 15, "amend_order atomic in place; batch_add 2-15 orders of one pair, validated as a "
-    "whole, then engine checks reject orders individually"
+    True,
+    15,
+    "amend_order atomic in place; batch_add 2-15 orders of one pair, validated as a "
+    "whole, then engine checks reject orders individually",
 )
 _CAP_OKX_SPOT = _cex(True, 20, "amend-order native (same ordId); batch-orders max 20")
 _CAP_OKX_PERP = _cex(True, 20, "amend-order native (same ordId); batch-orders max 20")
 _CAP_BYBIT_SPOT = _cex(True, 10, "/v5/order/amend; create-batch max 10 for spot")
 _CAP_BYBIT_PERP = _cex(True, 20, "/v5/order/amend; create-batch max 20 for linear")
 _CAP_BITGET = _cex(
-    False, 20, "no spot amend (cancel-replace-order); batch-orders: docs 50, trading guide 20; "
-    "20 used"
+    False,
+    20,
+    "no spot amend (cancel-replace-order); batch-orders: docs 50, trading guide 20; 20 used",
 )
 _CAP_CRYPTOCOM = _cex(
-    False, 10, "amend-order is cancel+new behind the scenes (priority lost unless qty down); "
-    "batch max 10 (schema says 1000)"
+    False,
+    10,
+    "amend-order is cancel+new behind the scenes (priority lost unless qty down); "
+    "batch max 10 (schema says 1000)",
 )
 _CAP_BITMART = _cex(False, 0, "id only: no edge in the product")
 # Hyperliquid's `order` action takes a list of orders signed as one action (one nonce), each
@@ -257,7 +264,9 @@ _CAP_DEX = Capabilities(
 def _units(venue_id: int, launcher: str, *specs: tuple[InstrumentType, Capabilities]) -> tuple:
     out = []
     for itype, caps in specs:
-        name = launcher if itype is not InstrumentType.PERP or len(specs) == 1 else f"{launcher}-perp"
+        name = (
+            launcher if itype is not InstrumentType.PERP or len(specs) == 1 else f"{launcher}-perp"
+        )
         out.append(DeployUnit(f"venue-edge-{name}", name, venue_id, itype, caps))
     return tuple(out)
 
@@ -355,10 +364,14 @@ def _choices(names: Iterable[str]) -> str:
 def venue_by_id(venue_id: int) -> Venue:
     v = _BY_ID.get(venue_id) if isinstance(venue_id, int) else None
     if v is None:
-        what = {
-            VENUE_DEFAULT: " (slot 0 is reserved for default/local)",
-            VENUE_UNKNOWN: " (VENUE_UNKNOWN is a placeholder, not a venue)",
-        }.get(venue_id, "") if isinstance(venue_id, int) else ""
+        what = (
+            {
+                VENUE_DEFAULT: " (slot 0 is reserved for default/local)",
+                VENUE_UNKNOWN: " (VENUE_UNKNOWN is a placeholder, not a venue)",
+            }.get(venue_id, "")
+            if isinstance(venue_id, int)
+            else ""
+        )
         raise UnknownVenue(
             f"unknown venue id {venue_id!r}{what}; valid ids: "
             f"{_choices(f'{i}={_BY_ID[i].name}' for i in sorted(_BY_ID))}"
@@ -393,9 +406,7 @@ def unit_by_launcher(launcher: str) -> DeployUnit:
     """The deploy unit started by VENUE=<launcher> ("binance-perp")."""
     u = _LAUNCHERS.get(launcher.strip().lower()) if isinstance(launcher, str) else None
     if u is None:
-        raise UnknownVenue(
-            f"unknown VENUE={launcher!r}; valid values: {_choices(_LAUNCHERS)}"
-        )
+        raise UnknownVenue(f"unknown VENUE={launcher!r}; valid values: {_choices(_LAUNCHERS)}")
     return u
 
 

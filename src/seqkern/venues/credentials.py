@@ -215,7 +215,9 @@ CREDENTIAL_CLASSES: dict[str, CredentialClass] = {
 
 
 def _missing(name: str) -> CredentialError:
-    return CredentialError(f"missing credential field {name}", field=name, code="MISSING_CREDENTIAL")
+    return CredentialError(
+        f"missing credential field {name}", field=name, code="MISSING_CREDENTIAL"
+    )
 
 
 def _bad(name: str, why: str) -> CredentialError:

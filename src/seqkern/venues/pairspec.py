@@ -271,7 +271,9 @@ DEFAULT_PAIRSPECS: tuple[PairSpec, ...] = (
 )
 
 
-def pairspec_table(specs: tuple[PairSpec, ...] = DEFAULT_PAIRSPECS) -> dict[tuple[str, int, str], PairSpec]:
+def pairspec_table(
+    specs: tuple[PairSpec, ...] = DEFAULT_PAIRSPECS,
+) -> dict[tuple[str, int, str], PairSpec]:
     """Index PairSpecs by (symbol, venue_id, instrument_type); duplicates are an error."""
     out: dict[tuple[str, int, str], PairSpec] = {}
     for spec in specs:

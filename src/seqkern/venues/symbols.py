@@ -108,8 +108,10 @@ def parse_prediction(symbol: str) -> PredictionSymbol:
         if url.hostname not in ("polymarket.com", "www.polymarket.com"):
             raise UnknownSymbol(f"not a Polymarket URL: {symbol!r}")
         parts = [p for p in url.path.split("/") if p]
-        if len(parts) < 2 or parts[0] not in ("event", "market") or not _POLY_SLUG.fullmatch(
-            parts[-1]
+        if (
+            len(parts) < 2
+            or parts[0] not in ("event", "market")
+            or not _POLY_SLUG.fullmatch(parts[-1])
         ):
             raise UnknownSymbol(f"Polymarket URL without an event/market slug: {symbol!r}")
         return PredictionSymbol(VENUE_POLYMARKET, parts[-1], Leg.YES, "slug")
@@ -121,7 +123,9 @@ def parse_prediction(symbol: str) -> PredictionSymbol:
         try:
             leg = Leg(leg_text.lower())
         except ValueError:
-            raise UnknownSymbol(f"unknown leg {leg_text!r} in {symbol!r}; use :yes or :no") from None
+            raise UnknownSymbol(
+                f"unknown leg {leg_text!r} in {symbol!r}; use :yes or :no"
+            ) from None
     if _KALSHI_TICKER.fullmatch(market):
         return PredictionSymbol(VENUE_KALSHI, market, leg, "ticker")
     if _POLY_CONDITION.fullmatch(market):
@@ -140,7 +144,7 @@ def parse_prediction(symbol: str) -> PredictionSymbol:
 
 
 def symbol_kind(symbol: str) -> str:
-    """"pair" for BASE-QUOTE, else "kalshi" or "polymarket"; raises UnknownSymbol."""
+    """Return "pair" for BASE-QUOTE, else "kalshi" or "polymarket"; raises UnknownSymbol."""
     if isinstance(symbol, str) and _PAIR.fullmatch(symbol):
         return "pair"
     p = parse_prediction(symbol)
