@@ -30,9 +30,7 @@ from seqkern.venues import (
 
 
 def _pem(key, fmt=serialization.PrivateFormat.PKCS8) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, fmt, serialization.NoEncryption()
-    ).decode()
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +167,9 @@ def test_turnkey_signers(keys):
 def test_solana_key_forms(keys):
     kp = keys["sol"]
     for form in (list(bytes(kp)), json.dumps(list(bytes(kp))), bytes(kp)[:32].hex()):
-        c = validate_credentials("dex-sol", {"api_key": keys["sol_pub"],
-                                             "extra_json": {"signer_private_key": form}})
+        c = validate_credentials(
+            "dex-sol", {"api_key": keys["sol_pub"], "extra_json": {"signer_private_key": form}}
+        )
         assert c.signer_private_key == keys["sol_b58"]
 
 

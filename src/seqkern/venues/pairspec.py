@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seqkern._fixed import notional_1e9, parse_px, parse_qty
+from seqkern._fixed import notional, parse_px, parse_qty
 from seqkern.errors import FixedPointError, SeqkernError, UnknownSymbol, UnknownVenue
 from seqkern.venues.catalog import (
     VENUE_BINANCE,
@@ -27,6 +27,7 @@ from seqkern.venues.symbols import Leg, parse_prediction, parse_venue_symbol, sp
 # Fees outside this band are a units mistake (bps vs fraction vs percent), not a fee schedule.
 MIN_FEE_BPS = -100.0  # rebates down to -1%
 MAX_FEE_BPS = 1000.0  # 10%
+_QTY_SCALE = 10**8
 
 
 class PairSpecError(SeqkernError, ValueError):
@@ -162,10 +163,11 @@ class PairSpec:
         return qty_1e8 % self.lot_1e8 == 0
 
     def meets_minimums(self, px_1e9: int, qty_1e8: int) -> bool:
-        """Quantity >= min_qty and price x quantity >= min_notional (exact, 128-bit)."""
+        """Quantity >= min_qty and price x quantity >= min_notional (exact)."""
         if qty_1e8 < self.min_qty_1e8:
             return False
-        return self.min_notional_1e9 == 0 or notional_1e9(px_1e9, qty_1e8) >= self.min_notional_1e9
+        # exact: px_1e9 x qty_1e8 is notional at scale 1e17 (Python int, never wraps)
+        return notional(px_1e9, qty_1e8) >= self.min_notional_1e9 * _QTY_SCALE
 
 
 def _spec(

@@ -130,12 +130,12 @@ def parse_prediction(symbol: str) -> PredictionSymbol:
         return PredictionSymbol(VENUE_KALSHI, market, leg, "ticker")
     if _POLY_CONDITION.fullmatch(market):
         return PredictionSymbol(VENUE_POLYMARKET, market.lower(), leg, "condition")
-    if _POLY_TOKEN.fullmatch(market):
+    if market.isascii() and market.isdigit():
         if leg_text:
             raise UnknownSymbol(
                 f"{symbol!r}: a Polymarket token id already names one outcome; drop the leg"
             )
-        if int(market) > _UINT256_MAX:
+        if not _POLY_TOKEN.fullmatch(market) or int(market) > _UINT256_MAX:
             raise UnknownSymbol(f"Polymarket token id out of uint256 range: {symbol!r}")
         return PredictionSymbol(VENUE_POLYMARKET, market, None, "token")
     if _POLY_SLUG.fullmatch(market):
