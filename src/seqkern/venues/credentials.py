@@ -543,8 +543,9 @@ def _validate_polymarket(venue: Venue, p: _Payload) -> Credentials:
             )
     api_key = _uuid(p, "api_key")
     secret = flat["api_secret"]
-    try:
-        if len(base64.urlsafe_b64decode(secret.encode("ascii"))) == 0:
+    try:  # strict: url-safe alphabet with padding, as /auth/derive-api-key returns it
+        std = secret.replace("-", "+").replace("_", "/")
+        if "+" in secret or "/" in secret or not base64.b64decode(std, validate=True):
             raise ValueError
     except (binascii.Error, ValueError, UnicodeError):
         raise _bad("api_secret", "must be the L2 secret in url-safe base64") from None
