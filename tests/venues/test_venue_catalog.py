@@ -199,3 +199,13 @@ def test_unit_for_missing_instrument_type():
     with pytest.raises(UnknownVenue, match="no perp unit"):
         V.venue_by_name("coinbase").unit("perp")
     assert V.venue_by_name("okx").unit("perp").name == "venue-edge-okx-perp"
+
+
+def test_id_only_venues_have_no_edge():
+    for vid in (V.VENUE_BITMART, V.VENUE_DEX):
+        v = V.venue_by_id(vid)
+        assert v.status == "id-only" and v.units == () and v.capabilities is None
+        assert v.primary_instrument_type == "spot"
+    assert {v.name for v in V.live_venues()} == {
+        u.launcher.removesuffix("-perp") for u in V.all_units()
+    }

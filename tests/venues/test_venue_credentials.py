@@ -298,3 +298,19 @@ def test_repr_and_str_redact_secrets(keys):
     # public fields stay visible
     hl = validate_credentials("hyperliquid", valid_payloads(keys)["hyperliquid"])
     assert keys["evm_addr"] in repr(hl)
+
+
+def test_to_payload_round_trips(keys):
+    tk = {"turnkey_organization_id": keys["tk_org"], "turnkey_api_public_key": keys["tk_pub"],
+          "turnkey_api_private_key": keys["tk_priv"]}  # fmt: skip
+    payloads = {
+        **valid_payloads(keys),
+        "dex-base": {"api_key": keys["evm_addr"], "extra_json": tk},
+        "polymarket": {"api_key": keys["uuid"], "api_secret": keys["poly_secret"],
+                       "passphrase": keys["poly_pass"],
+                       "extra_json": {"signer_private_key": keys["evm_key"],
+                                      "proxy_address": keys["evm_addr"]}},
+    }  # fmt: skip
+    for venue, payload in payloads.items():
+        c = validate_credentials(venue, payload)
+        assert validate_credentials(venue, c.to_payload()) == c, venue

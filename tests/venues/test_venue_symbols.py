@@ -229,3 +229,11 @@ def test_routing_by_instrument_type():
 def test_routing_rejects_malformed_symbols():
     with pytest.raises(UnknownSymbol):
         venues_for("BTC/USD", DEFAULT_PAIRSPECS)
+
+
+def test_default_instrument_type_is_the_venues_first_unit():
+    assert to_venue("BTC-USDT", "binance") == "BTCUSDT"
+    assert to_venue("BTC-USDC", "hyperliquid") == "BTC"
+    assert to_venue("KXBTCZ-26DEC31-T99000:NO", "kalshi") == "KXBTCZ-26DEC31-T99000"
+    with pytest.raises(UnknownSymbol, match="instrument type"):
+        parse_venue_symbol("BTCUSDT", "binance", "future")

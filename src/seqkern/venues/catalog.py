@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from seqkern.errors import UnknownVenue
 
@@ -74,7 +75,7 @@ class Settlement(enum.StrEnum):
     ONCHAIN_SWAP = "onchain_swap"  # DEX: the swap transaction itself settles
 
 
-Region = str  # "ap" | "na" | "eu"
+Region = Literal["ap", "na", "eu"]
 REGIONS: tuple[str, ...] = ("ap", "na", "eu")
 
 
@@ -143,9 +144,15 @@ class Venue:
         return tuple(u.launcher for u in self.units)
 
     @property
-    def capabilities(self) -> Capabilities:
-        """Capabilities of the venue's first (spot, or only) unit; see ``unit()`` for perps."""
-        return self.units[0].capabilities
+    def capabilities(self) -> Capabilities | None:
+        """Capabilities of the venue's first (spot, or only) unit; see ``unit()`` for perps.
+        None for id-only venues (BitMart, the generic DEX), which have no edge."""
+        return self.units[0].capabilities if self.units else None
+
+    @property
+    def primary_instrument_type(self) -> InstrumentType:
+        """The instrument type of the first unit (spot for id-only venues)."""
+        return self.units[0].instrument_type if self.units else InstrumentType.SPOT
 
     def unit(self, instrument_type: InstrumentType | str) -> DeployUnit:
         for u in self.units:

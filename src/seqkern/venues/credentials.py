@@ -44,6 +44,11 @@ class Credentials:
     def __reduce__(self) -> Any:  # never pickle secrets by accident (logs, multiprocessing)
         raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")
 
+    def to_payload(self) -> dict[str, Any]:
+        """The normalised POST /v1/credentials body. Holds secrets: for the encrypted store only;
+        `validate_credentials(venue, c.to_payload()) == c`."""
+        raise TypeError(f"{type(self).__name__} is abstract")
+
 
 @dataclass(frozen=True, repr=False)
 class CexCredentials(Credentials):
@@ -53,6 +58,9 @@ class CexCredentials(Credentials):
     api_secret: str = ""
     CLASS: ClassVar[str] = "cex"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"api_key", "api_secret"})
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"api_key": self.api_key, "api_secret": self.api_secret}
 
 
 @dataclass(frozen=True, repr=False)
@@ -65,6 +73,13 @@ class CexPassphraseCredentials(Credentials):
     CLASS: ClassVar[str] = "cex_passphrase"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"api_key", "api_secret", "passphrase"})
 
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "api_secret": self.api_secret,
+            "passphrase": self.passphrase,
+        }
+
 
 @dataclass(frozen=True, repr=False)
 class HyperliquidCredentials(Credentials):
@@ -74,6 +89,14 @@ class HyperliquidCredentials(Credentials):
     vault_address: str = ""
     CLASS: ClassVar[str] = "hyperliquid"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"signer_private_key"})
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "extra_json": {
+                "signer_private_key": self.signer_private_key,
+                "vault_address": self.vault_address,
+            }
+        }
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,6 +109,12 @@ class KalshiCredentials(Credentials):
     key_type: str = ""  # "rsa" | "ed25519", detected from the parsed key (pred-hl.md 1.2)
     CLASS: ClassVar[str] = "kalshi"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"api_secret"})
+
+    def to_payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"api_key": self.api_key, "api_secret": self.api_secret}
+        if self.subaccount is not None:
+            out["extra_json"] = {"subaccount": self.subaccount}
+        return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -108,6 +137,19 @@ class PolymarketCredentials(Credentials):
         """True on the recommended path: the edge derives L2 creds via /auth/derive-api-key."""
         return not self.api_key
 
+    def to_payload(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"signer_private_key": self.signer_private_key}
+        if self.proxy_address:
+            extra["proxy_address"] = self.proxy_address
+        if self.builder:
+            extra["builder"] = self.builder
+        return {
+            "api_key": self.api_key,
+            "api_secret": self.api_secret,
+            "passphrase": self.passphrase,
+            "extra_json": extra,
+        }
+
 
 @dataclass(frozen=True, repr=False)
 class TurnkeySigner:
@@ -125,6 +167,19 @@ class TurnkeySigner:
 
     __str__ = __repr__
 
+    def to_extra(self) -> dict[str, str]:
+        return {
+            "turnkey_organization_id": self.organization_id,
+            "turnkey_api_public_key": self.api_public_key,
+            "turnkey_api_private_key": self.api_private_key,
+        }
+
+
+def _signer_extra(key: str | None, turnkey: TurnkeySigner | None) -> dict[str, Any]:
+    if turnkey is not None:
+        return turnkey.to_extra()
+    return {"signer_private_key": key}
+
 
 @dataclass(frozen=True, repr=False)
 class EvmDexCredentials(Credentials):
@@ -136,6 +191,12 @@ class EvmDexCredentials(Credentials):
     CLASS: ClassVar[str] = "dex_evm"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"signer_private_key"})
 
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "api_key": self.wallet_address,
+            "extra_json": _signer_extra(self.signer_private_key, self.turnkey),
+        }
+
 
 @dataclass(frozen=True, repr=False)
 class SolanaCredentials(Credentials):
@@ -146,6 +207,12 @@ class SolanaCredentials(Credentials):
     turnkey: TurnkeySigner | None = None
     CLASS: ClassVar[str] = "solana"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"signer_private_key"})
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "api_key": self.wallet_pubkey,
+            "extra_json": _signer_extra(self.signer_private_key, self.turnkey),
+        }
 
 
 @dataclass(frozen=True, slots=True)

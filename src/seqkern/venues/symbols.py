@@ -208,16 +208,21 @@ def _no_such(symbol: str, venue: Venue, itype: str, why: str = "") -> UnknownSym
 
 
 def to_venue(
-    symbol: str, venue: int | str | Venue, instrument_type: InstrumentType | str = "spot"
+    symbol: str, venue: int | str | Venue, instrument_type: InstrumentType | str | None = None
 ) -> str:
-    """The venue-native symbol for a canonical symbol and instrument type.
+    """The venue-native symbol for a canonical symbol and instrument type (default: the venue's
+    first unit's type: spot on exchanges with spot, perp on Hyperliquid, binary on Kalshi).
 
     Kraken gives the WS v2 form (BTC/USD; `kraken_rest_pair` gives the REST altname). Kalshi and
     Polymarket give the market (ticker / slug / token id / conditionId) without the leg.
     """
     v = resolve_venue(venue)
     try:
-        itype = InstrumentType(instrument_type)
+        itype = (
+            v.primary_instrument_type
+            if instrument_type is None
+            else InstrumentType(instrument_type)
+        )
     except ValueError:
         raise UnknownSymbol(f"unknown instrument type {instrument_type!r}") from None
     if v.venue_class is VenueClass.PREDICTION:
@@ -282,7 +287,10 @@ def parse_venue_symbol(
     v = resolve_venue(venue)
     if not isinstance(venue_symbol, str) or not venue_symbol:
         raise UnknownSymbol(f"empty {v.display_name} symbol")
-    want = InstrumentType(instrument_type) if instrument_type is not None else None
+    try:
+        want = InstrumentType(instrument_type) if instrument_type is not None else None
+    except ValueError:
+        raise UnknownSymbol(f"unknown instrument type {instrument_type!r}") from None
     text = venue_symbol.strip()
     vid = v.venue_id
     itype = want or InstrumentType.SPOT
@@ -376,7 +384,10 @@ def venues_for(
     """VenueIds (ascending) of the listings of exactly this symbol. BTC-USD never matches a
     BTC-USDT listing. A prediction leg (`:NO`) routes to the venue listing its market."""
     key = market_key(symbol)
-    want = InstrumentType(instrument_type) if instrument_type is not None else None
+    try:
+        want = InstrumentType(instrument_type) if instrument_type is not None else None
+    except ValueError:
+        raise UnknownSymbol(f"unknown instrument type {instrument_type!r}") from None
     return tuple(
         sorted(
             {
