@@ -75,6 +75,7 @@ def test_kraken_legacy_names():
     assert from_venue("XBT/USDT", "kraken") == "BTC-USDT"
     assert from_venue("XETHZUSD", "kraken") == "ETH-USD"
     assert from_venue("XDGUSD", "kraken") == "DOGE-USD"
+    assert from_venue("FIZZUSD", "kraken") == "FIZZ-USD"  # not mistaken for a legacy Z quote
     assert kraken_rest_pair("BTC-USD") == "XBTUSD"
     assert kraken_rest_pair("ETH-USD") == "ETHUSD"
     assert to_venue("BTC-USD", V.VENUE_KRAKEN) == "BTC/USD"

@@ -185,12 +185,9 @@ def _kraken_from(text: str, venue: Venue) -> tuple[str, str]:
         if not (_ASSET.fullmatch(base) and _ASSET.fullmatch(quote)):
             raise UnknownSymbol(f"not a Kraken symbol: {text!r}")
         return _kraken_asset(base), _kraken_asset(quote)
-    # REST: altname "XBTUSD" or pair key "XXBTZUSD"
-    for legacy_quote in ("ZUSD", "ZEUR", "ZGBP", "ZJPY", "ZCAD", "ZAUD", "ZCHF"):
-        if text.endswith(legacy_quote) and len(text) > 4:
-            base = text[:-4]
-            if _ASSET.fullmatch(base):
-                return _kraken_asset(base), _kraken_asset(legacy_quote)
+    # REST: altname "XBTUSD" or legacy pair key "XXBTZUSD" (two 4-letter legacy codes)
+    if len(text) == 8 and text[:4] in _KRAKEN_LEGACY and text[4:] in _KRAKEN_LEGACY:
+        return _kraken_asset(text[:4]), _kraken_asset(text[4:])
     base, quote = _split_concat(text, venue)
     return _kraken_asset(base), quote
 
