@@ -3,7 +3,7 @@
 """Compiled venue depth decoders: raw websocket bytes straight into an L2Book, no Python per level."""
 
 cimport cython
-from libc.stdint cimport int64_t, int32_t, int8_t
+from libc.stdint cimport int64_t, int32_t, int8_t, uint32_t
 
 import numpy as np
 
@@ -31,17 +31,43 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int64_t transact_ms
         const char* sym
         int32_t sym_len
+        # cex4 block
+        int32_t snapshot
+        int32_t has_checksum
+        int64_t checksum
+        int64_t event_ns
+        int32_t px_dec
+        int32_t qty_dec
+        int64_t stream_seq
+        int32_t stream_gap
 
     DepthScan* scan_new(size_t cap_levels) except +
     void scan_free(DepthScan* s)
     const Level* scan_level(const DepthScan* s, size_t i)
     int scan_binance_depth(DepthScan* s, const char* msg, size_t length)
+    # cex4 block
+    int scan_coinbase_l2(DepthScan* s, const char* msg, size_t length)
+    int scan_kraken_book(DepthScan* s, const char* msg, size_t length)
+    int scan_bitget_books(DepthScan* s, const char* msg, size_t length)
+    int scan_cryptocom_book(DepthScan* s, const char* msg, size_t length)
+    uint32_t kraken_book_crc(const int64_t* apx, const int64_t* aqty, size_t na,
+                             const int64_t* bpx, const int64_t* bqty, size_t nb, int px_dec, int qty_dec)
+    int32_t bitget_book_crc(const int64_t* bpx, const int64_t* bqty, size_t nb,
+                            const int64_t* apx, const int64_t* aqty, size_t na, int px_dec, int qty_dec)
+    uint32_t crc32_bytes(const char* p, size_t n)
+    int SCAN_STREAM_GAP
 
     int SCAN_OTHER, SCAN_DEPTH, SCAN_BAD_JSON, SCAN_BAD_SHAPE, SCAN_TOO_MANY
 
 
 # message formats (one scanner per venue format; OKX / Bybit join as siblings)
 FORMAT_BINANCE = 1
+# cex4 block: in-stream snapshot venues
+FORMAT_COINBASE = 10
+FORMAT_KRAKEN = 11
+FORMAT_BITGET = 12
+FORMAT_CRYPTOCOM = 13
+_FORMATS = (FORMAT_BINANCE, FORMAT_COINBASE, FORMAT_KRAKEN, FORMAT_BITGET, FORMAT_CRYPTOCOM)
 
 # scan results
 OTHER = 0
@@ -49,6 +75,7 @@ DEPTH = 1
 BAD_JSON = -1
 BAD_SHAPE = -2
 TOO_MANY_LEVELS = -3
+STREAM_GAP = -4    # a connection-wide sequence number was skipped (Coinbase): resync the shard's books
 
 # apply results
 APPLIED = 0
@@ -56,11 +83,13 @@ STALE = 1          # entirely older than the book: ignored (normal while replayi
 GAP = 2            # the venue's continuity rule failed: the book is invalid, resync
 BAD_LEVEL = 3      # a price/qty that does not parse or fit the book: book invalid, resync
 NOT_DEPTH = 4      # apply called without a scanned depth message
+BAD_CHECKSUM = 5   # the venue checksum does not match the book after applying: book invalid, resync
 
 # continuity rules (CexVenue.sequence_rule codes)
 RULE_NONE = 0          # apply every message (snapshot-replace feeds)
 RULE_FIRST_LAST = 1    # Binance spot: ignore u <= last; gap if U > last + 1
 RULE_PREV_FINAL = 2    # Binance USD-M: pu must equal last u (ignore u < last)
+RULE_INCREASING = 10   # cex4: ids only move forward (Bitget seq): u <= last is stale, no +1 rule
 
 cdef enum:
     C_APPLIED = 0
@@ -68,6 +97,13 @@ cdef enum:
     C_GAP = 2
     C_BAD_LEVEL = 3
     C_NOT_DEPTH = 4
+    C_BAD_CHECKSUM = 5
+    F_BINANCE = 1
+    F_COINBASE = 10
+    F_KRAKEN = 11
+    F_BITGET = 12
+    F_CRYPTOCOM = 13
+    CK_SCRATCH = 1032
 
 
 class WireError(SeqkernError, ValueError):
@@ -95,9 +131,15 @@ cdef class DepthDecoder:
     cdef int8_t* _ds
     cdef int64_t* _dp
     cdef int64_t* _dq
+    cdef Py_ssize_t _max_levels
+    cdef object _scratch                # int64[4, CK_SCRATCH]: checksum / truncation walks
+    cdef int64_t* _sbp
+    cdef int64_t* _sbq
+    cdef int64_t* _sap
+    cdef int64_t* _saq
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
-        if format != FORMAT_BINANCE:
+        if format not in _FORMATS:
             raise ValueError(f"unknown depth message format {format}")
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
@@ -114,6 +156,13 @@ cdef class DepthDecoder:
         self._dp = &dp[0]
         self._dq = &dq[0]
         self.n_applied = 0
+        self._max_levels = max_levels
+        self._scratch = np.zeros((4, CK_SCRATCH), dtype=np.int64)
+        cdef int64_t[:, ::1] sc = self._scratch
+        self._sbp = &sc[0, 0]
+        self._sbq = &sc[1, 0]
+        self._sap = &sc[2, 0]
+        self._saq = &sc[3, 0]
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -127,7 +176,16 @@ cdef class DepthDecoder:
             self._last_rc = SCAN_BAD_JSON
             return SCAN_BAD_JSON
         with nogil:
-            rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+            if self.format == F_BINANCE:
+                rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+            elif self.format == F_COINBASE:
+                rc = scan_coinbase_l2(self._s, <const char*>&msg[0], n)
+            elif self.format == F_KRAKEN:
+                rc = scan_kraken_book(self._s, <const char*>&msg[0], n)
+            elif self.format == F_BITGET:
+                rc = scan_bitget_books(self._s, <const char*>&msg[0], n)
+            else:
+                rc = scan_cryptocom_book(self._s, <const char*>&msg[0], n)
         self._last_rc = rc
         return rc
 
@@ -145,7 +203,106 @@ cdef class DepthDecoder:
 
     @property
     def event_time_ns(self):
-        return self._s.event_ms * 1000000
+        return self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
+
+    # ---- cex4 block: in-stream snapshots, checksums, connection sequence ----
+
+    @property
+    def is_snapshot(self):
+        """True when the scanned depth message is a full book (replace), not a diff."""
+        return self._last_rc == SCAN_DEPTH and self._s.snapshot != 0
+
+    @property
+    def has_checksum(self):
+        return self._last_rc == SCAN_DEPTH and self._s.has_checksum != 0
+
+    @property
+    def checksum(self):
+        return self._s.checksum
+
+    @property
+    def px_decimals(self):
+        """Most fraction digits among the scanned prices (the venue's price precision)."""
+        return self._s.px_dec
+
+    @property
+    def qty_decimals(self):
+        return self._s.qty_dec
+
+    @property
+    def stream_seq(self):
+        return self._s.stream_seq
+
+    def reset_stream(self):
+        """Forget the connection sequence (call on every new connection)."""
+        self._s.stream_seq = -1
+
+    cdef int _truncate(self, L2Book book, int depth) noexcept nogil:
+        """Keep ``depth`` levels per side (Kraken: levels leaving the subscribed depth get no delete)."""
+        cdef int side
+        cdef Py_ssize_t n
+        if depth <= 0 or depth + 1 > CK_SCRATCH:
+            return 0
+        for side in range(2):
+            while (book.bids.count if side == SIDE_BID else book.asks.count) > depth:
+                n = book.levels_c(side, depth + 1, self._sbp, self._sbq)
+                if n <= depth:
+                    break
+                book.set_level(side, self._sbp[depth], 0)
+                if self.n_applied < self._max_levels:
+                    self._ds[self.n_applied] = <int8_t>side
+                    self._dp[self.n_applied] = self._sbp[depth]
+                    self._dq[self.n_applied] = 0
+                    self.n_applied += 1
+        return 0
+
+    cdef bint _checksum_ok(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
+        cdef Py_ssize_t nb, na
+        cdef int pd = px_dec if px_dec > self._s.px_dec else self._s.px_dec
+        cdef int qd = qty_dec if qty_dec > self._s.qty_dec else self._s.qty_dec
+        if self.format == F_KRAKEN:
+            nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
+            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, pd, qd) == <uint32_t>self._s.checksum
+        if self.format == F_BITGET:
+            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
+            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, pd, qd) == <int32_t>self._s.checksum
+        return True
+
+    cpdef int apply_verified(self, L2Book book, int px_dec=-1, int qty_dec=-1, int depth=0):
+        """Apply the scanned levels (a snapshot replaces the book), truncate to ``depth`` and check
+        the venue checksum when the message carries one. ``px_dec``/``qty_dec`` are the venue's
+        precisions (the most seen in this message are used when larger). APPLIED, BAD_LEVEL or
+        BAD_CHECKSUM (book marked invalid)."""
+        cdef int rc
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
+        if self._s.snapshot:
+            book.clear()
+        rc = self.apply(book)
+        if rc != C_APPLIED:
+            return rc
+        with nogil:
+            self._truncate(book, depth)
+            if self._s.has_checksum and not self._checksum_ok(book, px_dec, qty_dec):
+                rc = C_BAD_CHECKSUM
+        if rc != C_APPLIED:
+            book.valid = False
+        return rc
+
+    def book_checksum(self, L2Book book, int px_dec, int qty_dec):
+        """The checksum of ``book`` as this format's venue computes it (tools and tests)."""
+        cdef Py_ssize_t nb, na
+        if self.format == F_KRAKEN:
+            nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
+            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, px_dec, qty_dec)
+        if self.format == F_BITGET:
+            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
+            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
+        raise ValueError("this depth format has no checksum")
 
     @property
     def transact_time_ns(self):
@@ -197,7 +354,7 @@ cdef class DepthDecoder:
             book.valid = False
             return rc
         book.last_update_id = self._s.final_id
-        book.ts_event_ns = self._s.event_ms * 1000000
+        book.ts_event_ns = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
         return C_APPLIED
 
     cpdef int apply_checked(self, L2Book book, int rule):
@@ -221,7 +378,25 @@ cdef class DepthDecoder:
             if self._s.prev_final_id != last:
                 book.valid = False
                 return C_GAP
+        elif rule == RULE_INCREASING:
+            if self._s.final_id <= last:
+                return C_STALE
         return self.apply(book)
+
+    cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
+        """``apply_checked`` then truncation and the venue checksum (see ``apply_verified``)."""
+        cdef int rc = self.apply_checked(book, rule)
+        if rc != C_APPLIED:
+            return rc
+        with nogil:
+            self._truncate(book, depth)
+            if self._s.has_checksum and not self._checksum_ok(book, px_dec, qty_dec):
+                rc = C_BAD_CHECKSUM
+        if rc != C_APPLIED:
+            book.valid = False
+        return rc
+
+    # ---- end cex4 block ----
 
     def levels(self):
         """The scanned levels as a list of (side, price_str, qty_str) (tests and tools only)."""

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from seqkern._book import L2Book
-from seqkern._wire import BAD_JSON, DEPTH, OTHER, DepthDecoder
+from seqkern._wire import BAD_JSON, DEPTH, OTHER, STREAM_GAP, DepthDecoder
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.sink import EdgeSink, EdgeSymbol
@@ -31,6 +31,7 @@ from seqkern.venues.base import (
     OrderResult,
     OrderTransport,
     OrderUpdate,
+    ResyncMethod,
     TradeEvent,
     UserEvent,
     VenueMessageError,
@@ -104,6 +105,7 @@ class EdgeRunner:
         self._canonical = list(symbols)
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
+        self._req_id = 1 << 20    # ids of resubscribe frames (subscribe frames count from 1 per shard)
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -210,8 +212,14 @@ class EdgeRunner:
             shard.reconnect_now = False
             for slot in shard.slots.values():
                 self._restart(slot, "connecting")
+            pinger: asyncio.Task | None = None
             try:
                 await conn.connect()
+                shard.decoder.reset_stream()
+                if self.venue.subscribe_delay_s:
+                    await asyncio.sleep(self.venue.subscribe_delay_s)
+                if ping.client_ping_s and ping.client_ping_text:
+                    pinger = asyncio.get_running_loop().create_task(self._app_ping(conn))
                 frames = self.venue.subscribe_frames(shard.streams, req_id)
                 req_id += len(frames)
                 pace = 1.0 / self.venue.limits.messages_per_second
@@ -225,12 +233,46 @@ class EdgeRunner:
                     self._backoff.reset()
             except WsConnectError as exc:
                 log.warning("%s shard %d: %s", self.venue.name, shard.index, exc)
+            finally:
+                if pinger is not None:
+                    pinger.cancel()
             if self._stopping:
                 return
             self.counters.reconnects += 1
             for slot in shard.slots.values():
                 self._restart(slot, "disconnected")
             await asyncio.sleep(0 if shard.reconnect_now else self._backoff.next_delay())
+
+    async def _app_ping(self, conn: WsConnection) -> None:
+        """Application-level keepalive (e.g. Bitget's text ``ping``) while the connection is up."""
+        ping = self.venue.ping
+        while conn.connected:
+            await asyncio.sleep(ping.client_ping_s or 30.0)
+            with contextlib.suppress(WsConnectError):
+                conn.send_text(ping.client_ping_text or b"ping")
+
+    def _resubscribe(self, slot: _SymbolSlot) -> None:
+        """RESUBSCRIBE venues: ask the stream for a fresh snapshot of one book (retried until live)."""
+        if slot.snapshot_task is None:
+            slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_loop(slot))
+
+    async def _resubscribe_loop(self, slot: _SymbolSlot) -> None:
+        backoff = Backoff(max(self._snapshot_retry.base_s, 0.5), max(self._snapshot_retry.cap_s, 5.0))
+        live = self._live_events[slot.sym.venue_symbol]
+        try:
+            while not self._stopping and slot.sync.state is not SyncState.LIVE:
+                conn = slot.shard.conn if slot.shard is not None else None
+                if conn is not None and conn.connected:
+                    self._req_id += 1
+                    for frame in self.venue.resubscribe_frames(slot.sym.venue_symbol, self._req_id):
+                        conn.send_text(frame)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(live.wait(), backoff.next_delay())
+        except WsConnectError:
+            pass
+        finally:
+            if slot.snapshot_task is asyncio.current_task():
+                slot.snapshot_task = None
 
     def _restart(self, slot: _SymbolSlot, reason: str) -> None:
         if slot.snapshot_task is not None:
@@ -262,6 +304,15 @@ class EdgeRunner:
                 self.sink.l2_delta(slot.sym.symbol_id, dec.final_id, dec.delta_side, dec.delta_px,
                                    dec.delta_qty, dec.n_applied, dec.event_time_ns, ts_recv)
                 self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
+            elif step is Step.SNAPSHOT:
+                if slot.snapshot_task is not None:
+                    slot.snapshot_task.cancel()
+                    slot.snapshot_task = None
+                self.counters.snapshots_published += 1
+                slot.last_bbo_id = -1
+                self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+                self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
+                self._live_events[slot.sym.venue_symbol].set()
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
@@ -269,6 +320,11 @@ class EdgeRunner:
                 self.counters.resyncs += 1
                 self._live_events[slot.sym.venue_symbol].clear()
                 self.sink.resync(slot.sym.symbol_id, slot.sync.last_reason)
+                if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                    self._resubscribe(slot)
+            return
+        pong = self.venue.ping.pong_text
+        if pong is not None and payload == pong:
             return
         if rc == OTHER:
             self.counters.other += 1
@@ -280,7 +336,8 @@ class EdgeRunner:
             if ev is not None:
                 self._on_market_event(shard, ev)
             return
-        self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else f"bad depth message (code {rc})")
+        self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else
+                         "stream sequence gap" if rc == STREAM_GAP else f"bad depth message (code {rc})")
 
     def _unparsable(self, shard: _Shard, why: str) -> None:
         """A message we could not read may have been a depth event: every book on the shard resyncs."""
@@ -295,6 +352,8 @@ class EdgeRunner:
             if slot.snapshot_task is not None:
                 slot.snapshot_task.cancel()
                 slot.snapshot_task = None
+            if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                self._resubscribe(slot)
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:
         if isinstance(ev, TradeEvent):
@@ -317,6 +376,8 @@ class EdgeRunner:
                 asyncio.get_running_loop().create_task(shard.conn.close())
         elif ev.action == "error":
             log.warning("%s shard %d: venue error %s", self.venue.name, shard.index, ev.detail)
+        elif ev.action == "reply" and ev.reply and shard.conn is not None and shard.conn.connected:
+            shard.conn.send_text(ev.reply)
 
     def _publish_book_bbo(self, slot: _SymbolSlot, update_id: int, ts_event: int, ts_recv: int) -> None:
         b = slot.book

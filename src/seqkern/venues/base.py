@@ -103,6 +103,7 @@ class PingRule:
     pong_timeout_s: float            # venue drops us if our pong is this late
     client_ping_s: float | None = None   # we must ping this often when idle
     client_ping_text: bytes | None = None  # application-level ping (e.g. b"ping"); None = WS ping frame
+    pong_text: bytes | None = None         # the venue's plain-text answer to client_ping_text (not JSON)
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,9 @@ class BboEvent:
 class ControlEvent:
     """A venue control message the runner must act on (e.g. Binance serverShutdown: reconnect)."""
 
-    action: str           # "reconnect" | "ack" | "error"
+    action: str           # "reconnect" | "ack" | "error" | "reply"
     detail: str = ""
+    reply: bytes = b""    # a frame the runner must send back on the same connection (Crypto.com heartbeat)
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,8 @@ class CexVenue(ABC):
     limits: SubscriptionLimits
     rate_limits: tuple[RateLimitPool, ...]
     max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
+    book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
+    subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
 
     def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints()
@@ -368,6 +372,11 @@ class CexVenue(ABC):
     @abstractmethod
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
+
+    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
+        """RESUBSCRIBE venues: frames that make the stream send a fresh book snapshot for one symbol
+        (unsubscribe then subscribe its depth stream). SNAPSHOT venues resync over REST: none."""
+        return []
 
     # other public messages
     @abstractmethod

@@ -7,9 +7,9 @@ import logging
 from dataclasses import dataclass
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_LEVEL, GAP, STALE, DepthDecoder
+from seqkern._wire import APPLIED, BAD_CHECKSUM, BAD_LEVEL, GAP, STALE, DepthDecoder
 
-from seqkern.venues.base import BookSnapshot, CexVenue
+from seqkern.venues.base import BookSnapshot, CexVenue, ResyncMethod
 
 log = logging.getLogger("seqkern.edge.book")
 
@@ -27,6 +27,7 @@ class Step(enum.Enum):
     BUFFERED = "BUFFERED"     # held for replay after the snapshot
     IGNORED = "IGNORED"       # older than the book
     RESYNC = "RESYNC"         # book invalidated: fetch a new snapshot (or resubscribe)
+    SNAPSHOT = "SNAPSHOT"     # an in-stream snapshot replaced the book: publish it whole (RESUBSCRIBE venues)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class SyncCounters:
     buffer_overflows: int = 0
     applied: int = 0
     stale: int = 0
+    checksum_failures: int = 0
 
 
 class BookSync:
@@ -58,6 +60,8 @@ class BookSync:
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
         self.last_reason = ""
+        self.px_dec = -1      # venue precisions learned from the last in-stream snapshot (checksums)
+        self.qty_dec = -1
 
     # ---- transitions ---------------------------------------------------------------------
 
@@ -81,6 +85,8 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
+        if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+            return self._on_stream_depth(dec)
         if self.state is SyncState.LIVE:
             rc = dec.apply_checked(self.book, self.venue.sequence_rule)
             if rc == APPLIED:
@@ -105,6 +111,41 @@ class BookSync:
             self._first_buffered_id = dec.first_id
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
+
+    def _on_stream_depth(self, dec: DepthDecoder) -> Step:
+        """RESUBSCRIBE venues: the snapshot comes in the stream; diffs before it are ignored."""
+        venue = self.venue
+        if dec.is_snapshot:
+            self.counters.snapshots += 1
+            rc = dec.apply_verified(self.book, -1, -1, venue.book_depth)
+            if rc == APPLIED:
+                self.px_dec = dec.px_decimals
+                self.qty_dec = dec.qty_decimals
+                self.book.valid = True
+                self.state = SyncState.LIVE
+                return Step.SNAPSHOT
+            return self._failed(rc, dec)
+        if self.state is not SyncState.LIVE:
+            return Step.IGNORED
+        rc = dec.apply_checked_verified(self.book, venue.sequence_rule, self.px_dec, self.qty_dec, venue.book_depth)
+        if rc == APPLIED:
+            self.counters.applied += 1
+            return Step.PUBLISH
+        if rc == STALE:
+            self.counters.stale += 1
+            return Step.IGNORED
+        return self._failed(rc, dec)
+
+    def _failed(self, rc: int, dec: DepthDecoder) -> Step:
+        if rc == GAP:
+            self.counters.gaps += 1
+            return self.invalidate(f"sequence gap: last={self.book.last_update_id} id={dec.final_id} "
+                                   f"prev={dec.prev_final_id}")
+        if rc == BAD_CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue sent {dec.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("depth level does not fit the book")
 
     def on_snapshot(self, snap: BookSnapshot) -> bool:
         """Apply a REST snapshot and replay the buffer. True when LIVE; False: fetch again."""

@@ -1,0 +1,315 @@
+"""Shared core of the in-stream-snapshot venue simulators (Coinbase, Kraken, Bitget, Crypto.com).
+
+These venues send the book snapshot on the websocket after a subscribe and resync by
+resubscribing; the core keeps the matching engines, the per-connection subscriptions, the
+depth-limited "view" a venue publishes (levels pushed out of a top-N view get no delete: the
+client truncates), the fault switches and the tick loop. Each venue subclass writes its own wire
+format, control messages, REST paths, signatures and order entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+from seqkern._fixed import format_px, format_qty
+
+from seqkern.sim.binance import SimSymbol
+from seqkern.sim.faults import FaultPlan
+from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
+from seqkern.sim.matching import BUY, SELL, MatchingEngine, SimFill, SimOrder
+
+log = logging.getLogger("seqkern.sim")
+
+_E9 = 1_000_000_000
+
+
+def decimals_of(step: int, digits: int) -> int:
+    """Fraction digits of a fixed-point step (tick 0.01 at 10^9 scale -> 2)."""
+    d = digits
+    while d > 0 and step % 10 == 0:
+        step //= 10
+        d -= 1
+    return d
+
+
+@dataclass
+class SimClient:
+    """One websocket connection to the simulator and what it subscribed."""
+
+    ws: web.WebSocketResponse
+    kind: str                                   # "market" | "user"
+    subs: set[str] = field(default_factory=set)
+    seq: int = 0                                # per-connection message counter (Coinbase sequence_num)
+    api_key: str | None = None                  # authenticated account (user connections)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SimBook:
+    spec: SimSymbol
+    engine: MatchingEngine
+    feed: RandomWalkFeed | ReplayFeed
+    px_dec: int
+    qty_dec: int
+    update_id: int = 0
+    prev_update_id: int = 0
+    view: dict[str, dict[int, int]] = field(default_factory=lambda: {BUY: {}, SELL: {}})
+
+    def px(self, v: int) -> str:
+        return format_px(v, self.px_dec)
+
+    def qty(self, v: int) -> str:
+        return format_qty(v, self.qty_dec)
+
+
+class InStreamBookSim:
+    """Loopback venue whose book snapshot comes in the stream. ``true_depth`` is the reference book."""
+
+    venue = "instream"
+    view_depth = 0            # levels per side the depth channel shows (0 = full depth, every change)
+    checksum_window = 0       # levels a skip fault must touch so the client's checksum can see it
+
+    def __init__(self, *, symbols: list[SimSymbol] | None = None, seed: int = 7, tick_interval_s: float = 0.01,
+                 actions_per_tick: int = 4, replay_path: str | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.faults = FaultPlan()
+        self.tick_interval_s = tick_interval_s
+        self.actions_per_tick = actions_per_tick
+        self.paused = False
+        self.events_sent = 0
+        self.events_skipped = 0
+        self.rest_calls: dict[str, int] = {}
+        self.accounts: dict[str, Any] = {}
+        self.books: dict[str, SimBook] = {}
+        for i, spec in enumerate(symbols or [self.default_symbol()]):
+            eng = MatchingEngine(spec.symbol, spec.tick_1e9, spec.step_1e8)
+            feed: RandomWalkFeed | ReplayFeed
+            if replay_path:
+                feed = ReplayFeed(eng, replay_path)
+            else:
+                feed = RandomWalkFeed(eng, seed=seed + i, mid_px_1e9=spec.mid_px_1e9, max_qty_lots=50)
+            feed.seed_book()
+            eng.drain_changes()
+            st = SimBook(spec, eng, feed, decimals_of(spec.tick_1e9, 9), decimals_of(spec.step_1e8, 8),
+                         update_id=1000 + 100 * i, prev_update_id=1000 + 100 * i)
+            st.view = self._view(st)
+            self.books[spec.symbol] = st
+        self.clients: list[SimClient] = []
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task | None = None
+        self._app = web.Application()
+        self.build_routes(self._app.router)
+
+    # ---- venue hooks -----------------------------------------------------------------------
+
+    @classmethod
+    def default_symbol(cls) -> SimSymbol:
+        raise TypeError(f"{cls.__name__} must define default_symbol")
+
+    def build_routes(self, r: web.UrlDispatcher) -> None:
+        raise TypeError(f"{type(self).__name__} must define build_routes")
+
+    async def on_text(self, c: SimClient, text: str) -> None:
+        """A text frame from a client (subscribe, ping, order entry...)."""
+
+    async def publish_depth(self, st: SimBook, bids: list[tuple[int, int]], asks: list[tuple[int, int]],
+                            *, corrupt: bool, malformed: bool) -> None:
+        """Send one depth update for ``st`` to its subscribers."""
+
+    async def publish_trade(self, st: SimBook, f: SimFill) -> None:
+        """Send one public trade."""
+
+    async def user_fill(self, st: SimBook, f: SimFill) -> None:
+        """Private pushes for the user orders in a fill."""
+
+    async def on_connect(self, c: SimClient) -> None:
+        """A new websocket (e.g. Kraken's status message)."""
+
+    async def heartbeat(self) -> None:
+        """Periodic venue heartbeats (called about once a second)."""
+
+    # ---- public API for tests --------------------------------------------------------------
+
+    @property
+    def base_http(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_ws(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def true_depth(self, symbol: str, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        e = self.books[symbol].engine
+        return e.depth(BUY, n), e.depth(SELL, n)
+
+    def engine(self, symbol: str) -> MatchingEngine:
+        return self.books[symbol].engine
+
+    async def start(self) -> InStreamBookSim:
+        self._runner = web.AppRunner(self._app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+        return self
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for c in list(self.clients):
+            with contextlib.suppress(Exception):
+                await c.ws.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> InStreamBookSim:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---- book views ------------------------------------------------------------------------
+
+    def _view(self, st: SimBook) -> dict[str, dict[int, int]]:
+        n = self.view_depth or 1_000_000
+        return {side: dict(st.engine.depth(side, n)) for side in (BUY, SELL)}
+
+    def _book_changes(self, st: SimBook) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Levels to publish since the last update: every change (full depth), or for a top-N view the
+        levels that changed or entered it and the deletes inside it (a level pushed out gets none)."""
+        changes = st.engine.drain_changes()
+        if not self.view_depth:
+            return ([(px, q) for side, px, q in changes if side == BUY],
+                    [(px, q) for side, px, q in changes if side == SELL])
+        new = self._view(st)
+        out: dict[str, list[tuple[int, int]]] = {BUY: [], SELL: []}
+        for side in (BUY, SELL):
+            old, cur = st.view[side], new[side]
+            for px, q in cur.items():
+                if old.get(px) != q:
+                    out[side].append((px, q))
+            for px in old:
+                if px not in cur and st.engine.level_qty(side, px) == 0:
+                    out[side].append((px, 0))
+        st.view = new
+        return sorted(out[BUY], reverse=True), sorted(out[SELL])
+
+    def top(self, st: SimBook, side: str, n: int) -> list[tuple[int, int]]:
+        return st.engine.depth(side, n)
+
+    # ---- ticking ---------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        last_hb = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            now = time.monotonic()
+            if now - last_hb >= 1.0:
+                last_hb = now
+                await self.heartbeat()
+            if self.paused:
+                continue
+            await self.tick()
+
+    async def tick(self) -> None:
+        if self.faults.take("drop_sockets"):
+            for c in [c for c in self.clients if c.kind == "market"]:
+                with contextlib.suppress(Exception):
+                    await c.ws.close()
+                with contextlib.suppress(ValueError):
+                    self.clients.remove(c)
+        for st in self.books.values():
+            fills = st.feed.step(self.actions_per_tick)
+            await self.after_match(st, fills)
+
+    async def after_match(self, st: SimBook, fills: list[SimFill]) -> None:
+        bids, asks = self._book_changes(st)
+        if bids or asks:
+            await self._emit_depth(st, bids, asks)
+        for f in fills:
+            await self.publish_trade(st, f)
+            await self.user_fill(st, f)
+
+    async def _emit_depth(self, st: SimBook, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
+        st.prev_update_id = st.update_id
+        st.update_id += 1
+        if self.faults.skip_sequence and self._skippable(st, bids, asks):
+            self.faults.take("skip_sequence")
+            self.events_skipped += 1
+            self.on_skipped(st)
+            return
+        corrupt = self.faults.take("corrupt_checksum")
+        malformed = self.faults.take("malformed_json")
+        await self.publish_depth(st, bids, asks, corrupt=corrupt, malformed=malformed)
+        self.events_sent += 1
+
+    def _skippable(self, st: SimBook, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> bool:
+        """A withheld update must touch the checksum window, or a checksum venue could not see it."""
+        if not self.checksum_window:
+            return True
+        bb = [px for px, _ in st.engine.depth(BUY, self.checksum_window)]
+        ba = [px for px, _ in st.engine.depth(SELL, self.checksum_window)]
+        lo_b = bb[-1] if bb else 0
+        hi_a = ba[-1] if ba else 0
+        return any(px >= lo_b for px, _ in bids) or any(px <= hi_a for px, _ in asks)
+
+    def on_skipped(self, st: SimBook) -> None:
+        """Hook for venues whose skip means a sequence number jump on every connection."""
+
+    # ---- sockets ---------------------------------------------------------------------------
+
+    async def send(self, c: SimClient, obj: Any, *, malformed: bool = False) -> None:
+        text = obj if isinstance(obj, str) else orjson.dumps(obj).decode()
+        if malformed:
+            text = text[: len(text) // 2]
+        try:
+            await c.ws.send_str(text)
+        except (ConnectionResetError, RuntimeError):
+            with contextlib.suppress(ValueError):
+                self.clients.remove(c)
+
+    async def serve_ws(self, request: web.Request, kind: str) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        c = SimClient(ws, kind)
+        self.clients.append(c)
+        await self.on_connect(c)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                await self.on_text(c, msg.data)
+        finally:
+            with contextlib.suppress(ValueError):
+                self.clients.remove(c)
+        return ws
+
+    async def rest_gate(self, request: web.Request) -> tuple[int, float] | None:
+        """Faults shared by every REST endpoint: delay, then the next armed HTTP error."""
+        self.rest_calls[request.path] = self.rest_calls.get(request.path, 0) + 1
+        if self.faults.rest_delay_s:
+            await asyncio.sleep(self.faults.rest_delay_s)
+        return self.faults.next_rest_error()
+
+    @staticmethod
+    def ms() -> int:
+        return time.time_ns() // 1_000_000
+
+    # ---- orders shared by the venues -------------------------------------------------------
+
+    def user_orders(self, api_key: str) -> list[tuple[SimBook, SimOrder]]:
+        return [(st, o) for st in self.books.values() for o in st.engine.orders.values() if o.owner == api_key]
