@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -199,19 +200,15 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     await runner.start()
     log.info("%s edge up: %d symbols, order entry %s", conf.venue_name, len(conf.symbols),
              "on" if transport else "off (no credentials)")
     try:
         if conf.duration > 0:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), conf.duration)
-            except TimeoutError:
-                pass
         else:
             await stop.wait()
     finally:
