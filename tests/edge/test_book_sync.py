@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import orjson
-
 from seqkern._book import L2Book
 from seqkern._fixed import format_px, format_qty
 from seqkern._wire import DepthDecoder
+
 from seqkern.venues.base import BookSnapshot
 from seqkern.venues.binance import BinanceSpot, BinanceUsdm
 from seqkern.venues.book_sync import BookSync, Step, SyncState

@@ -7,7 +7,6 @@ import numpy as np
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from seqkern._book import L2Book
 from seqkern._fixed import format_px, format_qty
 from seqkern._wire import (
@@ -126,11 +125,9 @@ def test_book_matches_reference_model(events: list) -> None:
     dec = DepthDecoder()
     book = _empty_book(0)
     ref = {0: {}, 1: {}}
-    u = 0
-    for bids, asks in events:
+    for u, (bids, asks) in enumerate(events):
         msg = _msg(u + 1, u + 1, bids=[(TICK * (1000 + p), q) for p, q in bids],
                    asks=[(TICK * (1400 + p), q) for p, q in asks])
-        u += 1
         assert dec.scan(msg) == DEPTH
         assert dec.apply_checked(book, RULE_FIRST_LAST) == APPLIED
         for side, lv, off in ((0, bids, 1000), (1, asks, 1400)):

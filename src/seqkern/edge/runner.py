@@ -139,7 +139,15 @@ class EdgeRunner:
 
     async def start(self, specs: dict[str, Any] | None = None) -> None:
         """Connect and sync every symbol. ``specs`` maps canonical symbol -> PairSpec; symbols
-        without one get their rules from the venue's instrument metadata."""
+        without one get their rules from the venue's instrument metadata. A failed start leaves
+        nothing running."""
+        try:
+            await self._start(specs)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, specs: dict[str, Any] | None) -> None:
         specs = dict(specs or {})
         missing = [s for s in self._canonical if s not in specs and self.venue.venue_symbol(s) not in self._slots]
         if missing:
@@ -152,6 +160,13 @@ class EdgeRunner:
         for s in self._canonical:
             if self.venue.venue_symbol(s) not in self._slots:
                 self.add_symbol(s, specs[s])
+        if self.transport is not None:
+            # the private stream first: an edge that cannot see its fills must not start
+            await self.transport.connect()
+            await self.transport.subscribe_user_stream(self._on_user_event)
+        self._start_market()
+
+    def _start_market(self) -> None:
         for slot in self._slots.values():
             self.sink.pair_spec(slot.sym)
         streams: list[str] = []
@@ -171,9 +186,6 @@ class EdgeRunner:
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
-        if self.transport is not None:
-            await self.transport.connect()
-            await self.transport.subscribe_user_stream(self._on_user_event)
 
     async def stop(self) -> None:
         self._stopping = True

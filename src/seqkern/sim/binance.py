@@ -497,12 +497,23 @@ class BinanceSim:
         sig = params.pop("signature", "")
         if not sig:
             raise _mandatory("signature")
-        # Binance signs the exact query string + body with the signature parameter removed
-        signed_part = payload.replace(f"&signature={sig}", "").replace(f"signature={sig}&", "")
-        if not verify_hmac_sha256_hex(acct.secret, signed_part, sig):
+        # Binance verifies the exact query string + body as sent, minus the signature parameter
+        parts = [x for x in qs.split("&") if not x.startswith("signature=")]
+        signed_part = "&".join(parts) + body
+        if not self._verify(acct, signed_part, sig):
             raise BinanceApiError(C.ERR_BAD_SIGNATURE, "Signature for this request is not valid.")
         self._check_timestamp(params)
         return acct, params
+
+    @staticmethod
+    def _verify(acct: SimAccount, payload: str, sig: str) -> bool:
+        """HMAC keys verify hex HMAC-SHA256; Ed25519 keys verify a base64 Ed25519 signature."""
+        pub = acct.public_key()
+        if pub is not None:
+            return ed25519_verify_b64(pub, payload, sig)
+        if acct.secret and all(c in "0123456789abcdefABCDEF" for c in sig):
+            return verify_hmac_sha256_hex(acct.secret, payload, sig)
+        return False
 
     @staticmethod
     def _check_timestamp(params: dict[str, Any]) -> None:
@@ -595,14 +606,7 @@ class BinanceSim:
         sig = params.get("signature")
         if not sig:
             raise _mandatory("signature")
-        payload = wsapi_payload(params)
-        ok = False
-        if acct.secret and all(c in "0123456789abcdefABCDEF" for c in str(sig)):
-            ok = verify_hmac_sha256_hex(acct.secret, payload, str(sig))
-        pub = acct.public_key()
-        if not ok and pub is not None:
-            ok = ed25519_verify_b64(pub, payload, str(sig))
-        if not ok:
+        if not self._verify(acct, wsapi_payload(params), str(sig)):
             raise BinanceApiError(C.ERR_BAD_SIGNATURE, "Signature for this request is not valid.")
         self._check_timestamp(params)
         return acct

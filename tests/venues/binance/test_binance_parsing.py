@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
-
 from seqkern._book import L2Book
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import APPLIED, DEPTH, RULE_FIRST_LAST, RULE_PREV_FINAL, DepthDecoder
+
 from seqkern.venues.base import (
     BalanceEvent,
     BboEvent,

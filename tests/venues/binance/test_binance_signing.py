@@ -32,6 +32,7 @@ REST_ORDER = ("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&pric
 REST_NON_ASCII = ("symbol=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96&side=BUY&type=LIMIT"
                   "&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559",
                   "e1353ec6b14d888f1164ae9af8228a3dbd508bc82eb867db8ab6046442f33ef3")
+FULLWIDTH_123456 = "\uff11\uff12\uff13\uff14\uff15\uff16"   # the docs' non-ASCII symbol
 WSAPI_ORDER_SIG = "aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24"
 WSAPI_LOGON_SIG = "1cf54395b336b0a9727ef27d5d98987962bc47aca6e13fe978612d0adee066ed"
 
@@ -46,7 +47,7 @@ def test_rest_query_builds_the_published_payloads() -> None:
     params = {"symbol": "LTCBTC", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "1",
               "price": "0.1", "recvWindow": 5000, "timestamp": 1499827319559}
     assert rest_query(params) == REST_ORDER[0]
-    params["symbol"] = "１２３４５６"
+    params["symbol"] = FULLWIDTH_123456
     assert rest_query(params) == REST_NON_ASCII[0]
     signer = BinanceSigner(DOC_API_KEY, DOC_SECRET)
     assert signer.sign_rest(params).endswith("&signature=" + REST_NON_ASCII[1])
@@ -64,7 +65,7 @@ def test_wsapi_order_place_signature_matches_doc_request() -> None:
 
 def test_wsapi_non_ascii_is_signed_raw_not_percent_encoded() -> None:
     params = {"apiKey": DOC_API_KEY, "price": "0.10000000", "quantity": "1.00000000", "recvWindow": 5000,
-              "side": "BUY", "symbol": "１２３４５６", "timeInForce": "GTC", "timestamp": 1645423376532,
+              "side": "BUY", "symbol": FULLWIDTH_123456, "timeInForce": "GTC", "timestamp": 1645423376532,
               "type": "LIMIT"}
     assert hmac_sha256_hex(DOC_SECRET, wsapi_payload(params)) == \
         "b33892ae8e687c939f4468c6268ddd4c40ac1af18ad19a064864c47bae0752cd"
