@@ -491,7 +491,6 @@ class BinanceSim:
         acct = self._rest_account(request)
         body = await request.text()
         qs = request.rel_url.raw_query_string   # as sent (percent-encoded), which is what was signed
-        payload = qs + body
         pairs = parse_qsl(qs, keep_blank_values=True) + parse_qsl(body, keep_blank_values=True)
         params = dict(pairs)
         sig = params.pop("signature", "")
