@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import rig, run, until
+from tests.edge.edge_rig import rig, run, until
 
 
 def test_book_equals_simulator_at_checkpoints(futures: bool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import API_KEY, SECRET, rig, run, until
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -17,15 +16,16 @@ from seqkern._fixed import parse_px, parse_qty
 from seqkern.venues.base import (
     AmendMode,
     BatchMode,
-    Credentials,
+    CexCredentials,
     OrderRequest,
     OrderStatus,
     OrderType,
     Side,
     TimeInForce,
 )
+from tests.edge.edge_rig import API_KEY, SECRET, rig, run, until
 
-CREDS = Credentials(API_KEY, SECRET)
+CREDS = CexCredentials("binance", API_KEY, SECRET)
 SYM = "BTCUSDT"
 TICK = parse_px("0.01")
 
@@ -117,16 +117,17 @@ def test_usdm_modify_batch_and_private_stream() -> None:
             r.sim.paused = True
             eng = r.sim.engine(SYM)
             bid = eng.best("BUY")
-            p = await r.edge.place(limit(bid, "0.01", "f1"))
+            tick = r.sim.spec(SYM).tick_1e9     # USD-M BTCUSDT: 0.1, min notional 100
+            p = await r.edge.place(limit(bid, "0.003", "f1"))
             assert p.accepted
-            am = await r.edge.amend(SYM, venue_order_id=p.venue_order_id, new_px_1e9=bid - TICK, new_qty_1e8=parse_qty("0.02"))
+            am = await r.edge.amend(SYM, venue_order_id=p.venue_order_id, new_px_1e9=bid - tick, new_qty_1e8=parse_qty("0.004"))
             assert am.mode is AmendMode.NATIVE_ATOMIC and not am.keeps_priority
             assert am.result.venue_order_id == p.venue_order_id          # modified in place
-            assert eng.orders[p.venue_order_id].px == bid - TICK
-            dec = await r.edge.decrease(SYM, venue_order_id=p.venue_order_id, new_qty_1e8=parse_qty("0.01"))
+            assert eng.orders[p.venue_order_id].px == bid - tick
+            dec = await r.edge.decrease(SYM, venue_order_id=p.venue_order_id, new_qty_1e8=parse_qty("0.003"))
             assert dec.mode is AmendMode.NATIVE_ATOMIC and dec.result.accepted
-            reqs = [limit(bid - TICK * (i + 3), "0.001", f"bb{i}") for i in range(7)]
-            reqs.append(limit(bid + 1, "0.001", "bad"))                   # off-tick: rejected alone
+            reqs = [limit(bid - tick * (i + 3), "0.002", f"bb{i}") for i in range(7)]
+            reqs.append(limit(bid + 1, "0.002", "bad"))                   # off-tick: rejected alone
             b = await r.edge.batch(reqs)
             assert b.mode is BatchMode.NATIVE_BEST_EFFORT and b.max_batch == 5
             assert [x.accepted for x in b.results] == [True] * 7 + [False]
@@ -135,18 +136,18 @@ def test_usdm_modify_batch_and_private_stream() -> None:
             c = await r.edge.cancel(SYM, client_order_id="bb0")
             assert c.accepted and c.status is OrderStatus.CANCELED
             ask = eng.best("SELL")
-            t = await r.edge.place(limit(ask, "0.001", "ft", tif=TimeInForce.IOC))
+            t = await r.edge.place(limit(ask, "0.002", "ft", tif=TimeInForce.IOC))
             assert t.accepted
             await until(lambda: any(f.client_order_id == "ft" for _, f in r.sink.fills), 3.0, "the /private fill")
             await until(lambda: any(u.exec_type == "AMENDMENT" for _, u in r.sink.order_updates), 3.0, "AMENDMENT")
-            gtx = await r.edge.place(limit(eng.best("SELL"), "0.001", "gtx", tif=TimeInForce.POST_ONLY))
+            gtx = await r.edge.place(limit(eng.best("SELL"), "0.002", "gtx", tif=TimeInForce.POST_ONLY))
             assert not gtx.accepted and gtx.error_code == -5022
     run(go())
 
 
 def test_bad_signature_is_rejected_as_binance_does() -> None:
     async def go() -> None:
-        async with rig(False, credentials=Credentials(API_KEY, "wrong-secret")) as _:
+        async with rig(False, credentials=CexCredentials("binance", API_KEY, "wrong-secret")) as _:
             raise AssertionError("unreachable: the user-stream subscription must fail")
     try:
         run(go())
@@ -165,7 +166,7 @@ def test_ed25519_session_logon_user_stream() -> None:
         def arm(sim) -> None:
             sim.add_account("ed-key", "", pub, balances={"USDT": "100000"})
         # an Ed25519 API key: session.logon + userDataStream.subscribe, orders signed with Ed25519
-        async with rig(False, credentials=Credentials("ed-key", "", pem), before_start=arm) as r:
+        async with rig(False, credentials=CexCredentials("binance", "ed-key", pem), before_start=arm) as r:
             assert r.edge.transport is not None
             await asyncio.sleep(0.05)
             ask = r.sim.engine(SYM).best("SELL")

@@ -6,10 +6,11 @@ Configuration, strongest first: command-line flags, environment variables, a TOM
     VENUE=binance-perp venue-edge-cex --config edge.toml
 
 Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
-venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET, <PREFIX>_ED25519_KEY_FILE, <PREFIX>_MARKET_WS,
+venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
+<PREFIX>_MARKET_WS,
 <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp).
 The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
-and [credentials] api_key/api_secret/ed25519_key_file (or *_env naming an environment variable).
+and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import EdgeSink, JsonLinesSink
 from seqkern.edge.ws import EdgeConfigError, ssl_context_for
 from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
-from seqkern.venues.base import CexVenue, Credentials, OrderTransport
+from seqkern.venues.base import CexVenue, OrderTransport
+from seqkern.venues.catalog import launcher_names
+from seqkern.venues.credentials import CexCredentials, validate_credentials
 
 log = logging.getLogger("seqkern.edge.launcher")
 
@@ -43,11 +46,12 @@ class EdgeVenue:
 
     venue_cls: type[CexVenue]
     env_prefix: str
-    transport: Callable[[CexVenue, Credentials, RestClient], OrderTransport]
+    catalog_venue: str
+    transport: Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]
 
 
-def _binance_transport(futures: bool) -> Callable[[CexVenue, Credentials, RestClient], OrderTransport]:
-    def build(venue: CexVenue, creds: Credentials, rest: RestClient) -> OrderTransport:
+def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
         from seqkern.venues.binance.execution import BinanceWsApiTransport
 
         ep = venue.endpoints
@@ -60,8 +64,8 @@ def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
 
     return {
-        "binance": EdgeVenue(BinanceSpot, "BINANCE", _binance_transport(False)),
-        "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", _binance_transport(True)),
+        "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
+        "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
     }
 
 
@@ -71,11 +75,15 @@ def valid_venues() -> list[str]:
 
 def resolve_venue(name: str | None) -> EdgeVenue:
     venues = _edge_venues()
+    valid = ", ".join(sorted(venues))
     if not name:
-        raise UnknownVenue(f"VENUE is not set; valid names: {', '.join(sorted(venues))}")
+        raise UnknownVenue(f"VENUE is not set; valid names: {valid}")
     key = name.strip().lower()
     if key not in venues:
-        raise UnknownVenue(f"unknown VENUE {name!r}; valid names: {', '.join(sorted(venues))}")
+        if key in launcher_names():
+            raise UnknownVenue(f"VENUE {name!r} is in the venue catalog but this build has no edge "
+                               f"adapter for it yet; valid names: {valid}")
+        raise UnknownVenue(f"unknown VENUE {name!r}; valid names: {valid}")
     return venues[key]
 
 
@@ -97,25 +105,28 @@ def _secret_from(section: Mapping[str, Any], name: str, env: Mapping[str, str]) 
     return str(section.get(name, "") or "")
 
 
-def load_credentials(prefix: str, cfg: Mapping[str, Any], env: Mapping[str, str]) -> Credentials | None:
-    """Credentials from the environment, else from the config file; None = market data only."""
+def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
+                     env: Mapping[str, str]) -> CexCredentials | None:
+    """Credentials from the environment, else the config file, checked by the catalog's rules.
+
+    The secret is the HMAC secret, or an Ed25519 private key PEM (inline or ``*_SECRET_FILE``).
+    None means market data only.
+    """
     sec = cfg.get("credentials", {}) or {}
     key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
     secret = env.get(f"{prefix}_API_SECRET") or _secret_from(sec, "api_secret", env)
-    ed_file = env.get(f"{prefix}_ED25519_KEY_FILE") or str(sec.get("ed25519_key_file", "") or "")
-    if not key and not secret and not ed_file:
-        return None
-    if not key:
-        raise CredentialError(f"{prefix}_API_KEY is missing while other credentials are set", field="api_key")
-    pem = ""
-    if ed_file:
+    secret_file = env.get(f"{prefix}_API_SECRET_FILE") or str(sec.get("api_secret_file", "") or "")
+    if secret_file and not secret:
         try:
-            pem = Path(ed_file).read_text()
+            secret = Path(secret_file).read_text().strip() + "\n"
         except OSError:
-            raise CredentialError("the Ed25519 key file cannot be read", field="ed25519_key_file") from None
-    if not secret and not pem:
-        raise CredentialError(f"{prefix}_API_SECRET (or an Ed25519 key file) is required", field="api_secret")
-    return Credentials(key, secret, pem)
+            raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
+    if not key and not secret:
+        return None
+    creds = validate_credentials(catalog_venue, {"api_key": key, "api_secret": secret.strip()
+                                                 if not secret.startswith("-----BEGIN") else secret})
+    assert isinstance(creds, CexCredentials)
+    return creds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +153,7 @@ class EdgeConfig:
     edge_venue: EdgeVenue
     venue: CexVenue
     symbols: list[str]
-    credentials: Credentials | None
+    credentials: CexCredentials | None
     cc: str
     out: str
     duration: float
@@ -174,7 +185,7 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
         raise EdgeConfigError("no symbols: pass --symbols, set SEQKERN_SYMBOLS or [edge] symbols")
     for s in symbols:
         venue.venue_symbol(s)
-    creds = load_credentials(p, cfg, env)
+    creds = load_credentials(p, ev.catalog_venue, cfg, env)
     cc = args.cc or env.get("SEQKERN_CC") or str(edge_cfg.get("cc", "") or "")
     out = args.out or ""
     if not cc and not out:

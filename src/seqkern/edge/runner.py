@@ -27,6 +27,7 @@ from seqkern.venues.base import (
     CexVenue,
     ControlEvent,
     FillEvent,
+    InstrumentInfo,
     OrderRequest,
     OrderResult,
     OrderTransport,
@@ -38,6 +39,9 @@ from seqkern.venues.base import (
     VenueUnavailable,
 )
 from seqkern.venues.book_sync import BookSync, Step, SyncState
+from seqkern.venues.pairspec import PairSpec, pairspec_table
+
+DEFAULT_SPECS = pairspec_table()
 
 log = logging.getLogger("seqkern.edge")
 
@@ -132,10 +136,18 @@ class EdgeRunner:
         vs = self.venue.venue_symbol(symbol)
         await asyncio.wait_for(self._live_events[vs].wait(), timeout_s)
 
-    async def load_instruments(self) -> dict[str, Any]:
+    async def load_instruments(self) -> dict[str, InstrumentInfo]:
         """The venue's instrument rules (tick, lot, minimums) by venue symbol, from its REST metadata."""
         body = await self.rest.request(self.venue.instruments_request())
         return self.venue.parse_instruments(body)
+
+    def pair_spec(self, symbol: str, info: InstrumentInfo) -> PairSpec:
+        """PairSpec from the venue's live rules; fees from the catalog listing, else the venue's base tier."""
+        itype = self.venue.instrument_type.value
+        default = DEFAULT_SPECS.get((symbol, self.venue.venue_id, itype))
+        maker, taker = (default.maker_fee_bps, default.taker_fee_bps) if default else self.venue.fees_bps
+        return PairSpec(symbol, self.venue.venue_id, itype, info.venue_symbol, info.tick_1e9, info.lot_1e8,
+                        info.min_qty_1e8, info.min_notional_1e9, maker, taker)
 
     async def start(self, specs: dict[str, Any] | None = None) -> None:
         """Connect and sync every symbol. ``specs`` maps canonical symbol -> PairSpec; symbols
@@ -156,7 +168,7 @@ class EdgeRunner:
                 vs = self.venue.venue_symbol(s)
                 if vs not in info:
                     raise UnknownSymbol(f"{s} ({vs}) is not listed on {self.venue.name}")
-                specs[s] = info[vs]
+                specs[s] = self.pair_spec(s, info[vs])
         for s in self._canonical:
             if self.venue.venue_symbol(s) not in self._slots:
                 self.add_symbol(s, specs[s])
