@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from seqkern._fixed import parse_px, parse_qty
 
+from seqkern._fixed import parse_px, parse_qty
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
 from seqkern.sim.matching import BUY, SELL, SimFill

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
-from seqkern._fixed import format_px, format_qty
 
+from seqkern._fixed import format_px, format_qty
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import orjson
+
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import FORMAT_BITGET, RULE_INCREASING
-
 from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,

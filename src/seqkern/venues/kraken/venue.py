@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import FORMAT_KRAKEN, RULE_NONE
-
 from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
