@@ -23,7 +23,7 @@ from seqkern._fixed import format_px, format_qty
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
-from seqkern.sim.matching import BUY, SELL, MatchingEngine, SimFill, SimOrder
+from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
 
 log = logging.getLogger("seqkern.sim")
 
@@ -37,6 +37,17 @@ def decimals_of(step: int, digits: int) -> int:
         step //= 10
         d -= 1
     return d
+
+
+@dataclass
+class SimAccount:
+    """A trading account: its key material (HMAC secret, passphrase, or a public key for JWTs)."""
+
+    api_key: str
+    secret: str = ""
+    passphrase: str = ""
+    public_key: Any = None
+    nonce: int = 0                 # last nonce seen (venues with increasing nonces)
 
 
 @dataclass
@@ -91,7 +102,8 @@ class InStreamBookSim:
         self.accounts: dict[str, Any] = {}
         self.books: dict[str, SimBook] = {}
         for i, spec in enumerate(symbols or [self.default_symbol()]):
-            eng = MatchingEngine(spec.symbol, spec.tick_1e9, spec.step_1e8)
+            # participants quote in multiples of the venue minimum (a 1-satoshi step would make dust books)
+            eng = MatchingEngine(spec.symbol, spec.tick_1e9, max(spec.step_1e8, spec.min_qty_1e8))
             feed: RandomWalkFeed | ReplayFeed
             if replay_path:
                 feed = ReplayFeed(eng, replay_path)
@@ -127,9 +139,6 @@ class InStreamBookSim:
 
     async def publish_trade(self, st: SimBook, f: SimFill) -> None:
         """Send one public trade."""
-
-    async def user_fill(self, st: SimBook, f: SimFill) -> None:
-        """Private pushes for the user orders in a fill."""
 
     async def on_connect(self, c: SimClient) -> None:
         """A new websocket (e.g. Kraken's status message)."""
@@ -311,5 +320,75 @@ class InStreamBookSim:
 
     # ---- orders shared by the venues -------------------------------------------------------
 
+    def add_account(self, api_key: str, secret: str = "", passphrase: str = "", public_key: Any = None) -> SimAccount:
+        acct = SimAccount(api_key, secret, passphrase, public_key)
+        self.accounts[api_key] = acct
+        return acct
+
     def user_orders(self, api_key: str) -> list[tuple[SimBook, SimOrder]]:
         return [(st, o) for st in self.books.values() for o in st.engine.orders.values() if o.owner == api_key]
+
+    def find_order(self, api_key: str, st: SimBook, *, order_id: str = "", client_order_id: str = "") -> SimOrder | None:
+        for o in st.engine.orders.values():
+            if o.owner != api_key:
+                continue
+            if order_id and o.extra.get("vid") == order_id:
+                return o
+            if client_order_id and o.client_order_id == client_order_id:
+                return o
+        return None
+
+    def new_order(self, api_key: str, st: SimBook, side: str, px: int, qty: int, *, vid: str, tif: str = "GTC",
+                  market: bool = False, client_order_id: str = "") -> SimOrder:
+        o = SimOrder(st.engine.next_order_id(), side, 0 if market else px, qty, owner=api_key,
+                     client_order_id=client_order_id, tif=tif, order_type="MARKET" if market else "LIMIT",
+                     ts_ns=time.time_ns())
+        o.extra["vid"] = vid
+        return o
+
+    async def submit(self, st: SimBook, o: SimOrder) -> list[SimFill]:
+        """Match (raises MatchReject for a post-only order that would take), notify, publish."""
+        fills = st.engine.submit(o)
+        await self.order_event(st, o, "new")
+        await self.after_match(st, fills)
+        if o.status == "EXPIRED":
+            await self.order_event(st, o, "expired")
+        return fills
+
+    async def cancel_order(self, st: SimBook, o: SimOrder) -> None:
+        st.engine.cancel(o.order_id)
+        await self.order_event(st, o, "canceled")
+        await self.after_match(st, [])
+
+    async def amend_in_place(self, st: SimBook, o: SimOrder, new_qty: int, new_px: int) -> bool:
+        """Native amend: a pure size decrease keeps the queue position, anything else re-queues.
+        Returns whether priority was kept. A size at or below the filled quantity cancels the rest."""
+        if new_qty <= o.filled:
+            st.engine.cancel(o.order_id)
+            o.status = "FILLED" if o.filled else "CANCELED"
+            await self.order_event(st, o, "canceled")
+            await self.after_match(st, [])
+            return False
+        if new_px == o.px and new_qty < o.qty:
+            st.engine.reduce(o.order_id, new_qty)
+            await self.order_event(st, o, "amended")
+            await self.after_match(st, [])
+            return True
+        _, fills = st.engine.requeue(o.order_id, new_qty, new_px)
+        await self.order_event(st, o, "amended")
+        await self.after_match(st, fills)
+        return False
+
+    async def order_event(self, st: SimBook, o: SimOrder, kind: str) -> None:
+        """Private push for an order state change (new, canceled, amended, expired); venue format."""
+
+    async def user_fill(self, st: SimBook, f: SimFill) -> None:
+        for o, maker in ((f.maker, True), (f.taker, False)):
+            if o.owner is not None and o.owner in self.accounts:
+                await self.fill_event(st, o, f, maker)
+
+    async def fill_event(self, st: SimBook, o: SimOrder, f: SimFill, maker: bool) -> None:
+        """Private push for one fill of a user order; venue format."""
+
+
+__all__ = ["InStreamBookSim", "MatchReject", "SimAccount", "SimBook", "SimClient", "decimals_of"]
