@@ -243,6 +243,7 @@ class InStreamBookSim:
                     self.clients.remove(c)
         for st in self.books.values():
             fills = st.feed.step(self.actions_per_tick)
+            self.account_fills(fills)
             await self.after_match(st, fills)
 
     async def after_match(self, st: SimBook, fills: list[SimFill]) -> None:
@@ -349,6 +350,7 @@ class InStreamBookSim:
     async def submit(self, st: SimBook, o: SimOrder) -> list[SimFill]:
         """Match (raises MatchReject for a post-only order that would take), notify, publish."""
         fills = st.engine.submit(o)
+        self.account_fills(fills)
         await self.order_event(st, o, "new")
         await self.after_match(st, fills)
         if o.status == "EXPIRED":
@@ -375,9 +377,18 @@ class InStreamBookSim:
             await self.after_match(st, [])
             return True
         _, fills = st.engine.requeue(o.order_id, new_qty, new_px)
+        self.account_fills(fills)
         await self.order_event(st, o, "amended")
         await self.after_match(st, fills)
         return False
+
+    @staticmethod
+    def account_fills(fills: list[SimFill]) -> None:
+        """Exact filled notional per user order (``extra["pxq"]`` = sum px_1e9 * qty_1e8) for average prices."""
+        for f in fills:
+            for o in (f.maker, f.taker):
+                if o.owner is not None:
+                    o.extra["pxq"] = o.extra.get("pxq", 0) + f.px * f.qty
 
     async def order_event(self, st: SimBook, o: SimOrder, kind: str) -> None:
         """Private push for an order state change (new, canceled, amended, expired); venue format."""
