@@ -8,7 +8,8 @@ Configuration, strongest first: command-line flags, environment variables, a TOM
 Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
 venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
 <PREFIX>_MARKET_WS,
-<PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp).
+<PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp;
+COINBASE, KRAKEN, BITGET, CRYPTOCOM for those, which also read <PREFIX>_API_PASSPHRASE).
 The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
 and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
 """
@@ -35,7 +36,7 @@ from seqkern.edge.ws import EdgeConfigError, ssl_context_for
 from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
 from seqkern.venues.base import CexVenue, OrderTransport
 from seqkern.venues.catalog import launcher_names
-from seqkern.venues.credentials import CexCredentials, validate_credentials
+from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials, validate_credentials
 
 log = logging.getLogger("seqkern.edge.launcher")
 
@@ -60,12 +61,59 @@ def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, Res
     return build
 
 
+# ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com transports ----
+
+def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.coinbase.execution import CoinbaseRestTransport
+
+    ep = venue.endpoints
+    host = "api.coinbase.com" if ep.rest.startswith("https://api.coinbase.com") else ""
+    return CoinbaseRestTransport(rest=rest, user_ws=ep.private_ws or ep.trade_ws, credentials=creds, rest_host=host)
+
+
+def _kraken_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.kraken.execution import KrakenWsTransport
+
+    return KrakenWsTransport(trade_ws=venue.endpoints.trade_ws, credentials=creds, rest=rest)
+
+
+def _bitget_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.bitget.execution import BitgetRestTransport
+
+    ep = venue.endpoints
+    return BitgetRestTransport(rest=rest, private_ws=ep.private_ws or ep.trade_ws, credentials=creds)
+
+
+def _cryptocom_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.cryptocom.execution import CryptocomUserTransport
+
+    return CryptocomUserTransport(user_ws=venue.endpoints.trade_ws, credentials=creds,
+                                  connect_delay_s=venue.subscribe_delay_s)
+
+
+def _cex4_venues() -> dict[str, EdgeVenue]:
+    from seqkern.venues.bitget import BitgetSpot
+    from seqkern.venues.coinbase import CoinbaseSpot
+    from seqkern.venues.cryptocom import CryptocomSpot
+    from seqkern.venues.kraken import KrakenSpot
+
+    return {
+        "coinbase": EdgeVenue(CoinbaseSpot, "COINBASE", "coinbase", _coinbase_transport),
+        "kraken": EdgeVenue(KrakenSpot, "KRAKEN", "kraken", _kraken_transport),
+        "bitget": EdgeVenue(BitgetSpot, "BITGET", "bitget", _bitget_transport),
+        "cryptocom": EdgeVenue(CryptocomSpot, "CRYPTOCOM", "cryptocom", _cryptocom_transport),
+    }
+
+# ---- end cex4 block ----
+
+
 def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
 
     return {
         "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
         "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
+        **_cex4_venues(),
     }
 
 
@@ -113,6 +161,7 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
     None means market data only.
     """
     sec = cfg.get("credentials", {}) or {}
+    passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)   # cex4
     key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
     secret = env.get(f"{prefix}_API_SECRET") or _secret_from(sec, "api_secret", env)
     secret_file = env.get(f"{prefix}_API_SECRET_FILE") or str(sec.get("api_secret_file", "") or "")
@@ -123,10 +172,12 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
             raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
     if not key and not secret:
         return None
-    creds = validate_credentials(catalog_venue, {"api_key": key, "api_secret": secret.strip()
-                                                 if not secret.startswith("-----BEGIN") else secret})
-    assert isinstance(creds, CexCredentials)
-    return creds
+    payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
+    if passphrase:                       # cex4: Coinbase, Bitget, Crypto.com (catalog class cex_passphrase)
+        payload["passphrase"] = passphrase
+    creds = validate_credentials(catalog_venue, payload)
+    assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))
+    return creds  # type: ignore[return-value]
 
 
 def build_parser() -> argparse.ArgumentParser:
