@@ -7,6 +7,9 @@ from libc.stdint cimport int64_t, int32_t, int8_t
 
 import numpy as np
 
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
 
@@ -31,6 +34,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int64_t transact_ms
         const char* sym
         int32_t sym_len
+        const char* impl
+        bint has_pu
 
     DepthScan* scan_new(size_t cap_levels) except +
     void scan_free(DepthScan* s)
@@ -41,7 +46,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
 
 
 # message formats (one scanner per venue format; OKX / Bybit join as siblings)
-FORMAT_BINANCE = 1
+FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
+FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
 
 # scan results
 OTHER = 0
@@ -97,11 +103,12 @@ cdef class DepthDecoder:
     cdef int64_t* _dq
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
-        if format != FORMAT_BINANCE:
+        if format != FORMAT_BINANCE and format != FORMAT_BINANCE_USDM:
             raise ValueError(f"unknown depth message format {format}")
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
         self._s = scan_new(<size_t>max_levels)
+        self._s.has_pu = format == FORMAT_BINANCE_USDM
         self.format = format
         self._last_rc = SCAN_OTHER
         self.delta_side = np.zeros(max_levels, dtype=np.int8)
@@ -120,16 +127,30 @@ cdef class DepthDecoder:
             scan_free(self._s)
             self._s = NULL
 
-    cpdef int scan(self, const unsigned char[::1] msg):
-        cdef int rc
-        cdef size_t n = msg.shape[0]
-        if n == 0:
-            self._last_rc = SCAN_BAD_JSON
+    cdef int _scan(self, const char* p, Py_ssize_t n) noexcept nogil:
+        if n <= 0:
             return SCAN_BAD_JSON
-        with nogil:
-            rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+        return scan_binance_depth(self._s, p, <size_t>n)
+
+    cpdef int scan(self, object msg) except? -100:
+        """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
+        cdef Py_buffer view
+        cdef int rc
+        if PyBytes_CheckExact(msg):
+            rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
+        else:
+            PyObject_GetBuffer(msg, &view, PyBUF_SIMPLE)
+            try:
+                rc = self._scan(<const char*>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         self._last_rc = rc
         return rc
+
+    @property
+    def implementation(self):
+        """The simdjson implementation the scanners run on ("haswell" with AVX2, else "fallback")."""
+        return (<bytes>self._s.impl).decode()
 
     @property
     def first_id(self):
