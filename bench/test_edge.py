@@ -9,6 +9,8 @@ CC-LINK frame writing joins both paths when the CC-LINK encoder lands.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import orjson
 import pytest
@@ -140,27 +142,15 @@ class _CountingSink(MemorySink):
 def test_edge_depth_handler_seqkern(benchmark, messages):
     """The runner's websocket handler per message: decode, sync rule, book, delta + BBO publish."""
     benchmark.extra_info["ops"] = N_MSGS
-    venue = BinanceSpot(VenueEndpoints("ws://127.0.0.1:1", "ws://127.0.0.1:1", "http://127.0.0.1:1"))
-    spec = pairspec_table()[("BTC-USDT", venue.venue_id, "spot")]
 
     def setup():
-        runner = EdgeRunner(venue, ["BTC-USDT"], _CountingSink(), depth_ticks=4096)
-        runner.add_symbol("BTC-USDT", spec)
-        # a shard without a socket: the handler is what is measured
-        slot = runner._slots["BTCUSDT"]
-        shard = _Shard(0, [], DepthDecoder())
-        slot.sync.decoder = shard.decoder
-        shard.slots[b"BTCUSDT"] = slot
-        s = messages.stream
-        slot.book.apply_snapshot(s.snap_bid_px, s.snap_bid_qty, s.snap_ask_px, s.snap_ask_qty, FIRST_ID)
-        slot.sync.state = SyncState.LIVE
-        return (runner, shard), {}
+        return _live_runner(messages, _CountingSink()), {}
 
     def run(runner, shard):
         handle = runner._on_market
         for raw in messages.raw:
             handle(shard, raw, 0)
-        assert runner.counters.deltas_published == N_MSGS
+        assert runner.sink.n >= N_MSGS
 
     benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
 
@@ -174,3 +164,101 @@ def test_edge_messages_are_valid(messages):
         assert dec.apply_checked(book, RULE_FIRST_LAST) == APPLIED
     assert not book.crossed
     assert np.mean([len(orjson.loads(r)["b"]) + len(orjson.loads(r)["a"]) for r in messages.raw[:100]]) == 15
+
+
+# ---- loopback websocket: frames/s into the edge handler, and frame-in to publish latency ----------
+
+WS_MSGS = 20_000
+
+
+class _LatencySink(_CountingSink):
+    """Records ns from websocket frame receipt to the publish call (the edge-internal latency)."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.lat = np.zeros(cap, dtype=np.int64)
+        self.k = 0
+
+    def l2_delta(self, symbol_id, update_id, side, px, qty, n, ts_event_ns, ts_recv_ns) -> None:  # type: ignore[override]
+        if self.k < self.lat.shape[0]:
+            self.lat[self.k] = time.time_ns() - ts_recv_ns
+        self.k += 1
+        self.n += 1
+
+
+async def _burst(frames: list[bytes], on_message) -> None:
+    """A picows server on 127.0.0.1 sends every frame as fast as it can; a picows client receives."""
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    from seqkern.edge.ws import WsConnection
+
+    class Burst(WSListener):
+        def on_ws_connected(self, transport) -> None:
+            for f in frames:
+                transport.send(WSMsgType.TEXT, f)
+            transport.send_close()
+
+    server = await ws_create_server(lambda _req: Burst(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = WsConnection(f"ws://127.0.0.1:{port}/stream", on_message)
+    await conn.connect()
+    await conn.wait_closed()
+    server.close()
+
+
+def _live_runner(messages, sink) -> tuple[EdgeRunner, _Shard]:
+    venue = BinanceSpot(VenueEndpoints("ws://127.0.0.1:1", "ws://127.0.0.1:1", "http://127.0.0.1:1"))
+    runner = EdgeRunner(venue, ["BTC-USDT"], sink, depth_ticks=4096)
+    runner.add_symbol("BTC-USDT", pairspec_table()[("BTC-USDT", venue.venue_id, "spot")])
+    slot = runner._slots["BTCUSDT"]
+    shard = _Shard(0, [], DepthDecoder())
+    slot.sync.decoder = shard.decoder
+    shard.slots[b"BTCUSDT"] = slot
+    s = messages.stream
+    slot.book.apply_snapshot(s.snap_bid_px, s.snap_bid_qty, s.snap_ask_px, s.snap_ask_qty, FIRST_ID)
+    slot.sync.state = SyncState.LIVE
+    return runner, shard
+
+
+def test_edge_ws_loopback_edge(benchmark, messages):
+    """Depth frames over a real loopback websocket through the whole edge handler."""
+    import uvloop
+
+    frames = messages.raw[:WS_MSGS]
+    benchmark.extra_info["ops"] = WS_MSGS
+    sinks: list[_LatencySink] = []
+
+    def setup():
+        sink = _LatencySink(WS_MSGS)
+        sinks.append(sink)
+        return _live_runner(messages, sink), {}
+
+    def run(runner, shard):
+        uvloop.run(_burst(frames, lambda m, ts: runner._on_market(shard, m, ts)))
+        assert runner.sink.n >= WS_MSGS
+
+    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    lat = np.concatenate([s.lat[:s.k] for s in sinks[1:]])
+    benchmark.extra_info["p50_ns"] = float(np.percentile(lat, 50))
+    benchmark.extra_info["p99_ns"] = float(np.percentile(lat, 99))
+    benchmark.extra_info["msgs_per_s"] = WS_MSGS / benchmark.stats.stats.median
+
+
+def test_edge_ws_loopback_bare(benchmark, messages):
+    """The same frames into a picows client that only counts them (the transport's ceiling)."""
+    import uvloop
+
+    frames = messages.raw[:WS_MSGS]
+    benchmark.extra_info["ops"] = WS_MSGS
+    count = [0]
+
+    def on_message(m, ts) -> None:
+        count[0] += 1
+
+    def run():
+        count[0] = 0
+        uvloop.run(_burst(frames, on_message))
+        assert count[0] == WS_MSGS
+
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    benchmark.extra_info["msgs_per_s"] = WS_MSGS / benchmark.stats.stats.median

@@ -98,6 +98,8 @@ cdef class DepthDecoder:
     cdef readonly object delta_px       # int64[max_levels] px_1e9
     cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
     cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
+    cdef readonly bint bbo_changed      # the last apply changed the book's best bid/ask (price or size)
+    cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
     cdef int8_t* _ds
     cdef int64_t* _dp
     cdef int64_t* _dq
@@ -208,14 +210,30 @@ cdef class DepthDecoder:
         return C_APPLIED
 
     cpdef int apply(self, L2Book book):
-        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time."""
+        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time.
+
+        Afterwards ``bbo_changed`` tells whether the top of book moved, and bid_px .. ask_qty
+        hold the new top (0 for an empty side).
+        """
         cdef int rc
+        cdef int64_t bp, bq, ap, aq
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
         with nogil:
+            bp = book.bid_px()
+            bq = book.bid_qty()
+            ap = book.ask_px()
+            aq = book.ask_qty()
             rc = self._apply_levels(book)
+            self.bid_px = book.bid_px()
+            self.bid_qty = book.bid_qty()
+            self.ask_px = book.ask_px()
+            self.ask_qty = book.ask_qty()
+            self.bbo_changed = (bp != self.bid_px or bq != self.bid_qty
+                                or ap != self.ask_px or aq != self.ask_qty)
         if rc != C_APPLIED:
             book.valid = False
+            self.bbo_changed = False
             return rc
         book.last_update_id = self._s.final_id
         book.ts_event_ns = self._s.event_ms * 1000000
