@@ -174,3 +174,27 @@ def test_ed25519_session_logon_user_stream() -> None:
             assert t.accepted
             await until(lambda: any(f.client_order_id == "edfill" for _, f in r.sink.fills), 3.0, "fill")
     run(go())
+
+
+def test_slow_ws_api_answers_and_timeouts() -> None:
+    from seqkern.venues.base import VenueUnavailable
+
+    async def go() -> None:
+        async with rig(False, credentials=CREDS) as r:
+            r.sim.faults.ws_api_delay_s = 0.3
+            bid = r.sim.engine(SYM).best("BUY")
+            ok = await r.edge.place(limit(bid, "0.001", "slow1"))
+            assert ok.accepted
+            r.edge.transport.request_timeout_s = 0.1
+            try:
+                await r.edge.place(limit(bid, "0.001", "slow2"))
+            except VenueUnavailable as exc:
+                assert "no response" in exc.message
+            else:
+                raise AssertionError("a late answer must surface as VenueUnavailable")
+            r.sim.faults.ws_api_delay_s = 0.0
+            r.edge.transport.request_timeout_s = 5.0
+            await asyncio.sleep(0.4)   # the late answer arrives and is dropped
+            again = await r.edge.place(limit(bid, "0.001", "fast3"))
+            assert again.accepted
+    run(go())
