@@ -7,6 +7,9 @@ from libc.stdint cimport int64_t, int32_t, int8_t, uint32_t
 
 import numpy as np
 
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
 
@@ -31,6 +34,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int64_t transact_ms
         const char* sym
         int32_t sym_len
+        const char* impl
+        bint has_pu
         # cex4 block
         int32_t snapshot
         int32_t has_checksum
@@ -61,13 +66,14 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
 
 
 # message formats (one scanner per venue format; OKX / Bybit join as siblings)
-FORMAT_BINANCE = 1
+FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
+FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
 # cex4 block: in-stream snapshot venues
-FORMAT_COINBASE = 10
-FORMAT_KRAKEN = 11
-FORMAT_BITGET = 12
-FORMAT_CRYPTOCOM = 13
-_FORMATS = (FORMAT_BINANCE, FORMAT_COINBASE, FORMAT_KRAKEN, FORMAT_BITGET, FORMAT_CRYPTOCOM)
+FORMAT_COINBASE = 10        # Coinbase Advanced Trade l2_data (connection sequence_num)
+FORMAT_KRAKEN = 11          # Kraken WS v2 book (CRC32 of the top 10)
+FORMAT_BITGET = 12          # Bitget v2 books (seq, CRC32 of the top 25)
+FORMAT_CRYPTOCOM = 13       # Crypto.com v1 book / book.update (u, pu)
+_FORMATS = (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_COINBASE, FORMAT_KRAKEN, FORMAT_BITGET, FORMAT_CRYPTOCOM)
 
 # scan results
 OTHER = 0
@@ -99,6 +105,7 @@ cdef enum:
     C_NOT_DEPTH = 4
     C_BAD_CHECKSUM = 5
     F_BINANCE = 1
+    F_BINANCE_USDM = 2
     F_COINBASE = 10
     F_KRAKEN = 11
     F_BITGET = 12
@@ -124,15 +131,16 @@ cdef class DepthDecoder:
     cdef DepthScan* _s
     cdef readonly int format
     cdef int _last_rc
-    cdef readonly object delta_side     # int8[max_levels]: levels written by the last apply
-    cdef readonly object delta_px       # int64[max_levels] px_1e9
-    cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
-    cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
-    cdef int8_t* _ds
-    cdef int64_t* _dp
-    cdef int64_t* _dq
+    cdef readonly object delta_bids     # int64[max_levels, 2]: (px_1e9, qty_1e8) bid levels written by the last apply
+    cdef readonly object delta_asks     # int64[max_levels, 2]: ask levels (qty 0 = level removed)
+    cdef readonly Py_ssize_t n_bids     # valid rows of delta_bids
+    cdef readonly Py_ssize_t n_asks     # valid rows of delta_asks
+    cdef readonly bint bbo_changed      # the last apply changed the book's best bid/ask (price or size)
+    cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
+    cdef int64_t* _db
+    cdef int64_t* _da
     cdef Py_ssize_t _max_levels
-    cdef object _scratch                # int64[4, CK_SCRATCH]: checksum / truncation walks
+    cdef object _scratch                # int64[4, CK_SCRATCH]: checksum / truncation walks (cex4)
     cdef int64_t* _sbp
     cdef int64_t* _sbq
     cdef int64_t* _sap
@@ -144,18 +152,18 @@ cdef class DepthDecoder:
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
         self._s = scan_new(<size_t>max_levels)
+        self._s.has_pu = format == FORMAT_BINANCE_USDM
         self.format = format
         self._last_rc = SCAN_OTHER
-        self.delta_side = np.zeros(max_levels, dtype=np.int8)
-        self.delta_px = np.zeros(max_levels, dtype=np.int64)
-        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
-        cdef int8_t[::1] ds = self.delta_side
-        cdef int64_t[::1] dp = self.delta_px
-        cdef int64_t[::1] dq = self.delta_qty
-        self._ds = &ds[0]
-        self._dp = &dp[0]
-        self._dq = &dq[0]
-        self.n_applied = 0
+        # the CC-LINK level block layout: int64[n, 2] rows of (px, qty), bids and asks apart
+        self.delta_bids = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_asks = np.zeros((max_levels, 2), dtype=np.int64)
+        cdef int64_t[:, ::1] db = self.delta_bids
+        cdef int64_t[:, ::1] da = self.delta_asks
+        self._db = &db[0, 0]
+        self._da = &da[0, 0]
+        self.n_bids = 0
+        self.n_asks = 0
         self._max_levels = max_levels
         self._scratch = np.zeros((4, CK_SCRATCH), dtype=np.int64)
         cdef int64_t[:, ::1] sc = self._scratch
@@ -169,25 +177,38 @@ cdef class DepthDecoder:
             scan_free(self._s)
             self._s = NULL
 
-    cpdef int scan(self, const unsigned char[::1] msg):
-        cdef int rc
-        cdef size_t n = msg.shape[0]
-        if n == 0:
-            self._last_rc = SCAN_BAD_JSON
+    cdef int _scan(self, const char* p, Py_ssize_t n) noexcept nogil:
+        if n <= 0:
             return SCAN_BAD_JSON
-        with nogil:
-            if self.format == F_BINANCE:
-                rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
-            elif self.format == F_COINBASE:
-                rc = scan_coinbase_l2(self._s, <const char*>&msg[0], n)
-            elif self.format == F_KRAKEN:
-                rc = scan_kraken_book(self._s, <const char*>&msg[0], n)
-            elif self.format == F_BITGET:
-                rc = scan_bitget_books(self._s, <const char*>&msg[0], n)
-            else:
-                rc = scan_cryptocom_book(self._s, <const char*>&msg[0], n)
+        if self.format <= F_BINANCE_USDM:
+            return scan_binance_depth(self._s, p, <size_t>n)
+        if self.format == F_COINBASE:           # cex4 block
+            return scan_coinbase_l2(self._s, p, <size_t>n)
+        if self.format == F_KRAKEN:
+            return scan_kraken_book(self._s, p, <size_t>n)
+        if self.format == F_BITGET:
+            return scan_bitget_books(self._s, p, <size_t>n)
+        return scan_cryptocom_book(self._s, p, <size_t>n)
+
+    cpdef int scan(self, object msg) except? -100:
+        """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
+        cdef Py_buffer view
+        cdef int rc
+        if PyBytes_CheckExact(msg):
+            rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
+        else:
+            PyObject_GetBuffer(msg, &view, PyBUF_SIMPLE)
+            try:
+                rc = self._scan(<const char*>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         self._last_rc = rc
         return rc
+
+    @property
+    def implementation(self):
+        """The simdjson implementation the scanners run on ("haswell" with AVX2, else "fallback")."""
+        return (<bytes>self._s.impl).decode()
 
     @property
     def first_id(self):
@@ -204,6 +225,107 @@ cdef class DepthDecoder:
     @property
     def event_time_ns(self):
         return self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
+
+    @property
+    def transact_time_ns(self):
+        return self._s.transact_ms * 1000000
+
+    @property
+    def n_levels(self):
+        return self._s.n_levels if self._last_rc == SCAN_DEPTH else 0
+
+    @property
+    def symbol(self):
+        """Venue symbol of the scanned message as str (allocates: not for the hot path)."""
+        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
+            return None
+        return (<const char*>self._s.sym)[:self._s.sym_len].decode("ascii", "replace")
+
+    cpdef bytes symbol_bytes(self):
+        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
+            return None
+        return (<const char*>self._s.sym)[:self._s.sym_len]
+
+    cdef int _apply_levels(self, L2Book book) noexcept nogil:
+        cdef size_t i
+        cdef int64_t px, qty
+        cdef int rc
+        cdef int64_t* row
+        self.n_bids = 0
+        self.n_asks = 0
+        for i in range(self._s.n_levels):
+            if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(scan_level(self._s, i).qty, scan_level(self._s, i).qty_len, QTY_DIGITS, &qty) != FX_OK:
+                return C_BAD_LEVEL
+            rc = book.set_level(scan_level(self._s, i).side, px, qty)
+            if rc > LV_DROPPED:
+                return C_BAD_LEVEL
+            if scan_level(self._s, i).side == SIDE_BID:
+                row = self._db + 2 * self.n_bids
+                self.n_bids += 1
+            else:
+                row = self._da + 2 * self.n_asks
+                self.n_asks += 1
+            row[0] = px
+            row[1] = qty
+        return C_APPLIED
+
+    cpdef int apply(self, L2Book book):
+        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time.
+
+        Afterwards ``bbo_changed`` tells whether the top of book moved, and bid_px .. ask_qty
+        hold the new top (0 for an empty side).
+        """
+        cdef int rc
+        cdef int64_t bp, bq, ap, aq
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
+        with nogil:
+            bp = book.bid_px()
+            bq = book.bid_qty()
+            ap = book.ask_px()
+            aq = book.ask_qty()
+            rc = self._apply_levels(book)
+            self.bid_px = book.bid_px()
+            self.bid_qty = book.bid_qty()
+            self.ask_px = book.ask_px()
+            self.ask_qty = book.ask_qty()
+            self.bbo_changed = (bp != self.bid_px or bq != self.bid_qty
+                                or ap != self.ask_px or aq != self.ask_qty)
+        if rc != C_APPLIED:
+            book.valid = False
+            self.bbo_changed = False
+            return rc
+        book.last_update_id = self._s.final_id
+        book.ts_event_ns = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
+        return C_APPLIED
+
+    cpdef int apply_checked(self, L2Book book, int rule):
+        """Check the venue continuity rule against book.last_update_id, then apply.
+
+        Returns APPLIED, STALE (older than the book, ignored), GAP (book marked invalid, nothing
+        applied) or BAD_LEVEL (book marked invalid).
+        """
+        cdef int64_t last = book.last_update_id
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
+        if rule == RULE_FIRST_LAST:
+            if self._s.final_id <= last:
+                return C_STALE
+            if self._s.first_id > last + 1:
+                book.valid = False
+                return C_GAP
+        elif rule == RULE_PREV_FINAL:
+            if self._s.final_id < last:
+                return C_STALE
+            if self._s.prev_final_id != last:
+                book.valid = False
+                return C_GAP
+        elif rule == RULE_INCREASING:
+            if self._s.final_id <= last:
+                return C_STALE
+        return self.apply(book)
 
     # ---- cex4 block: in-stream snapshots, checksums, connection sequence ----
 
@@ -249,11 +371,14 @@ cdef class DepthDecoder:
                 if n <= depth:
                     break
                 book.set_level(side, self._sbp[depth], 0)
-                if self.n_applied < self._max_levels:
-                    self._ds[self.n_applied] = <int8_t>side
-                    self._dp[self.n_applied] = self._sbp[depth]
-                    self._dq[self.n_applied] = 0
-                    self.n_applied += 1
+                if side == SIDE_BID and self.n_bids < self._max_levels:
+                    self._db[2 * self.n_bids] = self._sbp[depth]
+                    self._db[2 * self.n_bids + 1] = 0
+                    self.n_bids += 1
+                elif side == SIDE_ASK and self.n_asks < self._max_levels:
+                    self._da[2 * self.n_asks] = self._sbp[depth]
+                    self._da[2 * self.n_asks + 1] = 0
+                    self.n_asks += 1
         return 0
 
     cdef bint _checksum_ok(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
@@ -303,85 +428,6 @@ cdef class DepthDecoder:
             na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
             return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
         raise ValueError("this depth format has no checksum")
-
-    @property
-    def transact_time_ns(self):
-        return self._s.transact_ms * 1000000
-
-    @property
-    def n_levels(self):
-        return self._s.n_levels if self._last_rc == SCAN_DEPTH else 0
-
-    @property
-    def symbol(self):
-        """Venue symbol of the scanned message as str (allocates: not for the hot path)."""
-        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
-            return None
-        return (<const char*>self._s.sym)[:self._s.sym_len].decode("ascii", "replace")
-
-    cpdef bytes symbol_bytes(self):
-        if self._last_rc != SCAN_DEPTH or self._s.sym == NULL:
-            return None
-        return (<const char*>self._s.sym)[:self._s.sym_len]
-
-    cdef int _apply_levels(self, L2Book book) noexcept nogil:
-        cdef size_t i
-        cdef int64_t px, qty
-        cdef int rc
-        self.n_applied = 0
-        for i in range(self._s.n_levels):
-            if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
-                return C_BAD_LEVEL
-            if parse_decimal(scan_level(self._s, i).qty, scan_level(self._s, i).qty_len, QTY_DIGITS, &qty) != FX_OK:
-                return C_BAD_LEVEL
-            rc = book.set_level(scan_level(self._s, i).side, px, qty)
-            if rc > LV_DROPPED:
-                return C_BAD_LEVEL
-            self._ds[i] = <int8_t>scan_level(self._s, i).side
-            self._dp[i] = px
-            self._dq[i] = qty
-            self.n_applied = i + 1
-        return C_APPLIED
-
-    cpdef int apply(self, L2Book book):
-        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time."""
-        cdef int rc
-        if self._last_rc != SCAN_DEPTH:
-            return C_NOT_DEPTH
-        with nogil:
-            rc = self._apply_levels(book)
-        if rc != C_APPLIED:
-            book.valid = False
-            return rc
-        book.last_update_id = self._s.final_id
-        book.ts_event_ns = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
-        return C_APPLIED
-
-    cpdef int apply_checked(self, L2Book book, int rule):
-        """Check the venue continuity rule against book.last_update_id, then apply.
-
-        Returns APPLIED, STALE (older than the book, ignored), GAP (book marked invalid, nothing
-        applied) or BAD_LEVEL (book marked invalid).
-        """
-        cdef int64_t last = book.last_update_id
-        if self._last_rc != SCAN_DEPTH:
-            return C_NOT_DEPTH
-        if rule == RULE_FIRST_LAST:
-            if self._s.final_id <= last:
-                return C_STALE
-            if self._s.first_id > last + 1:
-                book.valid = False
-                return C_GAP
-        elif rule == RULE_PREV_FINAL:
-            if self._s.final_id < last:
-                return C_STALE
-            if self._s.prev_final_id != last:
-                book.valid = False
-                return C_GAP
-        elif rule == RULE_INCREASING:
-            if self._s.final_id <= last:
-                return C_STALE
-        return self.apply(book)
 
     cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
         """``apply_checked`` then truncation and the venue checksum (see ``apply_verified``)."""

@@ -10,11 +10,18 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+// simdjson's on-demand front end compiles against one CPU target, its "builtin" implementation,
+// which is the scalar fallback unless the build targets a newer CPU. On x86-64 we select the AVX2
+// (haswell) kernels: simdjson compiles them inside a target region, and scan_new checks at run
+// time that the CPU has AVX2 (every x86 server since 2013) and refuses to scan otherwise.
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(SIMDJSON_BUILTIN_IMPLEMENTATION)
+#define SIMDJSON_BUILTIN_IMPLEMENTATION haswell
+#define SKWIRE_REQUIRES_HASWELL 1
+#endif
 #include "simdjson.h"
+#include <stdexcept>
 
 namespace skwire {
-
-namespace od = simdjson::ondemand;
 
 enum : int {
     SCAN_OTHER = 0,      // well-formed JSON that is not a depth message (ack, trade, ...)
@@ -33,8 +40,18 @@ struct Level {
     int32_t side;  // 0 bid, 1 ask
 };
 
+struct DepthScan;
+typedef int (*scan_fn)(DepthScan* s, const char* msg, size_t len);
+
 struct DepthScan {
-    od::parser parser;
+    void* parser = nullptr;     // the on-demand parser of the implementation chosen at runtime
+    void (*free_parser)(void*) = nullptr;
+    scan_fn binance = nullptr;  // scanner per venue format
+    scan_fn coinbase = nullptr; // cex4 block
+    scan_fn kraken = nullptr;
+    scan_fn bitget = nullptr;
+    scan_fn cryptocom = nullptr;
+    const char* impl = "";
     std::vector<char> buf;
     std::vector<Level> levels;
     size_t n_levels = 0;
@@ -46,6 +63,7 @@ struct DepthScan {
     int64_t transact_ms = 0;    // T (USD-M)
     const char* sym = nullptr;  // "s" value (venue symbol), not NUL-terminated
     int32_t sym_len = 0;
+    bool has_pu = false;        // USD-M events carry "T" and "pu"; spot events never do
     // ---- cex4 block: in-stream snapshot venues (Coinbase, Kraken, Bitget, Crypto.com) ----
     int32_t snapshot = 0;       // 1: the message is a full book (replace), not a diff
     int32_t has_checksum = 0;   // 1: `checksum` was sent with the message
@@ -63,9 +81,25 @@ struct DepthScan {
     }
 };
 
-inline DepthScan* scan_new(size_t cap_levels) { return new DepthScan(cap_levels); }
-inline void scan_free(DepthScan* s) { delete s; }
 inline const Level* scan_level(const DepthScan* s, size_t i) { return &s->levels[i]; }
+
+}  // namespace skwire
+
+
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
+#endif
+namespace skwire {
+namespace scan {
+
+namespace od = simdjson::ondemand;
+
+inline void* new_parser() {
+    od::parser* p = new od::parser();
+    (void)p->allocate(1 << 16);   // grows on demand past 64 KiB; no reallocation churn below
+    return p;
+}
+inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
@@ -107,59 +141,32 @@ static inline int scan_levels(DepthScan* s, od::value& v, int side) {
 }
 
 // Binance spot / USD-M "depthUpdate" event object (raw stream, or the "data" of a combined one).
-static int scan_binance_event(DepthScan* s, od::object& obj) {
-    bool depth = false;
-    bool have_U = false, have_u = false;
+// Fields are looked up by name (order-independent; `field` iteration is avoided because its
+// std::pair base cannot be instantiated inside a CPU target region).
+static inline int scan_binance_event(DepthScan* s, od::object& obj) {
+    std::string_view e;
+    od::value v;
     int rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k.size() == 1) {
-            switch (k[0]) {
-            case 'e': {
-                std::string_view e;
-                if (f.value().get_string().get(e)) return SCAN_BAD_SHAPE;
-                if (e != "depthUpdate") return SCAN_OTHER;
-                depth = true;
-                break;
-            }
-            case 'E':
-                if (f.value().get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 'T':
-                if (f.value().get_int64().get(s->transact_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 's':
-                if (!token_string(f.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                break;
-            case 'U':
-                if (f.value().get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
-                have_U = true;
-                break;
-            case 'u':
-                if (f.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                have_u = true;
-                break;
-            case 'b':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 0);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            case 'a':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 1);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            default:
-                break;  // unread fields are skipped by the iterator
-            }
-        } else if (k == "pu") {
-            if (f.value().get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
-        }
+    auto err = obj.find_field_unordered("e").get(v);
+    if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;
+    if (err) return SCAN_BAD_JSON;
+    if (v.get_string().get(e)) return SCAN_BAD_SHAPE;
+    if (e != "depthUpdate") return SCAN_OTHER;
+    if (obj.find_field_unordered("E").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("U").get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+    if (s->has_pu) {
+        auto terr = obj.find_field_unordered("T").get_int64().get(s->transact_ms);
+        if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
+        if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
-    if (!depth) return SCAN_OTHER;
-    if (!have_U || !have_u || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 0);
+    if (rc != SCAN_DEPTH) return rc;
+    if (obj.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 1);
+    if (rc != SCAN_DEPTH) return rc;
     return SCAN_DEPTH;
 }
 
@@ -185,42 +192,39 @@ static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::docum
     if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
     std::memcpy(s->buf.data(), msg, len);
     std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (s->parser.iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
+    if (static_cast<od::parser*>(s->parser)->iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
     return SCAN_DEPTH;
 }
 
 // Binance depth diff, raw ({"e":"depthUpdate",...}) or combined ({"stream":...,"data":{...}}).
+static inline bool has_prefix_key(const char* msg, size_t len, const char* key, size_t klen) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    if (i >= len || msg[i] != '{') return false;
+    i++;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    return len - i >= klen && std::memcmp(msg + i, key, klen) == 0;
+}
+
 inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
     scan_reset(s);
-    if (len == 0 || msg[0] != '{') {
-        // not an object: still tell malformed input apart from a valid non-object (e.g. "[]")
-        if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (len == 0 || (msg[0] != '{' && msg[0] != ' ' && msg[0] != '\n')) {
         od::json_type t;
         if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;
+        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
     }
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    // combined-stream wrapper: {"stream": "...", "data": {...}}
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "stream") {
-            continue;
-        } else if (k == "data") {
-            od::object inner;
-            if (f.value().get_object().get(inner)) return SCAN_OTHER;
-            return scan_binance_event(s, inner);
-        } else {
-            // a raw event: restart on the whole object
-            if (doc.rewind(), doc.get_object().get(obj)) return SCAN_BAD_JSON;
-            return scan_binance_event(s, obj);
-        }
+    if (has_prefix_key(msg, len, "\"stream\"", 8)) {
+        od::object inner;
+        auto err = obj.find_field_unordered("data").get_object().get(inner);
+        if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
+        if (err) return SCAN_BAD_JSON;
+        return scan_binance_event(s, inner);
     }
-    return SCAN_OTHER;
+    return scan_binance_event(s, obj);
 }
 
 // ================================================================================================
@@ -310,6 +314,366 @@ static inline int64_t parse_rfc3339_ns(const char* p, int32_t n) {
     while (nd < 9) { frac *= 10; nd++; }
     return ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000000LL) + frac;
 }
+
+// One level into the scan (pointers into the padded copy), with decimals noted.
+static inline int push_level(DepthScan* s, const char* px, int32_t pn, const char* q, int32_t qn, int side) {
+    if (s->n_levels >= s->max_levels) return SCAN_TOO_MANY;
+    Level& L = s->levels[s->n_levels];
+    L.px = px; L.px_len = pn; L.qty = q; L.qty_len = qn; L.side = side;
+    note_decimals(s, L);
+    s->n_levels++;
+    return SCAN_DEPTH;
+}
+
+// [[px, qty(, more...)], ...] string pairs (Bitget, Crypto.com) with decimals noted.
+static inline int scan_pairs_dec(DepthScan* s, od::value& v, int side) {
+    size_t before = s->n_levels;
+    int rc = scan_levels(s, v, side);
+    if (rc != SCAN_DEPTH) return rc;
+    for (size_t i = before; i < s->n_levels; i++) note_decimals(s, s->levels[i]);
+    return SCAN_DEPTH;
+}
+
+static inline bool same_symbol(DepthScan* s, const char* p, int32_t n) {
+    if (s->sym == nullptr) { s->sym = p; s->sym_len = n; return true; }
+    return s->sym_len == n && std::memcmp(s->sym, p, static_cast<size_t>(n)) == 0;
+}
+
+static inline int load_object(DepthScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    od::json_type t;
+    if (doc.type().get(t)) return SCAN_BAD_JSON;
+    if (t != od::json_type::object) return SCAN_OTHER;
+    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    return SCAN_DEPTH;
+}
+
+// Object fields are looked up by key (find_field_unordered): iterating an object builds
+// simdjson's field pair outside the AVX2 target region, which the compiler refuses to inline.
+enum : int { FIELD_OK = 0, FIELD_MISSING = 1, FIELD_ERROR = -1 };
+
+static inline int get_field(od::object& o, std::string_view key, od::value& out) {
+    auto err = o.find_field_unordered(key).get(out);
+    if (!err) return FIELD_OK;
+    if (err == simdjson::NO_SUCH_FIELD) return FIELD_MISSING;
+    return FIELD_ERROR;
+}
+
+static inline int get_object(od::value& v, od::object& out) {
+    return v.get_object().get(out) ? SCAN_BAD_SHAPE : SCAN_DEPTH;
+}
+
+// ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
+// sequence_num counts every message of the connection (all channels): a skipped number is a
+// connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
+static int coinbase_updates(DepthScan* s, od::value& v) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object u;
+        if (item.get(iv) || iv.get_object().get(u)) return SCAN_BAD_SHAPE;
+        od::value f;
+        std::string_view sv;
+        if (get_field(u, "side", f) != FIELD_OK || f.get_string().get(sv)) return SCAN_BAD_SHAPE;
+        int side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        if (side < 0) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
+}
+
+inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    int64_t seq = 0;
+    bool have_seq = false, l2 = false;
+    rc = get_field(obj, "sequence_num", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) {
+        if (v.get_int64().get(seq)) return SCAN_BAD_SHAPE;
+        have_seq = true;
+        if (s->stream_seq >= 0 && seq != s->stream_seq + 1) s->stream_gap = 1;
+        s->stream_seq = seq;
+        s->first_id = seq;
+        s->final_id = seq;
+    }
+    rc = get_field(obj, "channel", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) {
+        std::string_view c;
+        if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+        l2 = (c == "l2_data");
+    }
+    if (s->stream_gap) return SCAN_STREAM_GAP;
+    if (!l2) return SCAN_OTHER;
+    if (!have_seq) return SCAN_BAD_SHAPE;
+    if (get_field(obj, "timestamp", v) == FIELD_OK) {
+        const char* p; int32_t n;
+        if (token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+    }
+    if (get_field(obj, "events", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array evs;
+    if (v.get_array().get(evs)) return SCAN_BAD_SHAPE;
+    bool have_events = false;
+    for (auto er : evs) {
+        od::value ev_v;
+        od::object ev;
+        if (er.get(ev_v) || ev_v.get_object().get(ev)) return SCAN_BAD_SHAPE;
+        od::value f;
+        std::string_view t;
+        if (get_field(ev, "type", f) != FIELD_OK || f.get_string().get(t)) return SCAN_BAD_SHAPE;
+        if (t == "snapshot") s->snapshot = 1;
+        const char* p; int32_t n;
+        if (get_field(ev, "product_id", f) != FIELD_OK || !token_string(f, &p, &n)) return SCAN_BAD_SHAPE;
+        if (!same_symbol(s, p, n)) return SCAN_BAD_SHAPE;     // one product per message
+        if (get_field(ev, "updates", f) != FIELD_OK) return SCAN_BAD_SHAPE;
+        rc = coinbase_updates(s, f);
+        if (rc != SCAN_DEPTH) return rc;
+        have_events = true;
+    }
+    if (!have_events || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    return SCAN_DEPTH;
+}
+
+// ---- Kraken WS v2: {"channel":"book","type":"snapshot"|"update","data":[{symbol,bids,asks,checksum,timestamp}]} ----
+static int kraken_levels(DepthScan* s, od::value& v, int side) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object lv;
+        if (item.get(iv) || iv.get_object().get(lv)) return SCAN_BAD_SHAPE;
+        od::value f;
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
+}
+
+inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    std::string_view c;
+    rc = get_field(obj, "channel", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    if (c != "book") return SCAN_OTHER;
+    if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    s->snapshot = (c == "snapshot");
+    if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;   // one symbol per message (the checksum is per book)
+        have_data = true;
+        od::value f;
+        if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+        rc = get_field(d, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 0)) != SCAN_DEPTH) return rc;
+        rc = get_field(d, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 1)) != SCAN_DEPTH) return rc;
+        if (get_field(d, "checksum", f) == FIELD_OK) {
+            uint64_t ck;
+            if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
+            s->checksum = static_cast<int64_t>(ck);
+            s->has_checksum = 1;
+        }
+        if (get_field(d, "timestamp", f) == FIELD_OK) {
+            const char* p; int32_t n;
+            if (token_string(f, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+        }
+    }
+    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    return SCAN_DEPTH;
+}
+
+// ---- Bitget v2: {"action":"snapshot"|"update","arg":{"instType","channel":"books","instId"},"data":[{asks,bids,checksum,seq,ts}]} ----
+inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    rc = get_field(obj, "arg", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    od::object arg;
+    if (v.get_object().get(arg)) return SCAN_OTHER;
+    od::value f;
+    std::string_view c;
+    if (get_field(arg, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
+    if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    rc = get_field(obj, "action", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
+    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    s->snapshot = (c == "snapshot");
+    if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;
+        have_data = true;
+        rc = get_field(d, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
+        rc = get_field(d, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if (get_field(d, "checksum", f) == FIELD_OK) {
+            if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
+            s->has_checksum = 1;
+        }
+        if (get_field(d, "seq", f) == FIELD_OK) {
+            if (f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+            s->first_id = s->final_id;
+        }
+        if (get_field(d, "ts", f) == FIELD_OK) {
+            const char* p; int32_t n;
+            bool ok = false;
+            if (token_string(f, &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
+            if (!ok) s->event_ms = 0;
+        }
+    }
+    if (!have_data) return SCAN_BAD_SHAPE;
+    if (s->snapshot && s->checksum == 0) s->has_checksum = 0;   // snapshots may carry 0: not verified
+    return SCAN_DEPTH;
+}
+
+// ---- Crypto.com v1: {"id":-1,"method":"subscribe","code":0,"result":{"instrument_name","channel":"book"|"book.update","data":[...]}} ----
+static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have = false;
+    int rc;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have) return SCAN_BAD_SHAPE;
+        have = true;
+        od::value f;
+        od::object side_obj;
+        od::object* src = &d;
+        if (update) {
+            if (get_field(d, "update", f) != FIELD_OK || f.get_object().get(side_obj)) return SCAN_BAD_SHAPE;
+            src = &side_obj;
+        }
+        rc = get_field(*src, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
+        rc = get_field(*src, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+        if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
+        if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+    }
+    if (!have) return SCAN_BAD_SHAPE;
+    s->first_id = update ? s->prev_final_id + 1 : s->final_id;
+    return SCAN_DEPTH;
+}
+
+inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    rc = get_field(obj, "result", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // heartbeats, acks without result
+    od::object r;
+    if (v.get_object().get(r)) return SCAN_OTHER;
+    od::value f;
+    std::string_view c;
+    if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
+    if (kind == 0) return SCAN_OTHER;
+    if (get_field(r, "instrument_name", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (get_field(r, "data", f) != FIELD_OK) return SCAN_BAD_SHAPE;
+    rc = cryptocom_data(s, f, kind == 2);
+    if (rc != SCAN_DEPTH) return rc;
+    s->snapshot = (kind == 1);
+    return SCAN_DEPTH;
+}
+// ---- end cex4 block ----
+
+}  // namespace scan
+}  // namespace skwire
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_UNTARGET_REGION
+#endif
+
+
+namespace skwire {
+
+inline DepthScan* scan_new(size_t cap_levels) {
+#ifdef SKWIRE_REQUIRES_HASWELL
+    const simdjson::implementation* hw = simdjson::get_available_implementations()["haswell"];
+    if (hw == nullptr || !hw->supported_by_runtime_system())
+        throw std::runtime_error("seqkern._wire needs a CPU with AVX2 (simdjson haswell kernels)");
+#endif
+    DepthScan* s = new DepthScan(cap_levels);
+    s->parser = scan::new_parser();
+    s->free_parser = &scan::free_parser;
+    s->binance = &scan::scan_binance_depth;
+    s->coinbase = &scan::scan_coinbase_l2;      // cex4 block
+    s->kraken = &scan::scan_kraken_book;
+    s->bitget = &scan::scan_bitget_books;
+    s->cryptocom = &scan::scan_cryptocom_book;
+#ifdef SKWIRE_REQUIRES_HASWELL
+    s->impl = "haswell";
+#else
+    s->impl = "builtin";
+#endif
+    return s;
+}
+
+inline void scan_free(DepthScan* s) {
+    if (s->parser) s->free_parser(s->parser);
+    delete s;
+}
+
+inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) { return s->binance(s, msg, len); }
+
+// ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com scanners and the Kraken / Bitget checksums ----
+inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) { return s->coinbase(s, msg, len); }
+inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) { return s->kraken(s, msg, len); }
+inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) { return s->bitget(s, msg, len); }
+inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) { return s->cryptocom(s, msg, len); }
 
 // ---- CRC32 (ISO-HDLC / zlib polynomial 0xEDB88320), as Kraken and Bitget compute it ----
 static inline const uint32_t* crc32_table() {
@@ -407,393 +771,6 @@ inline int32_t bitget_book_crc(const int64_t* bpx, const int64_t* bqty, size_t n
     return static_cast<int32_t>(crc32_bytes(buf, static_cast<size_t>(w - buf)));
 }
 
-// One level into the scan (pointers into the padded copy), with decimals noted.
-static inline int push_level(DepthScan* s, const char* px, int32_t pn, const char* q, int32_t qn, int side) {
-    if (s->n_levels >= s->max_levels) return SCAN_TOO_MANY;
-    Level& L = s->levels[s->n_levels];
-    L.px = px; L.px_len = pn; L.qty = q; L.qty_len = qn; L.side = side;
-    note_decimals(s, L);
-    s->n_levels++;
-    return SCAN_DEPTH;
-}
-
-// [[px, qty(, more...)], ...] string pairs (Bitget, Crypto.com) with decimals noted.
-static inline int scan_pairs_dec(DepthScan* s, od::value& v, int side) {
-    size_t before = s->n_levels;
-    int rc = scan_levels(s, v, side);
-    if (rc != SCAN_DEPTH) return rc;
-    for (size_t i = before; i < s->n_levels; i++) note_decimals(s, s->levels[i]);
-    return SCAN_DEPTH;
-}
-
-static inline bool same_symbol(DepthScan* s, const char* p, int32_t n) {
-    if (s->sym == nullptr) { s->sym = p; s->sym_len = n; return true; }
-    return s->sym_len == n && std::memcmp(s->sym, p, static_cast<size_t>(n)) == 0;
-}
-
-static inline int load_object(DepthScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    od::json_type t;
-    if (doc.type().get(t)) return SCAN_BAD_JSON;
-    if (t != od::json_type::object) return SCAN_OTHER;
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    return SCAN_DEPTH;
-}
-
-// ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
-// sequence_num counts every message of the connection (all channels): a skipped number is a
-// connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
-static int coinbase_updates(DepthScan* s, od::value& v) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    for (auto item : arr) {
-        od::object u;
-        if (item.get_object().get(u)) return SCAN_BAD_SHAPE;
-        int side = -1;
-        const char *px = nullptr, *q = nullptr;
-        int32_t pn = 0, qn = 0;
-        for (auto fr : u) {
-            od::field f;
-            if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-            std::string_view k = f.escaped_key();
-            if (k == "side") {
-                std::string_view sv;
-                if (f.value().get_string().get(sv)) return SCAN_BAD_SHAPE;
-                side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
-            } else if (k == "price_level") {
-                if (!token_string(f.value(), &px, &pn)) return SCAN_BAD_SHAPE;
-            } else if (k == "new_quantity") {
-                if (!token_string(f.value(), &q, &qn)) return SCAN_BAD_SHAPE;
-            }
-        }
-        if (side < 0 || px == nullptr || q == nullptr) return SCAN_BAD_SHAPE;
-        int rc = push_level(s, px, pn, q, qn, side);
-        if (rc != SCAN_DEPTH) return rc;
-    }
-    return SCAN_DEPTH;
-}
-
-inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
-    od::document doc;
-    od::object obj;
-    scan_reset(s);
-    int rc = load_object(s, msg, len, doc, obj);
-    if (rc != SCAN_DEPTH) return rc;
-    bool l2 = false, have_seq = false, have_events = false;
-    int64_t seq = 0;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "channel") {
-            std::string_view c;
-            if (f.value().get_string().get(c)) return SCAN_BAD_SHAPE;
-            l2 = (c == "l2_data");
-        } else if (k == "sequence_num") {
-            if (f.value().get_int64().get(seq)) return SCAN_BAD_SHAPE;
-            have_seq = true;
-        } else if (k == "timestamp") {
-            const char* p; int32_t n;
-            if (token_string(f.value(), &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
-        } else if (k == "events" && l2) {
-            od::array evs;
-            if (f.value().get_array().get(evs)) return SCAN_BAD_SHAPE;
-            for (auto er : evs) {
-                od::object ev;
-                if (er.get_object().get(ev)) return SCAN_BAD_SHAPE;
-                for (auto gr : ev) {
-                    od::field g;
-                    if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-                    std::string_view gk = g.escaped_key();
-                    if (gk == "type") {
-                        std::string_view t;
-                        if (g.value().get_string().get(t)) return SCAN_BAD_SHAPE;
-                        if (t == "snapshot") s->snapshot = 1;
-                    } else if (gk == "product_id") {
-                        const char* p; int32_t n;
-                        if (!token_string(g.value(), &p, &n)) return SCAN_BAD_SHAPE;
-                        if (!same_symbol(s, p, n)) return SCAN_BAD_SHAPE;  // one product per message
-                    } else if (gk == "updates") {
-                        rc = coinbase_updates(s, g.value());
-                        if (rc != SCAN_DEPTH) return rc;
-                        have_events = true;
-                    }
-                }
-            }
-        }
-    }
-    if (have_seq) {
-        if (s->stream_seq >= 0 && seq != s->stream_seq + 1) s->stream_gap = 1;
-        s->stream_seq = seq;
-        s->first_id = seq;
-        s->final_id = seq;
-    }
-    if (s->stream_gap) return SCAN_STREAM_GAP;
-    if (!l2) return SCAN_OTHER;
-    if (!have_events || s->sym == nullptr || !have_seq) return SCAN_BAD_SHAPE;
-    return SCAN_DEPTH;
-}
-
-// ---- Kraken WS v2: {"channel":"book","type":"snapshot"|"update","data":[{symbol,bids,asks,checksum,timestamp}]} ----
-static int kraken_levels(DepthScan* s, od::value& v, int side) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    for (auto item : arr) {
-        od::object lv;
-        if (item.get_object().get(lv)) return SCAN_BAD_SHAPE;
-        const char *px = nullptr, *q = nullptr;
-        int32_t pn = 0, qn = 0;
-        for (auto fr : lv) {
-            od::field f;
-            if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-            std::string_view k = f.escaped_key();
-            if (k == "price") {
-                if (!token_decimal(f.value(), &px, &pn)) return SCAN_BAD_SHAPE;
-            } else if (k == "qty") {
-                if (!token_decimal(f.value(), &q, &qn)) return SCAN_BAD_SHAPE;
-            }
-        }
-        if (px == nullptr || q == nullptr) return SCAN_BAD_SHAPE;
-        int rc = push_level(s, px, pn, q, qn, side);
-        if (rc != SCAN_DEPTH) return rc;
-    }
-    return SCAN_DEPTH;
-}
-
-inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
-    od::document doc;
-    od::object obj;
-    scan_reset(s);
-    int rc = load_object(s, msg, len, doc, obj);
-    if (rc != SCAN_DEPTH) return rc;
-    bool book = false, have_data = false;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "channel") {
-            std::string_view c;
-            if (f.value().get_string().get(c)) return SCAN_BAD_SHAPE;
-            if (c != "book") return SCAN_OTHER;
-            book = true;
-        } else if (k == "type") {
-            std::string_view t;
-            if (f.value().get_string().get(t)) return SCAN_BAD_SHAPE;
-            s->snapshot = (t == "snapshot");
-        } else if (k == "data") {
-            if (!book) return SCAN_OTHER;
-            od::array arr;
-            if (f.value().get_array().get(arr)) return SCAN_BAD_SHAPE;
-            for (auto item : arr) {
-                od::object d;
-                if (item.get_object().get(d)) return SCAN_BAD_SHAPE;
-                if (have_data) return SCAN_BAD_SHAPE;   // one symbol per message (checksum is per book)
-                have_data = true;
-                for (auto gr : d) {
-                    od::field g;
-                    if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-                    std::string_view gk = g.escaped_key();
-                    if (gk == "symbol") {
-                        if (!token_string(g.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                    } else if (gk == "bids") {
-                        rc = kraken_levels(s, g.value(), 0);
-                        if (rc != SCAN_DEPTH) return rc;
-                    } else if (gk == "asks") {
-                        rc = kraken_levels(s, g.value(), 1);
-                        if (rc != SCAN_DEPTH) return rc;
-                    } else if (gk == "checksum") {
-                        uint64_t c;
-                        if (g.value().get_uint64().get(c)) return SCAN_BAD_SHAPE;
-                        s->checksum = static_cast<int64_t>(c);
-                        s->has_checksum = 1;
-                    } else if (gk == "timestamp") {
-                        const char* p; int32_t n;
-                        if (token_string(g.value(), &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
-                    }
-                }
-            }
-        }
-    }
-    if (!book) return SCAN_OTHER;
-    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
-    return SCAN_DEPTH;
-}
-
-// ---- Bitget v2: {"action":"snapshot"|"update","arg":{"instType","channel":"books","instId"},"data":[{asks,bids,checksum,seq,ts}]} ----
-inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
-    od::document doc;
-    od::object obj;
-    scan_reset(s);
-    int rc = load_object(s, msg, len, doc, obj);
-    if (rc != SCAN_DEPTH) return rc;
-    bool books = false, have_arg = false, have_data = false, have_action = false;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "action") {
-            std::string_view a;
-            if (f.value().get_string().get(a)) return SCAN_BAD_SHAPE;
-            s->snapshot = (a == "snapshot");
-            have_action = true;
-        } else if (k == "event") {
-            return SCAN_OTHER;                       // subscribe / error / login answers
-        } else if (k == "arg") {
-            od::object arg;
-            if (f.value().get_object().get(arg)) return SCAN_BAD_SHAPE;
-            have_arg = true;
-            for (auto gr : arg) {
-                od::field g;
-                if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-                std::string_view gk = g.escaped_key();
-                if (gk == "channel") {
-                    std::string_view c;
-                    if (g.value().get_string().get(c)) return SCAN_BAD_SHAPE;
-                    if (c != "books") return SCAN_OTHER;   // books1/5/15 are snapshot-only feeds
-                    books = true;
-                } else if (gk == "instId") {
-                    if (!token_string(g.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                }
-            }
-        } else if (k == "data") {
-            if (!books) return SCAN_OTHER;
-            od::array arr;
-            if (f.value().get_array().get(arr)) return SCAN_BAD_SHAPE;
-            for (auto item : arr) {
-                od::object d;
-                if (item.get_object().get(d)) return SCAN_BAD_SHAPE;
-                if (have_data) return SCAN_BAD_SHAPE;
-                have_data = true;
-                for (auto gr : d) {
-                    od::field g;
-                    if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-                    std::string_view gk = g.escaped_key();
-                    if (gk == "asks") {
-                        rc = scan_pairs_dec(s, g.value(), 1);
-                        if (rc != SCAN_DEPTH) return rc;
-                    } else if (gk == "bids") {
-                        rc = scan_pairs_dec(s, g.value(), 0);
-                        if (rc != SCAN_DEPTH) return rc;
-                    } else if (gk == "checksum") {
-                        if (g.value().get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
-                        s->has_checksum = 1;
-                    } else if (gk == "seq") {
-                        if (g.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                        s->first_id = s->final_id;
-                    } else if (gk == "ts") {
-                        const char* p; int32_t n;
-                        bool ok = false;
-                        if (token_string(g.value(), &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
-                        if (!ok) s->event_ms = 0;
-                    }
-                }
-            }
-        }
-    }
-    if (!books) return SCAN_OTHER;
-    if (!have_arg || !have_data || !have_action || s->sym == nullptr) return SCAN_BAD_SHAPE;
-    if (s->snapshot && s->checksum == 0) s->has_checksum = 0;   // snapshots may carry 0: not verified
-    return SCAN_DEPTH;
-}
-
-// ---- Crypto.com v1: {"id":-1,"method":"subscribe","code":0,"result":{"instrument_name","channel":"book"|"book.update","data":[...]}} ----
-static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    bool have = false, have_u = false, have_pu = false;
-    int rc;
-    for (auto item : arr) {
-        od::object d;
-        if (item.get_object().get(d)) return SCAN_BAD_SHAPE;
-        if (have) return SCAN_BAD_SHAPE;
-        have = true;
-        for (auto gr : d) {
-            od::field g;
-            if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-            std::string_view gk = g.escaped_key();
-            if (gk == "asks" && !update) {
-                rc = scan_pairs_dec(s, g.value(), 1);
-                if (rc != SCAN_DEPTH) return rc;
-            } else if (gk == "bids" && !update) {
-                rc = scan_pairs_dec(s, g.value(), 0);
-                if (rc != SCAN_DEPTH) return rc;
-            } else if (gk == "update" && update) {
-                od::object up;
-                if (g.value().get_object().get(up)) return SCAN_BAD_SHAPE;
-                for (auto hr : up) {
-                    od::field h;
-                    if (std::move(hr).get(h)) return SCAN_BAD_JSON;
-                    std::string_view hk = h.escaped_key();
-                    if (hk == "asks") {
-                        rc = scan_pairs_dec(s, h.value(), 1);
-                        if (rc != SCAN_DEPTH) return rc;
-                    } else if (hk == "bids") {
-                        rc = scan_pairs_dec(s, h.value(), 0);
-                        if (rc != SCAN_DEPTH) return rc;
-                    }
-                }
-            } else if (gk == "u") {
-                if (g.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                have_u = true;
-            } else if (gk == "pu") {
-                if (g.value().get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
-                have_pu = true;
-            } else if (gk == "t") {
-                if (g.value().get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-            }
-        }
-    }
-    if (!have || !have_u || (update && !have_pu)) return SCAN_BAD_SHAPE;
-    s->first_id = update ? s->prev_final_id + 1 : s->final_id;
-    return SCAN_DEPTH;
-}
-
-inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
-    od::document doc;
-    od::object obj;
-    scan_reset(s);
-    int rc = load_object(s, msg, len, doc, obj);
-    if (rc != SCAN_DEPTH) return rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "code") {
-            int64_t code;
-            if (f.value().get_int64().get(code)) return SCAN_BAD_SHAPE;
-            if (code != 0) return SCAN_OTHER;
-        } else if (k == "result") {
-            od::object r;
-            if (f.value().get_object().get(r)) return SCAN_OTHER;
-            int kind = 0;   // 1 snapshot, 2 update
-            bool have_data = false;
-            for (auto gr : r) {
-                od::field g;
-                if (std::move(gr).get(g)) return SCAN_BAD_JSON;
-                std::string_view gk = g.escaped_key();
-                if (gk == "instrument_name") {
-                    if (!token_string(g.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                } else if (gk == "channel") {
-                    std::string_view c;
-                    if (g.value().get_string().get(c)) return SCAN_BAD_SHAPE;
-                    if (c == "book") kind = 1;
-                    else if (c == "book.update") kind = 2;
-                    else return SCAN_OTHER;
-                } else if (gk == "data") {
-                    if (kind == 0) return SCAN_OTHER;
-                    rc = cryptocom_data(s, g.value(), kind == 2);
-                    if (rc != SCAN_DEPTH) return rc;
-                    have_data = true;
-                }
-            }
-            if (kind == 0) return SCAN_OTHER;
-            if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
-            s->snapshot = (kind == 1);
-            return SCAN_DEPTH;
-        }
-    }
-    return SCAN_OTHER;
-}
 // ---- end cex4 block ----
 
 }  // namespace skwire

@@ -325,6 +325,10 @@ class CexVenue(ABC):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Subscribe frames for ``streams`` (already split by ``limits.args_per_request``)."""
 
+    @abstractmethod
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
+
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""
         n = self.limits.streams_per_connection
@@ -349,7 +353,10 @@ class CexVenue(ABC):
     def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
         """RESUBSCRIBE venues: frames that make the stream send a fresh book snapshot for one symbol
         (unsubscribe then subscribe its depth stream). SNAPSHOT venues resync over REST: none."""
-        return []
+        if self.resync is not ResyncMethod.RESUBSCRIBE:
+            return []
+        depth = self.market_streams(venue_symbol)[:1]
+        return self.unsubscribe_frames(depth, req_id) + self.subscribe_frames(depth, req_id + 1)
 
     # other public messages
     @abstractmethod

@@ -37,9 +37,12 @@ class SyncCounters:
     snapshots: int = 0
     snapshot_retries: int = 0
     buffer_overflows: int = 0
-    applied: int = 0
     stale: int = 0
     checksum_failures: int = 0
+
+
+_LIVE = SyncState.LIVE
+_PUBLISH = Step.PUBLISH
 
 
 class BookSync:
@@ -55,6 +58,9 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
+        self._rule = venue.sequence_rule
+        self._in_stream = venue.resync is ResyncMethod.RESUBSCRIBE    # the snapshot comes in the stream
+        self._depth = venue.book_depth
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
@@ -84,13 +90,12 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
-        if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+        if self._in_stream:
             return self._on_stream_depth(dec)
-        if self.state is SyncState.LIVE:
-            rc = dec.apply_checked(self.book, self.venue.sequence_rule)
+        if self.state is _LIVE:
+            rc = dec.apply_checked(self.book, self._rule)
             if rc == APPLIED:
-                self.counters.applied += 1
-                return Step.PUBLISH
+                return _PUBLISH
             if rc == STALE:
                 self.counters.stale += 1
                 return Step.IGNORED
@@ -113,10 +118,9 @@ class BookSync:
 
     def _on_stream_depth(self, dec: DepthDecoder) -> Step:
         """RESUBSCRIBE venues: the snapshot comes in the stream; diffs before it are ignored."""
-        venue = self.venue
         if dec.is_snapshot:
             self.counters.snapshots += 1
-            rc = dec.apply_verified(self.book, -1, -1, venue.book_depth)
+            rc = dec.apply_verified(self.book, -1, -1, self._depth)
             if rc == APPLIED:
                 self.px_dec = dec.px_decimals
                 self.qty_dec = dec.qty_decimals
@@ -126,10 +130,9 @@ class BookSync:
             return self._failed(rc, dec)
         if self.state is not SyncState.LIVE:
             return Step.IGNORED
-        rc = dec.apply_checked_verified(self.book, venue.sequence_rule, self.px_dec, self.qty_dec, venue.book_depth)
+        rc = dec.apply_checked_verified(self.book, self._rule, self.px_dec, self.qty_dec, self._depth)
         if rc == APPLIED:
-            self.counters.applied += 1
-            return Step.PUBLISH
+            return _PUBLISH
         if rc == STALE:
             self.counters.stale += 1
             return Step.IGNORED

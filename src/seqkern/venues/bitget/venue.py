@@ -109,9 +109,10 @@ class BitgetSpot(CexVenue):
         return [orjson.dumps({"op": "subscribe", "args": self._args(streams[i:i + n])})
                 for i in range(0, len(streams), n)]
 
-    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
-        args = self._args([f"books:{venue_symbol}"])
-        return [orjson.dumps({"op": "unsubscribe", "args": args}), orjson.dumps({"op": "subscribe", "args": args})]
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [orjson.dumps({"op": "unsubscribe", "args": self._args(streams[i:i + n])})
+                for i in range(0, len(streams), n)]
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/api/v2/spot/market/orderbook", {"symbol": venue_symbol, "type": "step0",

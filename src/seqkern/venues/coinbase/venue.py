@@ -116,6 +116,13 @@ class CoinbaseSpot(CexVenue):
             frames.extend(self._frame("subscribe", ch, pids[i:i + n]) for i in range(0, len(pids), n))
         return frames
 
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        by_channel: dict[str, list[str]] = {}
+        for s in streams:
+            ch, pid = s.split(":", 1)
+            by_channel.setdefault(ch, []).append(pid)
+        return [self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
+
     def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
         return [self._frame("unsubscribe", "level2", [venue_symbol]),
                 self._frame("subscribe", "level2", [venue_symbol])]

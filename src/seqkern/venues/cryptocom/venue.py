@@ -120,9 +120,10 @@ class CryptocomSpot(CexVenue):
         return [self._frame("subscribe", list(streams[i:i + n]), req_id + k)
                 for k, i in enumerate(range(0, len(streams), n))]
 
-    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
-        ch = [f"book.{venue_symbol}.{self.book_depth}"]
-        return [self._frame("unsubscribe", ch, req_id), self._frame("subscribe", ch, req_id + 1)]
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [self._frame("unsubscribe", list(streams[i:i + n]), req_id + k)
+                for k, i in enumerate(range(0, len(streams), n))]
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/public/get-book", {"instrument_name": venue_symbol, "depth": self.book_depth},

@@ -158,12 +158,19 @@ class KrakenSpot(CexVenue):
                                             "req_id": req_id + len(frames)}))
         return frames
 
-    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
-        """Checksum failure: unsubscribe and subscribe the book again (a fresh snapshot follows)."""
-        return [orjson.dumps({"method": "unsubscribe", "params": {"channel": "book", "symbol": [venue_symbol],
-                                                                  "depth": self.book_depth}, "req_id": req_id}),
-                orjson.dumps({"method": "subscribe", "params": self._params("book", [venue_symbol]),
-                              "req_id": req_id + 1})]
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """A checksum failure resyncs by unsubscribe + subscribe (a fresh snapshot follows)."""
+        by_channel: dict[str, list[str]] = {}
+        for s in streams:
+            ch, sym = s.split(":", 1)
+            by_channel.setdefault(ch, []).append(sym)
+        frames: list[bytes] = []
+        for ch, syms in by_channel.items():
+            params: dict[str, Any] = {"channel": ch, "symbol": syms}
+            if ch == "book":
+                params["depth"] = self.book_depth
+            frames.append(orjson.dumps({"method": "unsubscribe", "params": params, "req_id": req_id + len(frames)}))
+        return frames
 
     # ---- REST book (not used for sync: the snapshot comes in the stream) ------------------------
 
