@@ -622,6 +622,9 @@ inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
     if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
     if (kind == 0) return SCAN_OTHER;
+    rc = get_field(r, "data", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // a subscribe answer naming the channel
     if (get_field(r, "instrument_name", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(r, "data", f) != FIELD_OK) return SCAN_BAD_SHAPE;
     rc = cryptocom_data(s, f, kind == 2);

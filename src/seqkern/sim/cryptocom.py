@@ -174,8 +174,7 @@ class CryptocomSim(InStreamBookSim):
                                     "message": "EXCEED_MAX_SUBSCRIPTIONS"})
                 continue
             c.subs.add(ch)
-            await self.send(c, {"id": rid, "method": "subscribe", "code": 0, "result": {"channel": parts[0],
-                                                                                         "subscription": ch}})
+            await self.send(c, {"id": rid, "method": "subscribe", "code": 0})
             if parts[0] == "book":
                 await self.send(c, self._snapshot(self.books[parts[1]]))
 

@@ -158,7 +158,7 @@ class CryptocomSpot(CexVenue):
             if obj.get("code", 0) != 0:
                 return ControlEvent("error", f"{method} {obj.get('code')}: {obj.get('message', '')}")
             res = obj.get("result")
-            if method == "subscribe" and isinstance(res, dict) and res.get("channel") == "trade":
+            if method == "subscribe" and isinstance(res, dict) and res.get("channel") == "trade" and "data" in res:
                 data = res["data"]
                 if not data:
                     return None
