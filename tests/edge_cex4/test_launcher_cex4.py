@@ -45,7 +45,7 @@ def test_passphrase_credentials_from_the_environment() -> None:
     assert conf.venue.venue_symbol(conf.symbols[0]) == "BTC/USD"
 
 
-def _setup(venue: str, sim) -> dict[str, str]:   # noqa: ANN001
+def _setup(venue: str, sim) -> dict[str, str]:
     ws, http = sim.base_ws, sim.base_http
     if venue == "kraken":
         sim.add_account("kk", KRAKEN_SECRET)

@@ -9,7 +9,17 @@ import pytest
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.sim.bitget import BitgetSim
 from seqkern.sim.matching import BUY, SELL
-from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueEndpoints, VenueRejected
+from seqkern.venues.base import (
+    AmendMode,
+    BatchMode,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueEndpoints,
+    VenueRejected,
+)
 from seqkern.venues.bitget import BitgetSpot
 from seqkern.venues.bitget.execution import BitgetRestTransport
 from seqkern.venues.credentials import CexPassphraseCredentials

@@ -12,7 +12,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.sim.coinbase import CoinbaseSim
 from seqkern.sim.matching import BUY, SELL
-from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueEndpoints
+from seqkern.venues.base import (
+    AmendMode,
+    BatchMode,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueEndpoints,
+)
 from seqkern.venues.coinbase import CoinbaseSpot
 from seqkern.venues.coinbase.execution import CoinbaseRestTransport
 from seqkern.venues.credentials import CexPassphraseCredentials

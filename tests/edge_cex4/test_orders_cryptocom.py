@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from seqkern._fixed import parse_qty
+
 from seqkern.sim.cryptocom import CryptocomSim
 from seqkern.sim.matching import BUY, SELL
 from seqkern.venues.base import (

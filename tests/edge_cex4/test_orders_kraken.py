@@ -50,7 +50,7 @@ def _far_bid(sim: KrakenSim, ticks: int = 200) -> int:
 
 def test_kraken_every_order_verb() -> None:
     async def run() -> None:
-        sim, runner, sink = await _rig()
+        sim, runner, _sink = await _rig()
         try:
             e = sim.engine("BTC/USD")
             px = _far_bid(sim)

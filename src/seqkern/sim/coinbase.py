@@ -20,10 +20,9 @@ import orjson
 from aiohttp import web
 
 from seqkern._fixed import format_px, parse_px, parse_qty
-from seqkern.sim.binance import SimSymbol
-from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
 from seqkern.errors import FixedPointError
-from seqkern.sim.instream import SimAccount
+from seqkern.sim.binance import SimSymbol
+from seqkern.sim.instream import InStreamBookSim, SimAccount, SimBook, SimClient
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.coinbase.auth import JwtError, b64url_decode, verify_jwt
 

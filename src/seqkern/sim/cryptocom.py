@@ -20,9 +20,9 @@ import orjson
 from aiohttp import web
 
 from seqkern._fixed import format_px, parse_px, parse_qty
+from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
-from seqkern.errors import FixedPointError
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.cryptocom.auth import verify as verify_sig
 

@@ -207,7 +207,7 @@ class BitgetRestTransport(OrderTransport):
                     d = await self._post("/api/v2/spot/trade/batch-orders", {"symbol": sym, "orderList": bodies},
                                          pool="BATCH")
                 except VenueRejected as exc:
-                    for (i, r), b in zip(chunk, bodies, strict=True):
+                    for (i, _), b in zip(chunk, bodies, strict=True):
                         results[i] = self._rejected(sym, b["clientOid"], exc)
                     continue
                 ok = {x.get("clientOid"): x for x in d.get("successList") or []}

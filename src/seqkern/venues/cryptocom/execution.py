@@ -245,11 +245,10 @@ class CryptocomUserTransport(OrderTransport):
         params.update({"order_id": str(venue_order_id)} if venue_order_id else {"orig_client_oid": client_order_id})
         r = self._result(venue_symbol, await self._request("private/amend-order", params), client_order_id)
         keeps = False
-        if r.accepted:
-            if r.venue_order_id is not None:
-                old = self._known.get(str(r.venue_order_id))
-                keeps = old is not None and old[0] == px and qty < old[1]
-                self._known[str(r.venue_order_id)] = (px, qty)
+        if r.accepted and r.venue_order_id is not None:
+            old = self._known.get(str(r.venue_order_id))
+            keeps = old is not None and old[0] == px and qty < old[1]
+            self._known[str(r.venue_order_id)] = (px, qty)
         return AmendResult(AmendMode.NATIVE_ATOMIC, r, keeps_priority=keeps)
 
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
