@@ -66,12 +66,21 @@ cdef struct VenueWalk:
     sk_i128 first_key       # effective cost of level 0
     sk_i128 cap_notional    # buy: cap_notional_1e9 * 1e16 (reservation scale)
     int64_t cap_qty         # quantity cap rounded down to lot
+    bint has_cap_notional   # buy with a finite quote cap
+    double cap_notional_f   # the same cap as a double (a cheap pre-check before the exact one)
     int64_t lot
     int64_t m               # 1e8 + fee + latency (buy) or 1e8 - fee - latency (sell)
     int64_t m_fee           # 1e8 + fee: the venue's reservation multiplier for buys
     int64_t fee_e8          # taker fee, fraction x 1e8 (1 bps = 10_000)
     int64_t lat_e8          # latency penalty, fraction x 1e8
     int status              # VS_* (0 while active or unused)
+    # the last fee / latency conversions, reused while their inputs stay the same
+    double fee_in
+    int64_t fee_out
+    double lat_sigma
+    double lat_risk
+    int64_t lat_ns
+    int64_t lat_out
 
 
 cdef class Router:
@@ -85,6 +94,23 @@ cdef class Router:
     cdef int _nheap
     cdef int _side
     cdef int64_t _limit
+    # the venue table: per-slot inputs the caller keeps up to date in place (numpy views)
+    cdef readonly object status               # int8[20]: caller's VS_* (0 = routable)
+    cdef readonly object taker_fee_bps        # float64[20]
+    cdef readonly object latency_ns           # int64[20]: edge RTT + peer-link RTT
+    cdef readonly object cap_notional_1e9     # int64[20]: quote a buy may reserve (incl. fee)
+    cdef readonly object cap_qty_1e8          # int64[20]: base quantity cap
+    cdef readonly object lot_1e8              # int64[20]
+    cdef readonly object min_qty_1e8          # int64[20]
+    cdef readonly object min_notional_1e9     # int64[20]
+    cdef signed char* _st
+    cdef double* _fee
+    cdef int64_t* _lat
+    cdef int64_t* _capn
+    cdef int64_t* _capq
+    cdef int64_t* _lot
+    cdef int64_t* _minq
+    cdef int64_t* _minn
     # results of the last route()
     cdef readonly object child_qty_1e8        # int64[20]
     cdef readonly object child_limit_px_1e9   # int64[20]
@@ -112,3 +138,6 @@ cdef class Router:
     cdef sk_i128 _key(self, int64_t px, int64_t m) noexcept nogil
     cdef int _advance(self, int v) noexcept
     cdef void _greedy(self, int64_t qty) noexcept
+    cdef object _route(self, list books, int side, int64_t qty_1e8, int64_t limit_px_1e9, int tif,
+                       double sigma_bps_sqrt_s, double risk_mult, int pin_venue,
+                       uint32_t exclude_mask)

@@ -3,10 +3,13 @@
 
 cimport cython
 from cpython.object cimport PyObject
-from libc.math cimport ceil, floor, sqrt, log, exp, isfinite
+from libc.math cimport ceil, floor, sqrt, log, exp, isfinite, NAN
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 
 import numpy as np
+cimport numpy as np
+
+np.import_array()
 
 from seqkern._book cimport L2Book, BboMatrix, SIDE_BID, SIDE_ASK
 from seqkern._fixed cimport sk_i128, SK_I64_MAX
@@ -114,6 +117,22 @@ cdef class Router:
         self.venue_status = np.zeros(SOR_SLOTS, dtype=np.int8)
         self.fee_e8 = np.zeros(SOR_SLOTS, dtype=np.int64)
         self.latency_e8 = np.zeros(SOR_SLOTS, dtype=np.int64)
+        self.status = np.full(SOR_SLOTS, VS_NOT_LISTED, dtype=np.int8)
+        self.taker_fee_bps = np.zeros(SOR_SLOTS, dtype=np.float64)
+        self.latency_ns = np.zeros(SOR_SLOTS, dtype=np.int64)
+        self.cap_notional_1e9 = np.full(SOR_SLOTS, SK_I64_MAX, dtype=np.int64)
+        self.cap_qty_1e8 = np.full(SOR_SLOTS, SK_I64_MAX, dtype=np.int64)
+        self.lot_1e8 = np.ones(SOR_SLOTS, dtype=np.int64)
+        self.min_qty_1e8 = np.zeros(SOR_SLOTS, dtype=np.int64)
+        self.min_notional_1e9 = np.zeros(SOR_SLOTS, dtype=np.int64)
+        self._st = <signed char*>np.PyArray_DATA(self.status)
+        self._fee = <double*>np.PyArray_DATA(self.taker_fee_bps)
+        self._lat = <int64_t*>np.PyArray_DATA(self.latency_ns)
+        self._capn = <int64_t*>np.PyArray_DATA(self.cap_notional_1e9)
+        self._capq = <int64_t*>np.PyArray_DATA(self.cap_qty_1e8)
+        self._lot = <int64_t*>np.PyArray_DATA(self.lot_1e8)
+        self._minq = <int64_t*>np.PyArray_DATA(self.min_qty_1e8)
+        self._minn = <int64_t*>np.PyArray_DATA(self.min_notional_1e9)
         self._cq = self.child_qty_1e8
         self._cp = self.child_limit_px_1e9
         self._vs = self.venue_status
@@ -123,6 +142,8 @@ cdef class Router:
             self._book[v] = NULL
             self._w[v].px = self._px + v * max_levels
             self._w[v].qty = self._qty + v * max_levels
+            self._w[v].fee_in = NAN
+            self._w[v].lat_sigma = NAN
 
     # ---- heap of active venues keyed by (effective cost, slot) ---------------------------------
 
@@ -193,7 +214,7 @@ cdef class Router:
         w.lvl += 1
         if w.lvl >= w.nfetch:
             if w.nfetch < w.nreq or w.nreq >= self.max_levels or \
-                    self._fetch(v, 2 * w.nreq) <= w.lvl:
+                    self._fetch(v, FIRST_FETCH * w.nreq) <= w.lvl:
                 w.status = VS_DEPTH
                 self._pop()
                 return 0
@@ -227,7 +248,7 @@ cdef class Router:
             w.key = w.first_key
             if self._beyond(w.px[0]):
                 w.status = VS_BEYOND_LIMIT
-            elif w.cap_qty <= 0 or (self._side == PARENT_BUY and
+            elif w.cap_qty <= 0 or (w.has_cap_notional and
                                     w.cap_notional / (<sk_i128>w.px[0] * w.m_fee) < w.lot):
                 w.status = VS_BALANCE
             else:
@@ -236,26 +257,27 @@ cdef class Router:
             v = self._heap[0]
             w = &self._w[v]
             p = w.px[w.lvl]
-            usable = (w.cum // w.lot) * w.lot - w.x
+            usable = (w.cum - w.x) if w.lot == 1 else (w.cum // w.lot) * w.lot - w.x
             if usable <= 0:          # a sub-lot level: its size carries into the next level
                 self._advance(v)
                 continue
-            rl = (rem // w.lot) * w.lot
-            if rl == 0:
-                w.status = VS_BELOW_LOT
-                self._pop()
-                continue
             t = usable
             binding = VS_OK
-            if rl < t:
+            if rem < usable:         # usable is a lot multiple <= rem otherwise
+                rl = (rem // w.lot) * w.lot
+                if rl == 0:
+                    w.status = VS_BELOW_LOT
+                    self._pop()
+                    continue
                 t = rl
                 binding = VS_BELOW_LOT
             c = w.cap_qty - w.x
             if c < t:
                 t = c
                 binding = VS_BALANCE
-            if self._side == PARENT_BUY:
-                # the venue reserves (qty x limit price) x (1 + fee) of quote for a limit buy
+            if w.has_cap_notional and \
+                    <double>(w.x + t) * (<double>p * <double>w.m_fee) * (1.0 + 1e-9) >= w.cap_notional_f:
+                # near the cap: the exact check. A limit buy reserves qty x limit px x (1 + fee).
                 cn = w.cap_notional / (<sk_i128>p * w.m_fee)
                 if cn > SK_I64_MAX:
                     cn = SK_I64_MAX
@@ -288,27 +310,56 @@ cdef class Router:
               double risk_mult=1.0, int pin_venue=-1, uint32_t exclude_mask=0):
         """Split one parent across venue slots 0..19; returns (filled_qty_1e8, unfilled_reason).
 
-        books[slot] is an L2Book or None; every array has 20 entries indexed by venue slot.
+        books[slot] is an L2Book or None; every array has 20 entries indexed by venue slot and
+        is copied into this Router's venue table, then routed as by ``route_table``.
         side BUY/SELL; limit_px_1e9 0 = no limit; tif IOC/FOK/GTC; status: caller's VS_* per
         slot (0 = routable); cap_notional_1e9: quote a buy may reserve (incl. fee) at the
         child's limit price; cap_qty_1e8: base quantity cap; sigma: short-horizon volatility in
         bps per sqrt(second); pin_venue: -1 or the only slot allowed; exclude_mask: bit s
         excludes slot s.
         """
-        cdef int v, drop, passes = 0, n_active = 0, flags = 0, st
-        cdef VenueWalk* w
-        cdef PyObject* ob
-        cdef int64_t fe, le, filled = 0, lot
-        cdef double fee_bps
-        cdef sk_i128 worst
-        if len(books) != SOR_SLOTS:
-            raise RouteError(f"books must have {SOR_SLOTS} entries (one per venue slot), "
-                             f"got {len(books)}")
+        cdef int v
         if (status.shape[0] != SOR_SLOTS or taker_fee_bps.shape[0] != SOR_SLOTS
                 or latency_ns.shape[0] != SOR_SLOTS or cap_notional_1e9.shape[0] != SOR_SLOTS
                 or cap_qty_1e8.shape[0] != SOR_SLOTS or lot_1e8.shape[0] != SOR_SLOTS
                 or min_qty_1e8.shape[0] != SOR_SLOTS or min_notional_1e9.shape[0] != SOR_SLOTS):
             raise RouteError(f"every per-venue array must have {SOR_SLOTS} entries")
+        for v in range(SOR_SLOTS):
+            self._st[v] = status[v]
+            self._fee[v] = taker_fee_bps[v]
+            self._lat[v] = latency_ns[v]
+            self._capn[v] = cap_notional_1e9[v]
+            self._capq[v] = cap_qty_1e8[v]
+            self._lot[v] = lot_1e8[v]
+            self._minq[v] = min_qty_1e8[v]
+            self._minn[v] = min_notional_1e9[v]
+        return self._route(books, side, qty_1e8, limit_px_1e9, tif, sigma_bps_sqrt_s, risk_mult,
+                           pin_venue, exclude_mask)
+
+    def route_table(self, list books not None, int side, int64_t qty_1e8, int64_t limit_px_1e9,
+                    int tif, double sigma_bps_sqrt_s, double risk_mult=1.0, int pin_venue=-1,
+                    uint32_t exclude_mask=0):
+        """Route with the venue table already in this Router's arrays (the CC's hot path).
+
+        The caller keeps ``status``, ``taker_fee_bps``, ``latency_ns``, ``cap_notional_1e9``,
+        ``cap_qty_1e8``, ``lot_1e8``, ``min_qty_1e8`` and ``min_notional_1e9`` up to date in
+        place (they change on fee, balance, health or RTT events, not per route). Returns
+        (filled_qty_1e8, unfilled_reason).
+        """
+        return self._route(books, side, qty_1e8, limit_px_1e9, tif, sigma_bps_sqrt_s, risk_mult,
+                           pin_venue, exclude_mask)
+
+    cdef object _route(self, list books, int side, int64_t qty_1e8, int64_t limit_px_1e9, int tif,
+                       double sigma_bps_sqrt_s, double risk_mult, int pin_venue,
+                       uint32_t exclude_mask):
+        cdef int v, drop, passes = 0, n_active = 0, flags = 0, st
+        cdef VenueWalk* w
+        cdef PyObject* ob
+        cdef int64_t fe, le, filled = 0, lot
+        cdef double fee_bps
+        if len(books) != SOR_SLOTS:
+            raise RouteError(f"books must have {SOR_SLOTS} entries (one per venue slot), "
+                             f"got {len(books)}")
         if side != PARENT_BUY and side != PARENT_SELL:
             raise RouteError("side must be BUY (0) or SELL (1)")
         if qty_1e8 <= 0:
@@ -338,7 +389,7 @@ cdef class Router:
             w.x = 0
             w.notional = 0
             w.status = VS_OK
-            st = status[v]
+            st = self._st[v]
             if st < 0 or st >= VS_COUNT:
                 raise RouteError(f"venue slot {v}: unknown status code {st}")
             if st == VS_OK and (exclude_mask >> v) & 1:
@@ -353,26 +404,37 @@ cdef class Router:
                         raise RouteError(f"venue slot {v}: books entries must be L2Book or None")
                     st = VS_BOOK_INVALID
             if st == VS_OK:
-                lot = lot_1e8[v]
-                fee_bps = taker_fee_bps[v]
+                lot = self._lot[v]
+                fee_bps = self._fee[v]
                 if lot <= 0:
                     raise RouteError(f"venue slot {v}: lot size must be positive")
-                if latency_ns[v] < 0:
+                if self._lat[v] < 0:
                     raise RouteError(f"venue slot {v}: latency must be >= 0 ns")
                 if not (isfinite(fee_bps) and -10000.0 < fee_bps < 10000.0):
                     raise RouteError(f"venue slot {v}: taker fee must be within (-10000, 10000) bps")
-                if cap_notional_1e9[v] < 0 or cap_qty_1e8[v] < 0:
+                if self._capn[v] < 0 or self._capq[v] < 0:
                     raise RouteError(f"venue slot {v}: caps must be >= 0")
-                fe = fee_to_e8(fee_bps)
-                le = latency_penalty_to_e8(sigma_bps_sqrt_s, latency_ns[v], risk_mult)
+                if fee_bps != w.fee_in:
+                    w.fee_in = fee_bps
+                    w.fee_out = fee_to_e8(fee_bps)
+                fe = w.fee_out
+                if (sigma_bps_sqrt_s != w.lat_sigma or risk_mult != w.lat_risk
+                        or self._lat[v] != w.lat_ns):
+                    w.lat_sigma = sigma_bps_sqrt_s
+                    w.lat_risk = risk_mult
+                    w.lat_ns = self._lat[v]
+                    w.lat_out = latency_penalty_to_e8(sigma_bps_sqrt_s, self._lat[v], risk_mult)
+                le = w.lat_out
                 self._fe[v] = fe
                 self._le[v] = le
                 w.lot = lot
                 w.fee_e8 = fe
                 w.lat_e8 = le
                 w.m_fee = E8 + fe
-                w.cap_qty = (cap_qty_1e8[v] // lot) * lot
-                w.cap_notional = <sk_i128>cap_notional_1e9[v] * <sk_i128>10000000000000000
+                w.cap_qty = (self._capq[v] // lot) * lot
+                w.cap_notional = <sk_i128>self._capn[v] * <sk_i128>10000000000000000
+                w.cap_notional_f = <double>self._capn[v] * 1e16
+                w.has_cap_notional = side == PARENT_BUY and self._capn[v] < SK_I64_MAX
                 if side == PARENT_BUY:
                     w.m = E8 + fe + le
                 else:
@@ -380,10 +442,21 @@ cdef class Router:
                 if w.m <= 0:
                     st = VS_TOO_COSTLY
             if st == VS_OK:
+                # only the touch now (O(1)); deeper levels are read when the walk reaches them
                 self._book[v] = ob
-                if self._fetch(v, FIRST_FETCH) == 0:
-                    st = VS_EMPTY_SIDE
+                w.nreq = 1
+                if side == PARENT_BUY and (<L2Book>ob).has_ask():
+                    w.px[0] = (<L2Book>ob).ask_px()
+                    w.qty[0] = (<L2Book>ob).ask_qty()
+                    w.nfetch = 1
+                elif side == PARENT_SELL and (<L2Book>ob).has_bid():
+                    w.px[0] = (<L2Book>ob).bid_px()
+                    w.qty[0] = (<L2Book>ob).bid_qty()
+                    w.nfetch = 1
                 else:
+                    w.nfetch = 0
+                    st = VS_EMPTY_SIDE
+                if st == VS_OK:
                     w.first_key = self._key(w.px[0], w.m)
             self._vs[v] = st
             if st == VS_OK:
@@ -397,14 +470,14 @@ cdef class Router:
                 w = &self._w[v]
                 if self._vs[v] != VS_OK or w.x == 0:
                     continue
-                if w.x < min_qty_1e8[v] or \
-                        <sk_i128>w.x * w.limit_px < <sk_i128>min_notional_1e9[v] * E8:
+                if w.x < self._minq[v] or \
+                        <sk_i128>w.x * w.limit_px < <sk_i128>self._minn[v] * E8:
                     if drop < 0 or w.first_key >= self._w[drop].first_key:
                         drop = v
             if drop < 0:
                 break
             w = &self._w[drop]
-            self._vs[drop] = VS_MIN_QTY if w.x < min_qty_1e8[drop] else VS_MIN_NOTIONAL
+            self._vs[drop] = VS_MIN_QTY if w.x < self._minq[drop] else VS_MIN_NOTIONAL
             w.x = 0
             w.notional = 0
             n_active -= 1

@@ -96,13 +96,15 @@ def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, c
         lvl = {v: 0 for v in active}
         cum = {}
         qcap = {v: (int(cap_qty[v]) // int(lot[v])) * int(lot[v]) for v in active}
-        ncap = {v: int(cap_notional[v]) * E16 for v in active}
+        # a quote cap of 2^63-1 means "no cap"; the reservation cap binds buys only
+        ncap = {v: int(cap_notional[v]) * E16 if side == BUY and cap_notional[v] < 2**63 - 1
+                else None for v in active}
         for v in active:
             px0 = ladders[v][0][0]
             cum[v] = ladders[v][1][0]
             if beyond(px0):
                 stop[v] = BEYOND_LIMIT
-            elif qcap[v] <= 0 or (side == BUY and ncap[v] // (px0 * (E8 + fe[v])) < lot[v]):
+            elif qcap[v] <= 0 or (ncap[v] is not None and ncap[v] // (px0 * (E8 + fe[v])) < lot[v]):
                 stop[v] = BALANCE
         rem = qty
         while rem > 0:
@@ -124,7 +126,7 @@ def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, c
                     t, bind = rl, BELOW_LOT
                 if qcap[v] - taken[v] < t:
                     t, bind = qcap[v] - taken[v], BALANCE
-                if side == BUY:
+                if ncap[v] is not None:
                     # a limit buy reserves qty x limit px x (1 + fee) of quote at the venue
                     afford = (min(ncap[v] // (p * (E8 + fe[v])), 2**63 - 1) // L) * L - taken[v]
                     if afford < t:
