@@ -5,6 +5,7 @@ cimport cython
 from cpython.object cimport PyObject
 from libc.math cimport ceil, floor, sqrt, log, exp, isfinite, NAN
 from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.string cimport memcpy
 
 import numpy as np
 cimport numpy as np
@@ -41,6 +42,15 @@ UNFILLED_REASON = {
 cdef int64_t E8 = 100000000
 cdef double MAX_FRACTION_E8 = 1e12       # fees / penalties are clamped here (10,000x the price)
 cdef Py_ssize_t FIRST_FETCH = 8
+
+
+cdef inline const void* _slot_array(np.ndarray a, int typenum, str name) except NULL:
+    """Data pointer of a contiguous 20-entry array of the given dtype, or a RouteError."""
+    if np.PyArray_TYPE(a) != typenum or np.PyArray_SIZE(a) != SOR_SLOTS \
+            or not np.PyArray_IS_C_CONTIGUOUS(a):
+        raise RouteError(f"{name} must be a contiguous {np.dtype(np.PyArray_DescrFromType(typenum))} "
+                         f"array of {SOR_SLOTS} entries (one per venue slot)")
+    return np.PyArray_DATA(a)
 
 
 cdef inline object i128_to_py(sk_i128 v):
@@ -302,37 +312,45 @@ cdef class Router:
     # ---- the router ------------------------------------------------------------------------
 
     def route(self, list books not None, int side, int64_t qty_1e8, int64_t limit_px_1e9,
-              int tif, const signed char[::1] status not None,
-              const double[::1] taker_fee_bps not None, const int64_t[::1] latency_ns not None,
-              const int64_t[::1] cap_notional_1e9 not None, const int64_t[::1] cap_qty_1e8 not None,
-              const int64_t[::1] lot_1e8 not None, const int64_t[::1] min_qty_1e8 not None,
-              const int64_t[::1] min_notional_1e9 not None, double sigma_bps_sqrt_s,
-              double risk_mult=1.0, int pin_venue=-1, uint32_t exclude_mask=0):
+              int tif, np.ndarray status not None, np.ndarray taker_fee_bps not None,
+              np.ndarray latency_ns not None, np.ndarray cap_notional_1e9 not None,
+              np.ndarray cap_qty_1e8 not None, np.ndarray lot_1e8 not None,
+              np.ndarray min_qty_1e8 not None, np.ndarray min_notional_1e9 not None,
+              double sigma_bps_sqrt_s, double risk_mult=1.0, int pin_venue=-1,
+              uint32_t exclude_mask=0):
         """Split one parent across venue slots 0..19; returns (filled_qty_1e8, unfilled_reason).
 
-        books[slot] is an L2Book or None; every array has 20 entries indexed by venue slot and
-        is copied into this Router's venue table, then routed as by ``route_table``.
+        books[slot] is an L2Book or None; the arrays (status int8, taker_fee_bps float64, the
+        rest int64; 20 contiguous entries each, indexed by venue slot) are copied into this
+        Router's venue table, then routed as by ``route_table``.
         side BUY/SELL; limit_px_1e9 0 = no limit; tif IOC/FOK/GTC; status: caller's VS_* per
         slot (0 = routable); cap_notional_1e9: quote a buy may reserve (incl. fee) at the
-        child's limit price; cap_qty_1e8: base quantity cap; sigma: short-horizon volatility in
-        bps per sqrt(second); pin_venue: -1 or the only slot allowed; exclude_mask: bit s
-        excludes slot s.
+        child's limit price; cap_qty_1e8: base quantity cap (2^63-1 = no cap for either);
+        sigma: short-horizon volatility in bps per sqrt(second); pin_venue: -1 or the only
+        slot allowed; exclude_mask: bit s excludes slot s.
         """
-        cdef int v
-        if (status.shape[0] != SOR_SLOTS or taker_fee_bps.shape[0] != SOR_SLOTS
-                or latency_ns.shape[0] != SOR_SLOTS or cap_notional_1e9.shape[0] != SOR_SLOTS
-                or cap_qty_1e8.shape[0] != SOR_SLOTS or lot_1e8.shape[0] != SOR_SLOTS
-                or min_qty_1e8.shape[0] != SOR_SLOTS or min_notional_1e9.shape[0] != SOR_SLOTS):
-            raise RouteError(f"every per-venue array must have {SOR_SLOTS} entries")
-        for v in range(SOR_SLOTS):
-            self._st[v] = status[v]
-            self._fee[v] = taker_fee_bps[v]
-            self._lat[v] = latency_ns[v]
-            self._capn[v] = cap_notional_1e9[v]
-            self._capq[v] = cap_qty_1e8[v]
-            self._lot[v] = lot_1e8[v]
-            self._minq[v] = min_qty_1e8[v]
-            self._minn[v] = min_notional_1e9[v]
+        cdef const signed char* st = <const signed char*>_slot_array(status, np.NPY_INT8, "status")
+        cdef const double* fee = <const double*>_slot_array(taker_fee_bps, np.NPY_FLOAT64,
+                                                            "taker_fee_bps")
+        cdef const int64_t* lat = <const int64_t*>_slot_array(latency_ns, np.NPY_INT64,
+                                                              "latency_ns")
+        cdef const int64_t* capn = <const int64_t*>_slot_array(cap_notional_1e9, np.NPY_INT64,
+                                                               "cap_notional_1e9")
+        cdef const int64_t* capq = <const int64_t*>_slot_array(cap_qty_1e8, np.NPY_INT64,
+                                                               "cap_qty_1e8")
+        cdef const int64_t* lot = <const int64_t*>_slot_array(lot_1e8, np.NPY_INT64, "lot_1e8")
+        cdef const int64_t* minq = <const int64_t*>_slot_array(min_qty_1e8, np.NPY_INT64,
+                                                               "min_qty_1e8")
+        cdef const int64_t* minn = <const int64_t*>_slot_array(min_notional_1e9, np.NPY_INT64,
+                                                               "min_notional_1e9")
+        memcpy(self._st, st, SOR_SLOTS * sizeof(signed char))
+        memcpy(self._fee, fee, SOR_SLOTS * sizeof(double))
+        memcpy(self._lat, lat, SOR_SLOTS * sizeof(int64_t))
+        memcpy(self._capn, capn, SOR_SLOTS * sizeof(int64_t))
+        memcpy(self._capq, capq, SOR_SLOTS * sizeof(int64_t))
+        memcpy(self._lot, lot, SOR_SLOTS * sizeof(int64_t))
+        memcpy(self._minq, minq, SOR_SLOTS * sizeof(int64_t))
+        memcpy(self._minn, minn, SOR_SLOTS * sizeof(int64_t))
         return self._route(books, side, qty_1e8, limit_px_1e9, tif, sigma_bps_sqrt_s, risk_mult,
                            pin_venue, exclude_mask)
 
