@@ -43,8 +43,9 @@ class SorWorkload:
 
 @cache
 def workload(seed: int = 20261124) -> SorWorkload:
-    """19 books of 50 ask levels near 60,000.00 (1-3 ticks apart, 0.001-2 BTC each), venue fees
-    of 1-25 bps, latencies 0.2-150 ms, a few quote caps; the parent takes 10% of all depth."""
+    """19 books of 50 ask levels from 60,000.00-60,040.00 (0.01-2.00 apart, 0.001-2 BTC each),
+    taker fees 2-10 bps, latencies 0.2-150 ms, lot 0.00001, min notional 5.00, quote caps on a
+    few venues; the parent buys 10% of all the depth, so the venues' ladders interleave."""
     rng = np.random.default_rng(seed)
     books = [None] * SLOTS
     status = np.ones(SLOTS, dtype=np.int8)
@@ -57,15 +58,15 @@ def workload(seed: int = 20261124) -> SorWorkload:
     min_notional = np.zeros(SLOTS, dtype=np.int64)
     depth = 0
     for v in VENUES:
-        first = 6_000_000 + int(rng.integers(0, 2_000))            # ticks: 60,000.00-60,020.00
-        ticks = first + np.cumsum(rng.integers(1, 4, LEVELS))
+        first = 6_000_000 + int(rng.integers(0, 4_000))            # ticks: 60,000.00-60,040.00
+        ticks = first + np.cumsum(rng.integers(1, 201, LEVELS))
         sizes = rng.integers(1, 2_000, LEVELS).astype(np.int64) * 100_000   # 0.001 .. 2 BTC
-        b = L2Book(TICK, 4096)
+        b = L2Book(TICK, 16384)
         b.apply_snapshot(np.array([(first - 5) * TICK], dtype=np.int64),
                          np.array([BTC_1], dtype=np.int64), ticks * TICK, sizes)
         books[v] = b
         status[v] = 0
-        fee[v] = float(rng.choice([1.0, 2.0, 5.0, 7.5, 10.0, 25.0]))
+        fee[v] = float(rng.choice([2.0, 2.5, 4.0, 5.0, 7.5, 10.0]))
         latency[v] = int(rng.integers(200_000, 150_000_000))
         lot[v] = 1_000                                              # 0.00001 BTC
         min_notional[v] = 5 * 10**9                                 # 5.00 quote

@@ -62,7 +62,6 @@ cdef struct VenueWalk:
     int64_t x               # quantity taken (a multiple of lot)
     int64_t limit_px        # worst level taken
     sk_i128 notional        # sum px * qty taken (scale 1e17)
-    sk_i128 key             # effective cost of the current level (buy: px*m, sell: -px*m)
     sk_i128 first_key       # effective cost of level 0
     sk_i128 cap_notional    # buy: cap_notional_1e9 * 1e16 (reservation scale)
     int64_t cap_qty         # quantity cap rounded down to lot
@@ -90,7 +89,7 @@ cdef class Router:
     cdef int64_t* _qty
     cdef VenueWalk _w[SOR_SLOTS]
     cdef PyObject* _book[SOR_SLOTS]
-    cdef int _heap[SOR_SLOTS]
+    cdef sk_i128 _heap[SOR_SLOTS]     # (effective cost << 5) | slot: one compare orders both
     cdef int _nheap
     cdef int _side
     cdef int64_t _limit
@@ -130,9 +129,8 @@ cdef class Router:
     cdef readonly int passes
 
     cdef int _fetch(self, int v, Py_ssize_t n) noexcept
-    cdef bint _less(self, int a, int b) noexcept nogil
-    cdef void _sift_down(self, int i) noexcept nogil
-    cdef void _push(self, int v) noexcept nogil
+    cdef void _replace_top(self, sk_i128 e) noexcept nogil
+    cdef void _push(self, sk_i128 e) noexcept nogil
     cdef void _pop(self) noexcept nogil
     cdef bint _beyond(self, int64_t px) noexcept nogil
     cdef sk_i128 _key(self, int64_t px, int64_t m) noexcept nogil

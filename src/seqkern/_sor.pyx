@@ -41,7 +41,6 @@ UNFILLED_REASON = {
 
 cdef int64_t E8 = 100000000
 cdef double MAX_FRACTION_E8 = 1e12       # fees / penalties are clamped here (10,000x the price)
-cdef Py_ssize_t FIRST_FETCH = 8
 
 
 cdef inline const void* _slot_array(np.ndarray a, int typenum, str name) except NULL:
@@ -155,43 +154,39 @@ cdef class Router:
             self._w[v].fee_in = NAN
             self._w[v].lat_sigma = NAN
 
-    # ---- heap of active venues keyed by (effective cost, slot) ---------------------------------
+    # ---- heap of active venues keyed by (effective cost, slot), packed in one int128 ----------
 
-    cdef bint _less(self, int a, int b) noexcept nogil:
-        if self._w[a].key != self._w[b].key:
-            return self._w[a].key < self._w[b].key
-        return a < b
-
-    cdef void _sift_down(self, int i) noexcept nogil:
-        cdef int n = self._nheap, c, v = self._heap[i]
+    cdef void _replace_top(self, sk_i128 e) noexcept nogil:
+        """Replace the heap's top entry by e (a larger cost) and sift it down."""
+        cdef int n = self._nheap, i = 0, c
+        cdef sk_i128* h = self._heap
         while True:
             c = 2 * i + 1
             if c >= n:
                 break
-            if c + 1 < n and self._less(self._heap[c + 1], self._heap[c]):
+            if c + 1 < n and h[c + 1] < h[c]:
                 c += 1
-            if not self._less(self._heap[c], v):
+            if h[c] >= e:
                 break
-            self._heap[i] = self._heap[c]
+            h[i] = h[c]
             i = c
-        self._heap[i] = v
+        h[i] = e
 
-    cdef void _push(self, int v) noexcept nogil:
+    cdef void _push(self, sk_i128 e) noexcept nogil:
         cdef int i = self._nheap, p
         self._nheap += 1
         while i > 0:
             p = (i - 1) >> 1
-            if not self._less(v, self._heap[p]):
+            if self._heap[p] <= e:
                 break
             self._heap[i] = self._heap[p]
             i = p
-        self._heap[i] = v
+        self._heap[i] = e
 
     cdef void _pop(self) noexcept nogil:
         self._nheap -= 1
         if self._nheap > 0:
-            self._heap[0] = self._heap[self._nheap]
-            self._sift_down(0)
+            self._replace_top(self._heap[self._nheap])
 
     cdef bint _beyond(self, int64_t px) noexcept nogil:
         if self._limit <= 0:
@@ -224,7 +219,7 @@ cdef class Router:
         w.lvl += 1
         if w.lvl >= w.nfetch:
             if w.nfetch < w.nreq or w.nreq >= self.max_levels or \
-                    self._fetch(v, FIRST_FETCH * w.nreq) <= w.lvl:
+                    self._fetch(v, 4 * w.nreq) <= w.lvl:
                 w.status = VS_DEPTH
                 self._pop()
                 return 0
@@ -233,8 +228,7 @@ cdef class Router:
             self._pop()
             return 0
         w.cum += w.qty[w.lvl]
-        w.key = self._key(w.px[w.lvl], w.m)
-        self._sift_down(0)
+        self._replace_top(self._key(w.px[w.lvl], w.m) * 32 + v)
         return 1
 
     cdef void _greedy(self, int64_t qty) noexcept:
@@ -255,16 +249,15 @@ cdef class Router:
             w.limit_px = 0
             w.notional = 0
             w.cum = w.qty[0]
-            w.key = w.first_key
             if self._beyond(w.px[0]):
                 w.status = VS_BEYOND_LIMIT
             elif w.cap_qty <= 0 or (w.has_cap_notional and
                                     w.cap_notional / (<sk_i128>w.px[0] * w.m_fee) < w.lot):
                 w.status = VS_BALANCE
             else:
-                self._push(v)
+                self._push(w.first_key * 32 + v)
         while rem > 0 and self._nheap > 0:
-            v = self._heap[0]
+            v = <int>(self._heap[0] & 31)
             w = &self._w[v]
             p = w.px[w.lvl]
             usable = (w.cum - w.x) if w.lot == 1 else (w.cum // w.lot) * w.lot - w.x
