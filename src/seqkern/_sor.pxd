@@ -56,7 +56,7 @@ cdef struct VenueWalk:
     int64_t* px             # fetched levels, best first (px_1e9)
     int64_t* qty            # their sizes (qty_1e8)
     Py_ssize_t nfetch       # levels fetched so far
-    Py_ssize_t nreq         # levels asked for in the last fetch
+    bint more               # the book may hold more levels than were read
     Py_ssize_t lvl          # current level
     int64_t cum             # cumulative size through the current level
     int64_t x               # quantity taken (a multiple of lot)

@@ -40,7 +40,8 @@ UNFILLED_REASON = {
 }
 
 cdef int64_t E8 = 100000000
-cdef double MAX_FRACTION_E8 = 1e12       # fees / penalties are clamped here (10,000x the price)
+cdef double MAX_FRACTION_E8 = 1e12
+cdef Py_ssize_t LEVELS_PER_READ = 8   # deeper levels are read 8 at a time, continuing the walk       # fees / penalties are clamped here (10,000x the price)
 
 
 cdef inline const void* _slot_array(np.ndarray a, int typenum, str name) except NULL:
@@ -203,23 +204,30 @@ cdef class Router:
     # ---- ladders ---------------------------------------------------------------------------
 
     cdef int _fetch(self, int v, Py_ssize_t n) noexcept:
-        """(Re)read the first n levels of venue v's book; returns how many were written."""
+        """Read up to n more levels of venue v's book after those already read; returns how many."""
         cdef L2Book book = <L2Book>self._book[v]
         cdef VenueWalk* w = &self._w[v]
-        if n > self.max_levels:
-            n = self.max_levels
-        w.nreq = n
-        w.nfetch = book.levels_c(SIDE_ASK if self._side == PARENT_BUY else SIDE_BID, n,
-                                 w.px, w.qty)
-        return <int>w.nfetch
+        cdef int side = SIDE_ASK if self._side == PARENT_BUY else SIDE_BID
+        cdef Py_ssize_t got
+        if n > self.max_levels - w.nfetch:
+            n = self.max_levels - w.nfetch
+        if n <= 0:
+            return 0
+        if w.nfetch == 0:
+            got = book.levels_c(side, n, w.px, w.qty)
+        else:
+            got = book.levels_next_c(side, w.px[w.nfetch - 1], w.nfetch, n,
+                                     w.px + w.nfetch, w.qty + w.nfetch)
+        w.nfetch += got
+        w.more = got == n and w.nfetch < self.max_levels
+        return <int>got
 
     cdef int _advance(self, int v) noexcept:
         """Move venue v (at the heap top) to its next level; stop it if none or beyond limit."""
         cdef VenueWalk* w = &self._w[v]
         w.lvl += 1
         if w.lvl >= w.nfetch:
-            if w.nfetch < w.nreq or w.nreq >= self.max_levels or \
-                    self._fetch(v, 4 * w.nreq) <= w.lvl:
+            if not w.more or self._fetch(v, LEVELS_PER_READ) == 0:
                 w.status = VS_DEPTH
                 self._pop()
                 return 0
@@ -455,7 +463,7 @@ cdef class Router:
             if st == VS_OK:
                 # only the touch now (O(1)); deeper levels are read when the walk reaches them
                 self._book[v] = ob
-                w.nreq = 1
+                w.more = True
                 if side == PARENT_BUY and (<L2Book>ob).has_ask():
                     w.px[0] = (<L2Book>ob).ask_px()
                     w.qty[0] = (<L2Book>ob).ask_qty()
