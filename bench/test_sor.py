@@ -7,11 +7,11 @@ from functools import cache
 
 import numpy as np
 import pytest
-
 from seqkern._book import L2Book
 from seqkern._sor import BUY, IOC, Router
-from seqkern.sor import Parent, Side, VenueCandidate, route
 from tests.sor.reference import reference_route
+
+from seqkern.sor import Parent, Side, VenueCandidate, route
 
 SLOTS = 20
 VENUES = range(1, 20)          # 19 venue slots
@@ -103,6 +103,17 @@ def test_sor_route_19x50(benchmark, which):
     result = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=1,
                                 warmup_rounds=min(rounds, 50))
     filled = result[0] if which == "seqkern" else result.filled
+    assert filled == w.qty
+    _p99(benchmark)
+
+
+def test_sor_route_table_19x50_seqkern(benchmark):
+    """The CC's hot path: the venue table already in the Router (no per-call array copies)."""
+    w = workload()
+    router = Router(64)
+    router.route(*w.args())                     # loads the venue table
+    filled, _ = benchmark.pedantic(router.route_table, args=(w.books, BUY, w.qty, 0, IOC, w.sigma),
+                                   rounds=5_000, iterations=1, warmup_rounds=50)
     assert filled == w.qty
     _p99(benchmark)
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
-
 from seqkern._book import L2Book
 
 SLOTS = 20

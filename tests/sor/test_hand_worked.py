@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from seqkern._book import L2Book
+
 from seqkern.errors import RouteError, SeqkernError
 from seqkern.sor import (
     Parent,

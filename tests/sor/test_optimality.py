@@ -14,7 +14,6 @@ import itertools
 import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-
 from seqkern._sor import Router
 
 from .instances import I64_MAX, SLOTS, make_book
@@ -58,7 +57,7 @@ def small_instances(draw):
         base = 100 + draw(st.integers(0, 3))
         pxs = [((base + o) if side == BUY else (base - o)) * TICK for o in offs]
         venues.append(dict(
-            slot=v, levels=list(zip(pxs, sizes)),
+            slot=v, levels=list(zip(pxs, sizes, strict=True)),
             fee=draw(st.sampled_from([0.0, 2.5, 10.0, 30.0])),
             lat=draw(st.sampled_from([0, 1_000_000, 90_000_000])),
             capq=draw(st.sampled_from([None, 0, lot, 3 * lot, 5 * lot])),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-
 from seqkern._sor import Router
 
 from .instances import instances

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-
 from seqkern._book import BboMatrix
 from seqkern._sor import MidVolatility
+
 from seqkern.errors import RouteError
 
 S = 1_000_000_000   # 1 s in ns
@@ -47,7 +47,7 @@ def test_batch_update_equals_one_by_one():
     a = MidVolatility(3)
     b = MidVolatility(3)
     a.update_many(sym, mid, ts)
-    for s, m, t in zip(sym.tolist(), mid.tolist(), ts.tolist()):
+    for s, m, t in zip(sym.tolist(), mid.tolist(), ts.tolist(), strict=True):
         b.update(s, m, t)
     assert np.array_equal(a.rate, b.rate)
     assert [a.sigma_bps_sqrt_s(s) for s in range(3)] == [b.sigma_bps_sqrt_s(s) for s in range(3)]
