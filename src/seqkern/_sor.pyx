@@ -559,6 +559,17 @@ cdef class Router:
             raise RouteError(f"venue slot {slot} outside 0..{SOR_SLOTS - 1}")
         return i128_to_py(self._child_notional[slot])
 
+    def children(self):
+        """The last route's children as a tuple of (slot, qty_1e8, limit_px_1e9, notional_1e17,
+        fee_e8, latency_e8) in slot order (exact Python ints)."""
+        cdef int v
+        out = []
+        for v in range(SOR_SLOTS):
+            if self._cq[v] > 0:
+                out.append((v, self._cq[v], self._cp[v], i128_to_py(self._child_notional[v]),
+                            self._fe[v], self._le[v]))
+        return tuple(out)
+
     def result(self):
         """Exact totals of the last route(), as Python ints (prices 1e9, quote amounts 1e9).
 

@@ -7,8 +7,6 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
-
 from seqkern._book import L2Book
 from seqkern._sor import (
     BUY,
@@ -89,6 +87,9 @@ class UnfilledReason(StrEnum):
 
 
 _STATUS_CODE = {name: code for code, name in VENUE_STATUS.items()}
+_NOT_LISTED = _STATUS_CODE["NOT_LISTED"]
+_STATUS = {code: VenueStatus(name) for code, name in VENUE_STATUS.items()}
+_REASON = {code: UnfilledReason(name) for code, name in UNFILLED_REASON.items()}
 _TIF_CODE = {TimeInForce.IOC: IOC, TimeInForce.FOK: FOK, TimeInForce.GTC: GTC}
 
 
@@ -225,14 +226,14 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
         exclude_mask |= 1 << v
 
     books: list[L2Book | None] = [None] * N_SLOTS
-    status = np.full(N_SLOTS, _STATUS_CODE["NOT_LISTED"], dtype=np.int8)
-    fee = np.zeros(N_SLOTS, dtype=np.float64)
-    latency = np.zeros(N_SLOTS, dtype=np.int64)
-    cap_notional = np.full(N_SLOTS, _I64_MAX, dtype=np.int64)
-    cap_qty = np.full(N_SLOTS, _I64_MAX, dtype=np.int64)
-    lot = np.ones(N_SLOTS, dtype=np.int64)
-    min_qty = np.zeros(N_SLOTS, dtype=np.int64)
-    min_notional = np.zeros(N_SLOTS, dtype=np.int64)
+    status = [_NOT_LISTED] * N_SLOTS
+    fee = [0.0] * N_SLOTS
+    latency = [0] * N_SLOTS
+    cap_notional = [_I64_MAX] * N_SLOTS
+    cap_qty = [_I64_MAX] * N_SLOTS
+    lot = [1] * N_SLOTS
+    min_qty = [0] * N_SLOTS
+    min_notional = [0] * N_SLOTS
     given: dict[int, VenueCandidate] = {}
     for c in candidates:
         v = c.venue_id
@@ -244,6 +245,8 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
             raise RouteError(f"venue slot {v}: lot must be > 0 and minimums >= 0")
         if c.balance is not None and c.balance < 0:
             raise RouteError(f"venue slot {v}: balance must be >= 0")
+        if c.edge_rtt_ns < 0 or c.peer_rtt_ns < 0:
+            raise RouteError(f"venue slot {v}: round-trip times must be >= 0 ns")
         given[v] = c
         if c.symbol != parent.symbol:
             st = "NOT_LISTED"
@@ -277,24 +280,32 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
     else:
         sigma = float(volatility or 0.0)
     r = router if router is not None else Router()
-    r.route(books, BUY if side is Side.BUY else SELL, parent.qty_1e8, parent.limit_px_1e9 or 0,
-            _TIF_CODE[tif], status, fee, latency, cap_notional, cap_qty, lot, min_qty,
-            min_notional, sigma, risk_mult, -1 if parent.venue is None else parent.venue,
-            exclude_mask)
+    try:
+        r.status[:] = status
+        r.taker_fee_bps[:] = fee
+        r.latency_ns[:] = latency
+        r.cap_notional_1e9[:] = cap_notional
+        r.cap_qty_1e8[:] = cap_qty
+        r.lot_1e8[:] = lot
+        r.min_qty_1e8[:] = min_qty
+        r.min_notional_1e9[:] = min_notional
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise RouteError(f"bad venue candidate field: {exc}") from None
+    r.route_table(books, BUY if side is Side.BUY else SELL, parent.qty_1e8,
+                  parent.limit_px_1e9 or 0, _TIF_CODE[tif], sigma, risk_mult,
+                  -1 if parent.venue is None else parent.venue, exclude_mask)
     filled, notional, avg, allin, fees, lat = r.result()
 
-    children = []
-    qty_out, px_out, fe, le = r.child_qty_1e8, r.child_limit_px_1e9, r.fee_e8, r.latency_e8
-    for v in np.flatnonzero(qty_out).tolist():
-        n = r.child_notional_1e17(v)
-        children.append(ChildOrder(
-            venue_id=v, qty_1e8=int(qty_out[v]), limit_px_1e9=int(px_out[v]),
-            notional_1e9=-(-n // 10**8) if side is Side.BUY else n // 10**8,
-            fee_1e9=-(-n * int(fe[v]) // _E16), latency_penalty_1e9=-(-n * int(le[v]) // _E16),
-            taker_fee_bps=given[v].taker_fee_bps, latency_ns=given[v].latency_ns, tif=tif))
-    vs = r.venue_status
-    excluded = tuple(ExcludedVenue(v, VenueStatus(VENUE_STATUS[int(vs[v])]))
-                     for v in sorted(given) if vs[v] != 0 and qty_out[v] == 0)
+    buy_side = side is Side.BUY
+    children = tuple(
+        ChildOrder(venue_id=v, qty_1e8=q, limit_px_1e9=lim,
+                   notional_1e9=-(-n // 10**8) if buy_side else n // 10**8,
+                   fee_1e9=-(-n * fe // _E16), latency_penalty_1e9=-(-n * le // _E16),
+                   taker_fee_bps=given[v].taker_fee_bps, latency_ns=given[v].latency_ns, tif=tif)
+        for v, q, lim, n, fe, le in r.children())
+    vs = r.venue_status.tolist()
+    excluded = tuple(ExcludedVenue(v, _STATUS[vs[v]]) for v in sorted(given)
+                     if vs[v] != 0 and not any(c.venue_id == v for c in children))
     notional_1e9 = -(-notional // 10**8) if side is Side.BUY else notional // 10**8
     costs = CostBreakdown(
         notional_1e9=notional_1e9, fees_1e9=fees, latency_penalty_1e9=lat,
@@ -303,7 +314,7 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
     return RoutePlan(
         symbol=parent.symbol, side=side, qty_1e8=parent.qty_1e8, filled_qty_1e8=filled,
         unfilled_qty_1e8=parent.qty_1e8 - filled,
-        unfilled_reason=UnfilledReason(UNFILLED_REASON[r.unfilled_reason]),
-        children=tuple(children), avg_px_1e9=avg if filled else None,
+        unfilled_reason=_REASON[r.unfilled_reason],
+        children=children, avg_px_1e9=avg if filled else None,
         all_in_px_1e9=allin if filled else None, costs=costs, excluded=excluded,
         sigma_bps_sqrt_s=sigma)
