@@ -91,6 +91,8 @@ cdef class Router:
     cdef PyObject* _book[SOR_SLOTS]
     cdef sk_i128 _heap[SOR_SLOTS]     # (effective cost << 5) | slot: one compare orders both
     cdef int _nheap
+    cdef int64_t _px_cap        # highest level price whose notional is safe for this parent
+    cdef bint _overflow
     cdef int _side
     cdef int64_t _limit
     # the venue table: per-slot inputs the caller keeps up to date in place (numpy views)

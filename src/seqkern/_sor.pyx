@@ -235,13 +235,16 @@ cdef class Router:
             w.status = VS_BEYOND_LIMIT
             self._pop()
             return 0
-        w.cum += w.qty[w.lvl]
+        if w.cum > SK_I64_MAX - w.qty[w.lvl]:
+            w.cum = SK_I64_MAX       # saturate: a parent never needs more than 2^63-1 anyway
+        else:
+            w.cum += w.qty[w.lvl]
         self._replace_top(self._key(w.px[w.lvl], w.m) * 32 + v)
         return 1
 
     cdef void _greedy(self, int64_t qty) noexcept:
         """One greedy pass over the venues whose status is VS_OK (their fetch is done)."""
-        cdef int v, s
+        cdef int v
         cdef VenueWalk* w
         cdef int64_t rem = qty, usable, t, rl, c, p
         cdef int binding
@@ -268,6 +271,9 @@ cdef class Router:
             v = <int>(self._heap[0] & 31)
             w = &self._w[v]
             p = w.px[w.lvl]
+            if p > self._px_cap:     # sum px x qty could leave the exact 128-bit range
+                self._overflow = True
+                return
             usable = (w.cum - w.x) if w.lot == 1 else (w.cum // w.lot) * w.lot - w.x
             if usable <= 0:          # a sub-lot level: its size carries into the next level
                 self._advance(v)
@@ -395,6 +401,10 @@ cdef class Router:
             raise RouteError(f"pinned venue slot {pin_venue} outside 0..{SOR_SLOTS - 1}")
         self._side = side
         self._limit = limit_px_1e9
+        # every notional stays below 2^96 (so notional x multiplier fits 128 bits) when no
+        # level taken is above 2^96 / qty
+        self._px_cap = SK_I64_MAX if qty_1e8 <= (1 << 33) else <int64_t>((<sk_i128>1 << 96) / qty_1e8)
+        self._overflow = False
         self.qty_1e8 = qty_1e8
         # per-venue setup: status, multipliers, caps, first levels
         for v in range(SOR_SLOTS):
@@ -483,6 +493,9 @@ cdef class Router:
         # greedy passes; a child under its venue's minimum is dropped and the pass re-run
         while n_active > 0:
             self._greedy(qty_1e8)
+            if self._overflow:
+                raise RouteError("parent quantity x level price exceeds the router's exact range "
+                                 "(2^96 at scale 1e17)")
             passes += 1
             drop = -1
             for v in range(SOR_SLOTS):

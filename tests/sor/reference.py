@@ -30,7 +30,7 @@ def fee_e8(fee_bps: float) -> int:
 
 
 def latency_e8(sigma: float, latency_ns: int, risk: float) -> int:
-    return int(min(math.ceil(risk * sigma * math.sqrt(latency_ns / 1e9) * 1e4), 10**12))
+    return int(min(math.ceil(risk * sigma * math.sqrt(latency_ns / 1e9) * 1e4), 10**9))
 
 
 def cdiv(a: int, b: int) -> int:
@@ -150,7 +150,7 @@ def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, c
                 stop[v] = BEYOND_LIMIT
             else:
                 lvl[v] = nxt
-                cum[v] += qs[nxt]
+                cum[v] = min(cum[v] + qs[nxt], 2**63 - 1)
         # children below their venue's minimum: drop the least attractive, run again
         bad = [v for v in active if taken[v] > 0 and (
             taken[v] < min_qty[v] or taken[v] * worst[v] < int(min_notional[v]) * E8)]

@@ -283,3 +283,12 @@ def test_bad_candidates_raise_typed_errors():
         route(buy(BTC), [cand(COINBASE, asks=[("60000.00", BTC)], fee=float("nan"))])
     with pytest.raises(RouteError, match="volatility"):
         route(buy(BTC), [c], volatility=-1.0)
+
+
+def test_notional_beyond_exact_range_is_a_typed_error():
+    """qty x price past 2^96 (scale 1e17) is refused rather than wrapped."""
+    whale = cand(COINBASE, asks=[("9000000000.00", 2**62)], lot=1)
+    with pytest.raises(RouteError, match="exact range"):
+        route(buy(2**62), [whale])
+    # the same book with a sane quantity routes
+    assert route(buy(BTC), [whale]).filled_qty_1e8 == BTC
