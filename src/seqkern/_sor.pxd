@@ -93,6 +93,7 @@ cdef class Router:
     cdef int _nheap
     cdef int64_t _px_cap        # highest level price whose notional is safe for this parent
     cdef bint _overflow
+    cdef uint32_t _eligible     # bit s: slot s passed setup (touch read) in the last route
     cdef int _side
     cdef int64_t _limit
     # the venue table: per-slot inputs the caller keeps up to date in place (numpy views)

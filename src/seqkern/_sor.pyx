@@ -405,6 +405,7 @@ cdef class Router:
         # level taken is above 2^96 / qty
         self._px_cap = SK_I64_MAX if qty_1e8 <= (1 << 33) else <int64_t>((<sk_i128>1 << 96) / qty_1e8)
         self._overflow = False
+        self._eligible = 0
         self.qty_1e8 = qty_1e8
         # per-venue setup: status, multipliers, caps, first levels
         for v in range(SOR_SLOTS):
@@ -490,6 +491,7 @@ cdef class Router:
             self._vs[v] = st
             if st == VS_OK:
                 n_active += 1
+                self._eligible |= (<uint32_t>1) << v
         # greedy passes; a child under its venue's minimum is dropped and the pass re-run
         while n_active > 0:
             self._greedy(qty_1e8)
@@ -571,6 +573,31 @@ cdef class Router:
         if slot < 0 or slot >= SOR_SLOTS:
             raise RouteError(f"venue slot {slot} outside 0..{SOR_SLOTS - 1}")
         return i128_to_py(self._child_notional[slot])
+
+    def ranking(self):
+        """Venues that took part in the last route, best landed cost first: tuples of
+        (slot, touch_px_1e9, landed_px_1e9), where landed = touch x (1 +/- fee +/- latency
+        penalty), rounded against the taker. Ties go to the lower slot."""
+        cdef int order[SOR_SLOTS]
+        cdef int n = 0, v, i, j
+        cdef sk_i128 k
+        for v in range(SOR_SLOTS):
+            if not (self._eligible >> v) & 1:
+                continue
+            k = self._w[v].first_key
+            i = n
+            while i > 0 and self._w[order[i - 1]].first_key > k:
+                order[i] = order[i - 1]
+                i -= 1
+            order[i] = v
+            n += 1
+        out = []
+        for j in range(n):
+            v = order[j]
+            k = <sk_i128>self._w[v].px[0] * self._w[v].m
+            out.append((v, self._w[v].px[0],
+                        <int64_t>(ceil_div(k, E8) if self._side == PARENT_BUY else floor_div(k, E8))))
+        return tuple(out)
 
     def children(self):
         """The last route's children as a tuple of (slot, qty_1e8, limit_px_1e9, notional_1e17,

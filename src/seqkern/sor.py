@@ -34,6 +34,7 @@ __all__ = [
     "TimeInForce",
     "UnfilledReason",
     "VenueCandidate",
+    "VenueQuote",
     "VenueStatus",
     "route",
 ]
@@ -179,6 +180,16 @@ class ExcludedVenue:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueQuote:
+    """A venue's touch and its landed cost: touch x (1 + fee + latency penalty) for a buy,
+    touch x (1 - fee - latency penalty) for a sell, rounded against the taker."""
+
+    venue_id: int
+    touch_px_1e9: int
+    landed_px_1e9: int
+
+
+@dataclass(frozen=True, slots=True)
 class RoutePlan:
     symbol: str
     side: Side
@@ -191,6 +202,7 @@ class RoutePlan:
     all_in_px_1e9: int | None    # including fees and latency penalties
     costs: CostBreakdown
     excluded: tuple[ExcludedVenue, ...] = field(default=())
+    ranking: tuple[VenueQuote, ...] = field(default=())   # venues that took part, best first
     sigma_bps_sqrt_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,8 +316,8 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
                    taker_fee_bps=given[v].taker_fee_bps, latency_ns=given[v].latency_ns, tif=tif)
         for v, q, lim, n, fe, le in r.children())
     vs = r.venue_status.tolist()
-    excluded = tuple(ExcludedVenue(v, _STATUS[vs[v]]) for v in sorted(given)
-                     if vs[v] != 0 and not any(c.venue_id == v for c in children))
+    excluded = tuple(ExcludedVenue(v, _STATUS[vs[v]]) for v in sorted(given) if vs[v] != 0)
+    ranking = tuple(VenueQuote(v, touch, landed) for v, touch, landed in r.ranking())
     notional_1e9 = -(-notional // 10**8) if side is Side.BUY else notional // 10**8
     costs = CostBreakdown(
         notional_1e9=notional_1e9, fees_1e9=fees, latency_penalty_1e9=lat,
@@ -317,4 +329,4 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
         unfilled_reason=_REASON[r.unfilled_reason],
         children=children, avg_px_1e9=avg if filled else None,
         all_in_px_1e9=allin if filled else None, costs=costs, excluded=excluded,
-        sigma_bps_sqrt_s=sigma)
+        ranking=ranking, sigma_bps_sqrt_s=sigma)

@@ -48,6 +48,7 @@ class RefResult:
     fee_e8: list[int]
     lat_e8: list[int]
     totals: tuple[int, int, int, int, int, int]
+    ranking: tuple[tuple[int, int, int], ...]
 
 
 def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, cap_notional,
@@ -87,6 +88,11 @@ def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, c
         return px * mult[v] if side == BUY else -px * mult[v]
 
     active = [v for v in range(SLOTS) if vs[v] == OK]
+    ranking = []
+    for v in sorted(active, key=lambda u: (key(u, ladders[u][0][0]), u)):
+        touch = ladders[v][0][0]
+        ranking.append((v, touch, cdiv(touch * mult[v], E8) if side == BUY
+                        else touch * mult[v] // E8))
     n_active = len(active)
     while True:
         taken = {v: 0 for v in active}
@@ -206,4 +212,4 @@ def reference_route(books, side, qty, limit, tif, status, fee_bps, latency_ns, c
     else:
         avg, allin_px = tot_n // filled, allin // (filled * E8)
     return RefResult(filled, reason, child_qty, child_px, child_n, vs, fe, le,
-                     (filled, tot_n, avg, allin_px, fees, lats))
+                     (filled, tot_n, avg, allin_px, fees, lats), tuple(ranking))

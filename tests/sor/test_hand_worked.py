@@ -82,6 +82,10 @@ def test_rtt_flips_the_choice():
     assert plan.costs.latency_penalty_1e9 == 190_203_170     # 0.0317 bps of 60,001.00
     assert plan.all_in_px_1e9 == px("60061.19120317")
     assert plan.children[0].latency_ns == 1 * MS
+    # the quote endpoint's venue ranking by landed cost
+    assert [(q.venue_id, q.touch_px_1e9, q.landed_px_1e9) for q in plan.ranking] == [
+        (COINBASE, px("60001.00"), px("60061.19120317")),
+        (KRAKEN, px("60000.00"), px("60061.7082"))]
     # without volatility the latency costs nothing and Kraken's lower price wins
     plan0 = route(buy(BTC), [kraken, coinbase], volatility=0.0)
     assert legs(plan0) == {KRAKEN: (BTC, px("60000.00"))}

@@ -24,6 +24,7 @@ def _check(router: Router, inst) -> None:
     assert router.fee_e8.tolist() == ref.fee_e8
     assert router.latency_e8.tolist() == ref.lat_e8
     assert router.result() == ref.totals
+    assert router.ranking() == ref.ranking
 
 
 @given(instances())
@@ -36,6 +37,13 @@ def test_compiled_matches_reference(inst):
 def test_matches_reference_with_shallow_fetch_depth(inst, max_levels):
     """A small max_levels exercises the lazy re-fetch and the DEPTH stop."""
     _check(Router(max_levels), inst)
+
+
+@given(instances(max_venues=5, max_levels=40))
+@settings(max_examples=100)
+def test_matches_reference_on_deep_books(inst):
+    """Walks past several 8-level reads, continuing each read where the last one stopped."""
+    _check(Router(64), inst)
 
 
 @given(st.lists(instances(max_venues=8), min_size=2, max_size=5))
