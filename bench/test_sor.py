@@ -18,6 +18,7 @@ VENUES = range(1, 20)          # 19 venue slots
 LEVELS = 50
 TICK = 10_000_000              # 0.01
 I64_MAX = 2**63 - 1
+BTC_1 = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,6 @@ def workload(seed: int = 20261124) -> SorWorkload:
     return SorWorkload(books, status, fee, latency, cap_notional, cap_qty, lot, min_qty,
                        min_notional, qty=depth // 10, depth=depth)
 
-
-BTC_1 = 100_000_000
 
 
 def _p99(benchmark) -> None:
