@@ -296,3 +296,28 @@ def test_notional_beyond_exact_range_is_a_typed_error():
         route(buy(2**62), [whale])
     # the same book with a sane quantity routes
     assert route(buy(BTC), [whale]).filled_qty_1e8 == BTC
+
+
+def test_candidate_from_a_pair_spec():
+    """Any object with PairSpec's field names (the catalog's) builds a candidate."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Spec:
+        venue_id: int
+        symbol: str
+        instrument_type: str
+        tick_1e9: int
+        lot_1e8: int
+        min_qty_1e8: int
+        min_notional_1e9: int
+        maker_fee_bps: float
+        taker_fee_bps: float
+
+    spec = Spec(COINBASE, "BTC-USD", "spot", TICK, 10_000, 10_000, 1 * 10**9, 2.5, 5.0)
+    c = VenueCandidate.from_pair_spec(spec, book=book(asks=[("60000.00", BTC)]),
+                                      edge_rtt_ns=2 * MS, balance=10**15)
+    assert (c.venue_id, c.symbol, c.taker_fee_bps, c.latency_ns) == (COINBASE, "BTC-USD", 5.0, 2 * MS)
+    plan = route(buy(BTC), [c])
+    assert legs(plan) == {COINBASE: (BTC, px("60000.00"))}
+    assert plan.costs.fees_1e9 == 30 * 10**9
