@@ -105,7 +105,7 @@ class Parent:
     tif: TimeInForce = TimeInForce.IOC
     venue: int | None = None                 # pin: route only to this venue slot
     exclude: frozenset[int] = frozenset()    # venue slots never to use
-    instrument_type: str = "spot"
+    instrument_type: str | None = None       # "spot" / "perp" / "binary"; None: as listed
     symbol_slot: int = 0                     # the symbol's slot in MidVolatility / BboMatrix
 
 
@@ -142,7 +142,11 @@ class VenueCandidate:
 
     @classmethod
     def from_pair_spec(cls, spec: Any, *, symbol: str | None = None, **state: Any) -> VenueCandidate:
-        """Build from any object with PairSpec's field names (venue_id, instrument_type, ...)."""
+        """Build from any object with PairSpec's field names (venue_id, instrument_type, ...).
+
+        A prediction-market PairSpec lists the market; for a leg's book pass ``symbol=`` the
+        leg (``"KXBTCZ-26DEC31-T99000:NO"``), since the router matches symbols exactly.
+        """
         sym = symbol if symbol is not None else spec.symbol
         return cls(venue_id=spec.venue_id, symbol=sym, instrument_type=spec.instrument_type,
                    tick_1e9=spec.tick_1e9, lot_1e8=spec.lot_1e8, min_qty_1e8=spec.min_qty_1e8,
@@ -262,7 +266,7 @@ def route(parent: Parent, candidates: Iterable[VenueCandidate], *,
         given[v] = c
         if c.symbol != parent.symbol:
             st = "NOT_LISTED"
-        elif c.instrument_type != parent.instrument_type:
+        elif parent.instrument_type is not None and c.instrument_type != parent.instrument_type:
             st = "WRONG_INSTRUMENT"
         elif not c.has_credentials:
             st = "NO_CREDENTIALS"

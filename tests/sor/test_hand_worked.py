@@ -179,7 +179,7 @@ def _candidates_for(symbol: str, **state):
 @pytest.mark.parametrize("symbol,venues", [
     ("BTC-USD", {KRAKEN, COINBASE}),
     ("BTC-USDT", {BINANCE, BITGET, CRYPTOCOM, OKX, BYBIT}),
-    ("BTC-USDC", {BITGET, CRYPTOCOM, OKX, BYBIT}),      # Hyperliquid lists a perp, not spot
+    ("BTC-USDC", {BITGET, CRYPTOCOM, OKX, BYBIT, HYPERLIQUID}),   # the spec's table
 ])
 def test_only_exact_symbol_venues(symbol, venues):
     plan = route(buy(10 * BTC * len(venues), symbol=symbol), _candidates_for(symbol))
@@ -187,7 +187,7 @@ def test_only_exact_symbol_venues(symbol, venues):
     assert set(legs(plan)) == venues
     excluded = {e.venue_id: e.reason for e in plan.excluded}
     for v in set(LISTINGS) - venues:
-        assert excluded[v] in (VenueStatus.NOT_LISTED, VenueStatus.WRONG_INSTRUMENT)
+        assert excluded[v] is VenueStatus.NOT_LISTED
 
 
 def test_btc_usd_never_reaches_binance():
@@ -204,6 +204,16 @@ def test_btc_usd_never_reaches_binance():
     assert plan.unfilled_reason is UnfilledReason.NO_VENUE
     reasons = {e.venue_id: e.reason for e in plan.excluded}
     assert reasons[KRAKEN] is reasons[COINBASE] is VenueStatus.NO_CREDENTIALS
+
+
+def test_instrument_type_when_the_parent_names_one():
+    """A parent that names spot never reaches a perp-only listing, and the other way round."""
+    hl = cand(HYPERLIQUID, "BTC-USDC", asks=[("60000.00", BTC)], instrument_type="perp")
+    okx = cand(OKX, "BTC-USDC", asks=[("59000.00", BTC)])
+    plan = route(Parent("BTC-USDC", Side.BUY, 2 * BTC, instrument_type="spot"), [hl, okx])
+    assert legs(plan) == {OKX: (BTC, px("59000.00"))}
+    assert plan.excluded[0].venue_id == HYPERLIQUID
+    assert plan.excluded[0].reason is VenueStatus.WRONG_INSTRUMENT
 
 
 def test_perp_parent_routes_to_perp_listing():
