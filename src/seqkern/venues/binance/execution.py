@@ -285,6 +285,14 @@ class BinanceWsApiTransport(OrderTransport):
                 return oid, k
         return None, None
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        _, k = self._lookup(venue_order_id, client_order_id)
+        if k is None:
+            return None
+        return OrderRequest(k.venue_symbol, k.side, OrderType.LIMIT, k.qty_1e8, k.px_1e9,
+                            client_order_id=k.client_order_id)
+
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                        client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
         if self.futures:
