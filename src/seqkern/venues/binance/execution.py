@@ -300,6 +300,11 @@ class BinanceWsApiTransport(OrderTransport):
                                     new_qty_1e8=new_qty_1e8)
         p = {"symbol": venue_symbol, **self._ident(venue_order_id, client_order_id),
              "newQty": format_qty(new_qty_1e8)}
+        _, known = self._lookup(venue_order_id, client_order_id)
+        keep_cid = client_order_id or (known.client_order_id if known is not None else "")
+        if keep_cid:
+            # without it Binance gives the amended order a random clientOrderId
+            p["newClientOrderId"] = keep_cid
         try:
             r = await self._call("order.amend.keepPriority", p, signed=True)
         except VenueRejected as exc:
