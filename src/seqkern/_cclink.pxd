@@ -14,6 +14,7 @@ cdef enum:
     CK_MAX_EDGE_ID = 64
     CK_MAX_ASSET = 32
     CK_MAX_BATCH = 256
+    CK_CAPTURE_RECORD = 16         # capture record header: i64 recv_ns, u32 stream_id, u32 length
 
 # frame kinds (header byte 3)
 cdef enum:
@@ -188,6 +189,14 @@ cdef class Decoder:
     cdef readonly uint64_t copied       # frames that straddled reads and had to be copied
     cdef readonly object last_gap
     cdef object _broken
+    # capture: every decoded frame appended as a capture record (docs/cclink.md, "Capture file")
+    cdef uint8_t* cbuf
+    cdef Py_ssize_t clen
+    cdef Py_ssize_t ccap
+    cdef public bint capturing
+    cdef public uint32_t stream_id
+    cdef int64_t recv_ns
 
     cdef int _stash(self, const uint8_t* p, Py_ssize_t n) except -1
+    cdef int _capture(self, const uint8_t* p, Py_ssize_t n) except -1
     cdef Frame _make(self, object src, Py_ssize_t off, const CkHeader* h)

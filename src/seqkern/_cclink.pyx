@@ -28,6 +28,7 @@ if sys.byteorder != "little":  # pragma: no cover - the wire is little-endian an
 MAGIC = CK_MAGIC
 VERSION = CK_VERSION
 HEADER_SIZE = CK_HEADER_SIZE
+CAPTURE_RECORD_SIZE = CK_CAPTURE_RECORD
 MAX_PAYLOAD_DEFAULT = CK_MAX_PAYLOAD_DEFAULT
 MAX_PAYLOAD_HARD = CK_MAX_PAYLOAD_HARD
 MAX_CLIENT_ORDER_ID = 64
@@ -1363,9 +1364,49 @@ cdef class Decoder:
         self.copied = 0
         self.last_gap = None
         self._broken = None
+        self.cbuf = NULL
+        self.clen = 0
+        self.ccap = 0
+        self.capturing = False
+        self.stream_id = 0
+        self.recv_ns = 0
 
     def __dealloc__(self):
         free(self.pend)
+        free(self.cbuf)
+
+    def start_capture(self, uint32_t stream_id=0) -> None:
+        """From now on, append every decoded frame as a capture record (see take_capture)."""
+        self.capturing = True
+        self.stream_id = stream_id
+
+    def take_capture(self) -> bytes:
+        """Capture records of the frames decoded since the last call, ready to append to a
+        capture file: per frame i64 recv_ns, u32 stream_id, u32 frame length, the frame."""
+        cdef bytes out = PyBytes_FromStringAndSize(<char*>self.cbuf, self.clen)
+        self.clen = 0
+        return out
+
+    cdef int _capture(self, const uint8_t* p, Py_ssize_t n) except -1:
+        cdef Py_ssize_t need = self.clen + CK_CAPTURE_RECORD + n
+        cdef Py_ssize_t cap = self.ccap if self.ccap else 65536
+        cdef uint8_t* nb
+        cdef uint32_t flen = <uint32_t>n
+        if need > self.ccap:
+            while cap < need:
+                cap *= 2
+            nb = <uint8_t*>realloc(self.cbuf, cap)
+            if nb == NULL:
+                raise MemoryError()
+            self.cbuf = nb
+            self.ccap = cap
+        nb = self.cbuf + self.clen
+        memcpy(nb, &self.recv_ns, 8)
+        memcpy(nb + 8, &self.stream_id, 4)
+        memcpy(nb + 12, &flen, 4)
+        memcpy(nb + CK_CAPTURE_RECORD, p, n)
+        self.clen = need
+        return 0
 
     @property
     def pending(self) -> int:
@@ -1401,6 +1442,9 @@ cdef class Decoder:
     cdef Frame _make(self, object src, Py_ssize_t off, const CkHeader* h):
         cdef Frame f = _build(src, off, h)
         self.frames += 1
+        if self.capturing:
+            self._capture(<const uint8_t*>PyBytes_AS_STRING(src) + off,
+                          CK_HEADER_SIZE + h.payload_len)
         if self.check_seq:
             if h.seq != self.expected_seq:
                 f.gap = <int64_t>(h.seq - self.expected_seq)
@@ -1411,8 +1455,10 @@ cdef class Decoder:
             self.expected_seq = h.seq + 1
         return f
 
-    def feed(self, data) -> list:
-        """Decode every complete frame of `data` (bytes; other buffers are copied to bytes)."""
+    def feed(self, data, int64_t recv_ns=STAMP_NOW) -> list:
+        """Decode every complete frame of `data` (bytes; other buffers are copied to bytes).
+
+        `recv_ns` stamps capture records (default: now, read only when capturing)."""
         cdef const uint8_t* p
         cdef Py_ssize_t n, pos = 0, take, need
         cdef CkHeader h
@@ -1425,6 +1471,8 @@ cdef class Decoder:
             data = bytes(data)
         p = <const uint8_t*>PyBytes_AS_STRING(data)
         n = PyBytes_GET_SIZE(data)
+        if self.capturing:
+            self.recv_ns = _now_ns() if recv_ns == STAMP_NOW_C else recv_ns
         try:
             if self.plen > 0:
                 if self.plen < 8:
