@@ -98,7 +98,7 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
         if capture is not None:
             self.decoder.start_capture(stream_id)
         self.snapshot_source = snapshot_source
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.peer: Any = None          # the peer's Hello frame once received
         self.ready = False
@@ -123,8 +123,8 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
 
     # ---- asyncio.Protocol
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, transport: Any) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike
         self.transport = transport
         self.loop = asyncio.get_running_loop()
         self.handshake = self.loop.create_future()
