@@ -183,15 +183,21 @@ class EdgeLinkClient:
             await self.wait_ready(timeout)
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until the link is up (HELLO exchanged); LinkRefused if the CC refused us."""
-        assert self._ready_event is not None, "connect first"
+        """Wait until the link has come up (HELLO exchanged); LinkRefused if the CC refused us.
+
+        Returns once the link was up, even if it dropped again before this coroutine resumed
+        (the connection task then reconnects by itself)."""
+        assert self._ready_event is not None and self._task is not None, "connect first"
+        if self.ready:
+            return
         waiter = asyncio.ensure_future(self._ready_event.wait())
-        await asyncio.wait({waiter, self._task}, timeout=timeout,  # type: ignore[arg-type]
+        await asyncio.wait({waiter, self._task}, timeout=timeout,
                            return_when=asyncio.FIRST_COMPLETED)
+        came_up = waiter.done() and not waiter.cancelled()
         waiter.cancel()
         if self.refused is not None:
             raise self.refused
-        if not self.ready:
+        if not came_up:
             raise LinkClosed(f"CC-LINK: no link to the CC within {timeout}s "
                              f"(last error: {self.last_error or self.last_close_reason})")
 
