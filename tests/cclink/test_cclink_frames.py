@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import numpy as np
@@ -157,7 +158,7 @@ def test_split_and_batched_streams_decode_identically(stream: tuple, cuts: list[
     got = []
     ends = np.cumsum([f.size for f in whole])
     straddling = 0
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         chunk = data[a:b]
         frames = dec.feed(chunk)
         for f in frames:

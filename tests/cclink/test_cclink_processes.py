@@ -29,7 +29,7 @@ class Peer:
     """A cclink_peer.py process and the JSON events it prints."""
 
     def __init__(self, role: str, addr: list[str], *extra: str) -> None:
-        self.err = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [sys.executable, PEER, role, *addr, *extra],
             stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1,
