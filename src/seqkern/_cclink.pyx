@@ -9,6 +9,7 @@ from libc.stdlib cimport malloc, realloc, free
 from cpython.bytes cimport (PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize,
                             PyBytes_CheckExact)
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from cpython.ref cimport Py_INCREF
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
 import sys
@@ -698,21 +699,17 @@ cdef class Encoder:
            int64_t ts_venue_ns=0, int64_t ts_local_ns=STAMP_NOW, uint8_t flags=0) -> None:
         """L2_SNAPSHOT or L2_DELTA; bids/asks are int64 arrays of shape (n, 2): px_1e9, qty_1e8
         (a delta's qty 0 removes the level); None means no levels on that side."""
-        cdef const int64_t[:, ::1] b
-        cdef const int64_t[:, ::1] a
         cdef const int64_t* bp = NULL
         cdef const int64_t* ap = NULL
         cdef Py_ssize_t nb = 0, na = 0
         if bids is not None:
-            b = _levels(bids, "bids")
-            nb = b.shape[0]
-            if nb:
-                bp = &b[0, 0]
+            bids = _levels(bids, "bids")
+            nb = cnp.PyArray_DIM(bids, 0)
+            bp = <const int64_t*>cnp.PyArray_DATA(bids)
         if asks is not None:
-            a = _levels(asks, "asks")
-            na = a.shape[0]
-            if na:
-                ap = &a[0, 0]
+            asks = _levels(asks, "asks")
+            na = cnp.PyArray_DIM(asks, 0)
+            ap = <const int64_t*>cnp.PyArray_DATA(asks)
         self.l2_c(kind, symbol_id, update_id, bp, nb, ap, na, ts_venue_ns, ts_local_ns, flags)
 
     def l2_snapshot(self, uint32_t symbol_id, uint64_t update_id, bids, asks,
@@ -918,14 +915,37 @@ cdef class Encoder:
         self.frames += 1
 
 
+cdef inline bint _is_levels(object a) noexcept:
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(a) == cnp.NPY_INT64
+            and cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_DIM(a, 1) == 2
+            and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISNOTSWAPPED(a))
+
+
 cdef object _levels(object arr, str name):
-    a = np.asarray(arr)
-    if a.dtype != np.int64 or a.ndim != 2 or (a.shape[0] and a.shape[1] != 2):
-        if a.size == 0:
-            return np.zeros((0, 2), dtype=np.int64)
+    """`arr` as a C-contiguous int64 (n, 2) ndarray (no copy when it already is one)."""
+    if _is_levels(arr):
+        return arr
+    a = np.ascontiguousarray(arr, dtype=np.int64)
+    if a.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if not _is_levels(a):
         raise CclinkError(f"CC-LINK: {name} must be an int64 array of shape (n, 2)",
                           code="CCLINK_BAD_VALUE")
-    return np.ascontiguousarray(a)
+    return a
+
+
+cdef object _level_view(object src, Py_ssize_t off, Py_ssize_t n):
+    """A read-only (n, 2) int64 ndarray over src's bytes at off (no copy; src stays alive)."""
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.ndarray arr
+    dims[0] = n
+    dims[1] = 2
+    arr = cnp.PyArray_SimpleNewFromData(2, dims, cnp.NPY_INT64,
+                                        <void*>(PyBytes_AS_STRING(src) + off))
+    Py_INCREF(src)
+    cnp.PyArray_SetBaseObject(arr, src)
+    cnp.PyArray_CLEARFLAGS(arr, cnp.NPY_ARRAY_WRITEABLE)
+    return arr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1044,14 +1064,12 @@ cdef class L2Frame(Frame):
     @property
     def bids(self) -> np.ndarray:
         """int64 (n_bids, 2) [px_1e9, qty_1e8], a read-only view into the received bytes."""
-        return np.frombuffer(self._src, dtype=np.int64, count=2 * self.n_bids,
-                             offset=self._off + CK_HEADER_SIZE + SZ_L2).reshape(self.n_bids, 2)
+        return _level_view(self._src, self._off + CK_HEADER_SIZE + SZ_L2, self.n_bids)
 
     @property
     def asks(self) -> np.ndarray:
-        return np.frombuffer(self._src, dtype=np.int64, count=2 * self.n_asks,
-                             offset=self._off + CK_HEADER_SIZE + SZ_L2
-                             + SZ_LEVEL * self.n_bids).reshape(self.n_asks, 2)
+        return _level_view(self._src, self._off + CK_HEADER_SIZE + SZ_L2 + SZ_LEVEL * self.n_bids,
+                           self.n_asks)
 
 
 cdef class Trade(Frame):
