@@ -216,6 +216,15 @@ def test_server_sends_to_one_edge_and_tracks_symbols_and_rtt() -> None:
             clients[name] = c
         await until(lambda: len(srv.sessions) == 2 and all(
             len(s.symbols) == (2 if s.edge_id == "edge-a" else 1) for s in srv.sessions.values()))
+        boom = EdgeLinkClient("edge-boom", config=QUIET)
+        boom.on(Kind.ORDER_NEW, lambda link, f: 1 / 0)   # a bug in the edge's own handler
+        await boom.connect_tcp("127.0.0.1", port)
+        await until(lambda: "edge-boom" in srv.sessions)
+        srv.session("edge-boom").send_order(Kind.ORDER_NEW, symbol_id=1, client_order_id="x")
+        srv.session("edge-boom").send_order(Kind.ORDER_NEW, symbol_id=1, client_order_id="y")
+        await until(lambda: boom.link is not None and boom.link.stats.handler_errors == 2)
+        assert boom.ready                                # the link survives its owner's bug
+        await boom.close()
         sa = srv.session("edge-a")
         assert sa.venue_slot == 3 and sa.symbols[2].symbol == "S2-USDT"
         sa.send_order(Kind.ORDER_NEW, symbol_id=2, side=1, order_type=1, qty_1e8=5,

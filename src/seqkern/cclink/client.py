@@ -207,7 +207,7 @@ class EdgeLinkClient:
             self.attempts += 1
             try:
                 _, proto = await dial()
-            except OSError as exc:
+            except (TimeoutError, OSError) as exc:
                 self.last_error = exc
             else:
                 self.link = proto

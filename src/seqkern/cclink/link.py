@@ -54,6 +54,7 @@ class LinkStats:
     snapshots_sent: int = 0     # L2 snapshots substituted for conflated deltas
     pings: int = 0
     pongs: int = 0
+    handler_errors: int = 0     # exceptions raised by the owner's frame handlers (logged)
     last_gap: tuple[int, int] | None = None
     errors_from_peer: list[tuple[int, str]] = field(default_factory=list)
 
@@ -205,7 +206,13 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
         for f in frames:
             if f.gap:
                 self._on_gap(f)
-            table[f.kind](f)
+            try:
+                table[f.kind](f)
+            except Exception:
+                # a failing handler is the owner's bug, not the peer's: keep the link
+                self.stats.handler_errors += 1
+                log.exception("CC-LINK handler for %s from %s failed", f.kind_name,
+                              self.describe())
             if self.transport is None or self.transport.is_closing():
                 return
             table = self._table  # a HELLO switches the table
