@@ -141,6 +141,7 @@ class CcLinkServer:
         capture: Any = None,
         version: int = _c.VERSION,
     ) -> None:
+        _c.Encoder(capacity=256).hello(server_id, int(region), 0, int(Role.CC))  # checks the id
         self.server_id = server_id
         self.region = Region(region)
         self.config = config or LinkConfig()
