@@ -170,6 +170,40 @@ def test_cli_republishes_to_a_cc(capture_file: Path) -> None:
     uvloop.run(asyncio.wait_for(main(), 90))
 
 
+def test_edge_side_capture_and_a_cc_asking_one_symbol_to_resync(tmp_path: Path) -> None:
+    async def main() -> None:
+        path = tmp_path / "edge.skcap"
+        cap = CaptureWriter(path)
+        srv = CcLinkServer("cc-na", region=Region.NA, config=CFG)
+        port = await srv.listen_tcp()
+        asked: list[int] = []
+
+        def on_resync(link: Any, f: Any) -> None:     # the edge answers with a fresh snapshot
+            asked.append(f.symbol_id)
+            link.send_l2(Kind.L2_SNAPSHOT, f.symbol_id, 77,
+                         np.array([[10**9, 10**8]], np.int64), None, flags=C.FLAG_RESYNC)
+
+        snaps: list[Any] = []
+        srv.on(Kind.L2_SNAPSHOT, lambda s, f: snaps.append(f))
+        edge = EdgeLinkClient("venue-edge-coinbase", region=Region.NA, venue_slot=2,
+                              instrument_type=InstrumentType.SPOT, config=CFG, capture=cap,
+                              on_resync=on_resync)
+        await edge.connect_tcp("127.0.0.1", port)
+        await until(lambda: "venue-edge-coinbase" in srv.sessions)
+        srv.session("venue-edge-coinbase").send_resync(symbol_id=5)
+        await until(lambda: bool(snaps))
+        assert asked == [5] and snaps[0].flags & C.FLAG_RESYNC and snaps[0].update_id == 77
+        await edge.close()
+        await srv.close()
+        cap.close()
+        kinds = [f.kind for _, _, f in CaptureReader(path).frames()]
+        assert kinds[:2] == [Kind.HELLO, Kind.RESYNC]     # what the edge received from its CC
+        hello = next(f for _, _, f in CaptureReader(path).frames())
+        assert hello.edge_id == "cc-na" and hello.role == 2
+
+    uvloop.run(asyncio.wait_for(main(), 30))
+
+
 def test_truncated_appended_and_bad_captures(capture_file: Path, tmp_path: Path) -> None:
     whole = capture_file.read_bytes()
     cut = tmp_path / "cut.skcap"

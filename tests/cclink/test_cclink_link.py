@@ -66,7 +66,7 @@ def test_backpressure_conflates_market_data_and_never_drops_orders_fills() -> No
         edge_cfg = LinkConfig(heartbeat_s=0.5, dead_after_s=30.0, ping_s=10.0,
                               high_water=64 << 10, low_water=16 << 10)
         client = EdgeLinkClient("venue-edge-binance", config=edge_cfg,
-                                snapshot_source=lambda sym: book[sym])
+                                snapshot_source=book.get)   # symbol 1 only: 2 has no source
         bind(client, 3)
         await client.connect_tcp("127.0.0.1", port)
         link = client.link
@@ -74,6 +74,7 @@ def test_backpressure_conflates_market_data_and_never_drops_orders_fills() -> No
         await until(lambda: bool(sessions), what="session")
 
         last_bbo: dict[int, int] = {}
+        last_delta2 = -1
         last_trade: dict[int, int] = {}
         fills = acks = bbos = 0
         i = 0
@@ -89,6 +90,8 @@ def test_backpressure_conflates_market_data_and_never_drops_orders_fills() -> No
                 lv = np.array([[100 + i, i]], dtype=np.int64)
                 client.send_l2(Kind.L2_DELTA, 1, i, lv, None)
                 book[1] = (i, lv, None)
+                client.send_l2(Kind.L2_DELTA, 2, i, None, lv)
+                last_delta2 = i
             if i % 100 == 0:
                 client.send_fill(symbol_id=sym, side=1, px_1e9=10**9, qty_1e8=i, fill_id=fills)
                 fills += 1
@@ -100,7 +103,7 @@ def test_backpressure_conflates_market_data_and_never_drops_orders_fills() -> No
             if i % 512 == 0:
                 await asyncio.sleep(0)
             assert i < 3_000_000, "the transport never pushed back"
-        assert link.stats.pauses >= 1 and link.held <= 3 + 3 + 1
+        assert link.stats.pauses >= 1 and link.held <= 3 + 3 + 2   # BBO, TRADE per symbol; L2 for 1, 2
         print(f"sent {i} BBO, {fills} fills, {acks} acks; conflated {link.stats.conflated}")
 
         for s in sessions:
@@ -123,10 +126,13 @@ def test_backpressure_conflates_market_data_and_never_drops_orders_fills() -> No
             trades = [f for f in got if f.kind == Kind.TRADE and f.symbol_id == sym]
             assert trades[-1].trade_id == last_trade[sym]
         l2 = [f for f in got if f.kind in (Kind.L2_DELTA, Kind.L2_SNAPSHOT)]
-        final = l2[-1]                       # deltas were lost: a fresh snapshot replaced them
+        final = [f for f in l2 if f.symbol_id == 1][-1]   # deltas lost: a fresh snapshot instead
         assert final.kind == Kind.L2_SNAPSHOT and final.flags & C.FLAG_CONFLATED
         assert final.update_id == book[1][0] and final.bids.tolist() == book[1][1].tolist()
         assert link.stats.snapshots_sent >= 1
+        final2 = [f for f in l2 if f.symbol_id == 2][-1]   # no snapshot source for symbol 2:
+        assert final2.kind == Kind.L2_DELTA and final2.flags & C.FLAG_CONFLATED  # book invalid
+        assert final2.update_id == last_delta2
         session = sessions[0]
         assert session.stats.gaps == 0                            # held frames renumbered
         await client.close()
