@@ -961,8 +961,12 @@ cdef inline str _s(const uint8_t* p, Py_ssize_t n):
                           code="CCLINK_BAD_STRING") from None
 
 
+@cython.no_gc
 cdef class Frame:
-    """One decoded CC-LINK frame: the header fields, and a zero-copy view of its bytes."""
+    """One decoded CC-LINK frame: the header fields, and a zero-copy view of its bytes.
+
+    Frames are not tracked by the cycle collector (they hold only bytes, str, ints and, for a
+    batch, a list of frames), so a burst of frames costs no garbage-collection passes."""
 
     _fields = ()
 
@@ -1011,6 +1015,7 @@ cdef class Frame:
         return f"<{self.kind_name} seq={self.seq} slot={self.venue_slot} {body}>"
 
 
+@cython.no_gc
 cdef class Hello(Frame):
     cdef readonly uint16_t protocol_version
     cdef readonly uint8_t region
@@ -1023,6 +1028,7 @@ cdef class Hello(Frame):
                "session_id", "edge_id")
 
 
+@cython.no_gc
 cdef class PairSpecFrame(Frame):
     cdef readonly uint32_t symbol_id
     cdef readonly uint8_t venue_id
@@ -1040,6 +1046,7 @@ cdef class PairSpecFrame(Frame):
                "taker_fee_bps_e4")
 
 
+@cython.no_gc
 @cython.freelist(32)
 cdef class Bbo(Frame):
     cdef readonly uint32_t symbol_id
@@ -1050,6 +1057,7 @@ cdef class Bbo(Frame):
     _fields = ("symbol_id", "bid_px_1e9", "bid_qty_1e8", "ask_px_1e9", "ask_qty_1e8")
 
 
+@cython.no_gc
 cdef class L2Frame(Frame):
     cdef readonly uint32_t symbol_id
     cdef readonly uint64_t update_id
@@ -1072,6 +1080,7 @@ cdef class L2Frame(Frame):
                            self.n_asks)
 
 
+@cython.no_gc
 cdef class Trade(Frame):
     cdef readonly uint32_t symbol_id
     cdef readonly uint8_t side
@@ -1081,6 +1090,7 @@ cdef class Trade(Frame):
     _fields = ("symbol_id", "side", "px_1e9", "qty_1e8", "trade_id")
 
 
+@cython.no_gc
 cdef class Fill(Frame):
     cdef readonly uint32_t symbol_id
     cdef readonly uint8_t side
@@ -1096,6 +1106,7 @@ cdef class Fill(Frame):
                "request_id", "client_order_id", "venue_order_id")
 
 
+@cython.no_gc
 cdef class OrderFrame(Frame):
     cdef readonly uint32_t symbol_id
     cdef readonly uint8_t side
@@ -1127,6 +1138,7 @@ cdef class OrderFrame(Frame):
         return bool(self.order_flags & 2)
 
 
+@cython.no_gc
 cdef class OrderBatch(Frame):
     cdef readonly uint64_t request_id
     cdef readonly uint8_t batch_mode
@@ -1134,6 +1146,7 @@ cdef class OrderBatch(Frame):
     _fields = ("request_id", "batch_mode", "orders")
 
 
+@cython.no_gc
 cdef class Balance(Frame):
     cdef readonly str asset
     cdef readonly int64_t total_1e8
@@ -1142,17 +1155,20 @@ cdef class Balance(Frame):
     _fields = ("asset", "total_1e8", "available_1e8", "locked_1e8")
 
 
+@cython.no_gc
 cdef class Heartbeat(Frame):
     cdef readonly uint64_t last_rx_seq
     _fields = ("last_rx_seq",)
 
 
+@cython.no_gc
 cdef class Ping(Frame):
     cdef readonly uint64_t ping_id
     cdef readonly int64_t t_send_ns
     _fields = ("ping_id", "t_send_ns")
 
 
+@cython.no_gc
 cdef class Pong(Frame):
     cdef readonly uint64_t ping_id
     cdef readonly int64_t t_ping_ns
@@ -1160,12 +1176,14 @@ cdef class Pong(Frame):
     _fields = ("ping_id", "t_ping_ns", "t_pong_ns")
 
 
+@cython.no_gc
 cdef class Resync(Frame):
     cdef readonly uint64_t last_rx_seq
     cdef readonly uint32_t symbol_id
     _fields = ("last_rx_seq", "symbol_id")
 
 
+@cython.no_gc
 cdef class ErrorFrame(Frame):
     cdef readonly uint16_t code
     cdef readonly uint8_t ref_kind

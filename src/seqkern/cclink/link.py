@@ -119,6 +119,8 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._last_tx = 0.0
         self._last_ping = 0.0
         self._table: list[Callable[[Any], Any]] = []
+        self._interrupt = False
+        self._closing = False
         self.handshake: asyncio.Future | None = None
         self.done: asyncio.Future | None = None
 
@@ -157,6 +159,7 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = self._interrupt = True
         if self.closed_reason is None:
             self.closed_reason = f"connection lost: {exc}" if exc else "connection closed"
         if self._timer is not None:
@@ -199,6 +202,7 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
                 if kind not in (Kind.HELLO, Kind.ERROR, Kind.PING, Kind.PONG):
                     table[kind] = functools.partial(handler, self)
         self._table = table
+        self._interrupt = True
 
     def _dispatch_all(self, frames: list) -> None:
         table = self._table
@@ -213,9 +217,11 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
                 self.stats.handler_errors += 1
                 log.exception("CC-LINK handler for %s from %s failed", f.kind_name,
                               self.describe())
-            if self.transport is None or self.transport.is_closing():
-                return
-            table = self._table  # a HELLO switches the table
+            if self._interrupt:  # set by close() and by the HELLO exchange (new table)
+                self._interrupt = False
+                if self._closing:
+                    return
+                table = self._table
 
     def _deliver(self, kind: int, frame: Any) -> None:
         handler = self.handlers.get(kind)
@@ -362,6 +368,7 @@ class LinkProtocol(asyncio.Protocol, metaclass=abc.ABCMeta):
         return self.transport is not None and not self.transport.is_closing()
 
     def close(self, reason: str = "closed locally", *, abort: bool = False) -> None:
+        self._closing = self._interrupt = True
         if self.transport is None or self.transport.is_closing():
             return
         self.closed_reason = self.closed_reason or reason
