@@ -367,6 +367,8 @@ def _sender(conn: Any, n: int, hello: bool) -> None:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     if hello:
         enc.hello("bench-edge", 0, 1, heartbeat_ms=1000)
+        for sym in range(64):
+            enc.pair_spec(sym, f"S{sym}-USDT", f"S{sym}USDT", 0, 1, 10**7, 10**3)
         s.sendall(enc.take())
     bbo = enc.bbo
     sent = 0

@@ -222,7 +222,11 @@ def test_server_sends_to_one_edge_and_tracks_symbols_and_rtt() -> None:
             clients[name] = c
         await until(lambda: len(srv.sessions) == 2 and all(
             len(s.symbols) == (2 if s.edge_id == "edge-a" else 1) for s in srv.sessions.values()))
+        stray: list[Any] = []
+        srv.on(Kind.BBO, lambda s, f: stray.append(f))
+        errors: list[Any] = []
         boom = EdgeLinkClient("edge-boom", config=QUIET)
+        boom.on(Kind.ERROR, lambda link, f: errors.append(f))
         boom.on(Kind.ORDER_NEW, lambda link, f: 1 / 0)   # a bug in the edge's own handler
         await boom.connect_tcp("127.0.0.1", port)
         await until(lambda: "edge-boom" in srv.sessions)
@@ -230,6 +234,13 @@ def test_server_sends_to_one_edge_and_tracks_symbols_and_rtt() -> None:
         srv.session("edge-boom").send_order(Kind.ORDER_NEW, symbol_id=1, client_order_id="y")
         await until(lambda: boom.link is not None and boom.link.stats.handler_errors == 2)
         assert boom.ready                                # the link survives its owner's bug
+        for _ in range(3):                               # symbol 9 was never bound
+            boom.send_bbo(9, 1, 1, 2, 1)
+        await until(lambda: srv.session("edge-boom").stats.unknown_symbol == 3 and errors)
+        await asyncio.sleep(0.05)
+        assert stray == [] and len(errors) == 1          # dropped; one ERROR, not three
+        assert errors[0].code == LinkErrorCode.UNKNOWN_SYMBOL and errors[0].ref_kind == Kind.BBO
+        assert boom.ready
         await boom.close()
         sa = srv.session("edge-a")
         assert sa.venue_slot == 3 and sa.symbols[2].symbol == "S2-USDT"
@@ -260,6 +271,7 @@ def test_orders_and_fills_wait_offline_market_data_does_not() -> None:
         port.close()
         got: list[Any] = []
         client = EdgeLinkClient("edge-q", config=QUIET, backoff_base_s=0.02, backoff_max_s=0.05)
+        bind(client, 1)
         await client.connect_tcp("127.0.0.1", number, wait=False)
         client.send_bbo(1, 1, 1, 1, 1)                       # dropped: nobody to send it to
         client.send_fill(symbol_id=1, side=2, px_1e9=3, qty_1e8=4, fill_id=77)

@@ -55,6 +55,7 @@ class LinkStats:
     pings: int = 0
     pongs: int = 0
     handler_errors: int = 0     # exceptions raised by the owner's frame handlers (logged)
+    unknown_symbol: int = 0     # frames naming a symbol id not bound by PAIR_SPEC (CC side)
     last_gap: tuple[int, int] | None = None
     errors_from_peer: list[tuple[int, str]] = field(default_factory=list)
 

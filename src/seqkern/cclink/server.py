@@ -18,6 +18,8 @@ from seqkern.errors import LinkClosed, LinkRefused
 
 log = logging.getLogger("seqkern.cclink")
 
+_SYMBOL_KINDS = (Kind.BBO, Kind.L2_SNAPSHOT, Kind.L2_DELTA, Kind.TRADE, Kind.FILL)
+
 
 class EdgeSession(LinkProtocol):
     """One connected edge (or peer CC) as the CC sees it.
@@ -43,6 +45,7 @@ class EdgeSession(LinkProtocol):
         self.role = Role.EDGE
         self.session_id = 0
         self.symbols: dict[int, Any] = {}
+        self._unknown_reported: set[int] = set()
 
     def _on_open(self) -> None:
         self.server._pending.add(self)
@@ -108,6 +111,34 @@ class EdgeSession(LinkProtocol):
 
     def _bind_symbol(self, frame: Any) -> None:
         self.symbols[frame.symbol_id] = frame
+        self._unknown_reported.discard(frame.symbol_id)
+
+    def _build_table(self, *, ready: bool) -> None:
+        super()._build_table(ready=ready)
+        if not ready or not self.server.strict_symbols:
+            return
+        # market data and fills must name a symbol bound by PAIR_SPEC on this connection
+        symbols = self.symbols
+        for kind in _SYMBOL_KINDS:
+            inner = self._table[kind]
+
+            def checked(f: Any, inner: Any = inner) -> None:
+                if f.symbol_id in symbols:
+                    inner(f)
+                else:
+                    self._unknown_symbol(f)
+
+            self._table[kind] = checked
+
+    def _unknown_symbol(self, frame: Any) -> None:
+        self.stats.unknown_symbol += 1
+        if frame.symbol_id not in self._unknown_reported:  # one ERROR per symbol, not a flood
+            self._unknown_reported.add(frame.symbol_id)
+            log.warning("CC-LINK %s sent %s for unbound symbol id %d", self.edge_id,
+                        frame.kind_name, frame.symbol_id)
+            self.send_error(LinkErrorCode.UNKNOWN_SYMBOL,
+                            f"symbol id {frame.symbol_id} is not bound by a PAIR_SPEC",
+                            frame.kind, frame.seq)
 
     def describe(self) -> str:
         return self.edge_id or "unidentified edge"
@@ -125,7 +156,10 @@ class CcLinkServer:
     goes to `on_resync(session, frame)`, which re-sends state (use `flags=FLAG_RESYNC`).
     `on_connect(session)` / `on_disconnect(session, reason)` follow the session lifecycle.
     `accept_hello(hello)` may raise LinkRefused to turn an edge away. `sessions` maps edge id
-    to the live session; a new connection with the same edge id replaces the old one.
+    to the live session; a new connection with the same edge id replaces the old one. With
+    `strict_symbols` (default) BBO, L2, TRADE and FILL frames naming a symbol id the edge has
+    not bound by PAIR_SPEC are dropped, counted (`stats.unknown_symbol`) and answered with one
+    ERROR UNKNOWN_SYMBOL per symbol id.
     """
 
     def __init__(
@@ -139,6 +173,7 @@ class CcLinkServer:
         on_disconnect: Callable[[EdgeSession, str], Any] | None = None,
         on_resync: Callable[[EdgeSession, Any], Any] | None = None,
         capture: Any = None,
+        strict_symbols: bool = True,
         version: int = _c.VERSION,
     ) -> None:
         _c.Encoder(capacity=256).hello(server_id, int(region), 0, int(Role.CC))  # checks the id
@@ -150,6 +185,7 @@ class CcLinkServer:
         self.on_disconnect = on_disconnect
         self.on_resync = on_resync
         self.capture = capture
+        self.strict_symbols = strict_symbols
         self.version = version
         self.session_id = int.from_bytes(secrets.token_bytes(8), "little")
         self.handlers: dict[int, Handler] = {
