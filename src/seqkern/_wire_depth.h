@@ -394,9 +394,22 @@ inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
     scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
+    // lookups in the envelope's document order (channel, client_id, timestamp, sequence_num, events):
+    // an unordered lookup that wraps around would skip the events array a second time
     od::value v;
     int64_t seq = 0;
     bool have_seq = false, l2 = false;
+    rc = get_field(obj, "channel", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) {
+        std::string_view c;
+        if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+        l2 = (c == "l2_data");
+    }
+    if (l2 && get_field(obj, "timestamp", v) == FIELD_OK) {
+        const char* p; int32_t n;
+        if (token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+    }
     rc = get_field(obj, "sequence_num", v);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
     if (rc == FIELD_OK) {
@@ -407,20 +420,9 @@ inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
         s->first_id = seq;
         s->final_id = seq;
     }
-    rc = get_field(obj, "channel", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_OK) {
-        std::string_view c;
-        if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
-        l2 = (c == "l2_data");
-    }
     if (s->stream_gap) return SCAN_STREAM_GAP;
     if (!l2) return SCAN_OTHER;
     if (!have_seq) return SCAN_BAD_SHAPE;
-    if (get_field(obj, "timestamp", v) == FIELD_OK) {
-        const char* p; int32_t n;
-        if (token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
-    }
     if (get_field(obj, "events", v) != FIELD_OK) return SCAN_BAD_SHAPE;
     od::array evs;
     if (v.get_array().get(evs)) return SCAN_BAD_SHAPE;
@@ -519,22 +521,23 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
+    // document order: action, arg, data, ts
     od::value v;
+    std::string_view c;
+    rc = get_field(obj, "action", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
+    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    s->snapshot = (c == "snapshot");
     rc = get_field(obj, "arg", v);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
     if (rc == FIELD_MISSING) return SCAN_OTHER;
     od::object arg;
     if (v.get_object().get(arg)) return SCAN_OTHER;
     od::value f;
-    std::string_view c;
     if (get_field(arg, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
     if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    rc = get_field(obj, "action", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
-    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
-    s->snapshot = (c == "snapshot");
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
     od::array arr;
     if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
@@ -596,9 +599,10 @@ static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
         rc = get_field(*src, "bids", f);
         if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
         if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
+        if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
         if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
         if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
-        if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
     }
     if (!have) return SCAN_BAD_SHAPE;
     s->first_id = update ? s->prev_final_id + 1 : s->final_id;
@@ -617,16 +621,23 @@ inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
     if (rc == FIELD_MISSING) return SCAN_OTHER;            // heartbeats, acks without result
     od::object r;
     if (v.get_object().get(r)) return SCAN_OTHER;
+    // document order: instrument_name, subscription, channel, depth, data
     od::value f;
     std::string_view c;
+    rc = get_field(r, "instrument_name", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // answers without a channel payload
+    if (!token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
-    if (kind == 0) return SCAN_OTHER;
+    if (kind == 0) {
+        s->sym = nullptr;
+        s->sym_len = 0;
+        return SCAN_OTHER;
+    }
     rc = get_field(r, "data", f);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
     if (rc == FIELD_MISSING) return SCAN_OTHER;            // a subscribe answer naming the channel
-    if (get_field(r, "instrument_name", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    if (get_field(r, "data", f) != FIELD_OK) return SCAN_BAD_SHAPE;
     rc = cryptocom_data(s, f, kind == 2);
     if (rc != SCAN_DEPTH) return rc;
     s->snapshot = (kind == 1);
@@ -679,24 +690,42 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) { return
 inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) { return s->cryptocom(s, msg, len); }
 
 // ---- CRC32 (ISO-HDLC / zlib polynomial 0xEDB88320), as Kraken and Bitget compute it ----
-static inline const uint32_t* crc32_table() {
-    static uint32_t table[256];
-    static bool ready = false;
-    if (!ready) {
+// Slicing-by-8: eight 256-entry tables, eight input bytes per step.
+struct Crc32Tables {
+    uint32_t t[8][256];
+    Crc32Tables() {
         for (uint32_t i = 0; i < 256; i++) {
             uint32_t c = i;
             for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
+            t[0][i] = c;
         }
-        ready = true;
+        for (uint32_t i = 0; i < 256; i++)
+            for (int k = 1; k < 8; k++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
     }
-    return table;
+};
+
+static inline const Crc32Tables& crc32_tables() {
+    static const Crc32Tables tables;
+    return tables;
 }
 
 inline uint32_t crc32_bytes(const char* p, size_t n) {
-    const uint32_t* t = crc32_table();
+    const Crc32Tables& T = crc32_tables();
+    const unsigned char* b = reinterpret_cast<const unsigned char*>(p);
     uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) c = t[(c ^ static_cast<uint8_t>(p[i])) & 0xFF] ^ (c >> 8);
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+    while (n >= 8) {
+        uint32_t lo, hi;
+        std::memcpy(&lo, b, 4);
+        std::memcpy(&hi, b + 4, 4);
+        lo ^= c;     // little-endian hosts (x86-64, arm64)
+        c = T.t[7][lo & 0xFF] ^ T.t[6][(lo >> 8) & 0xFF] ^ T.t[5][(lo >> 16) & 0xFF] ^ T.t[4][lo >> 24] ^
+            T.t[3][hi & 0xFF] ^ T.t[2][(hi >> 8) & 0xFF] ^ T.t[1][(hi >> 16) & 0xFF] ^ T.t[0][hi >> 24];
+        b += 8;
+        n -= 8;
+    }
+#endif
+    while (n--) c = T.t[0][(c ^ *b++) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 

@@ -217,3 +217,29 @@ def test_cryptocom_doc_examples_and_pu_chain() -> None:
 def test_malformed_input_is_a_code_not_a_crash(fmt: int, junk: bytes) -> None:
     rc = DepthDecoder(fmt).scan(junk)
     assert rc in (BAD_JSON, OTHER, -2)
+
+
+def test_checksums_agree_with_the_order_book_library_on_random_books() -> None:
+    """An independent implementation: order-book's KRAKEN and OKX (= Bitget) checksums."""
+    ob_mod = pytest.importorskip("order_book")
+    import random
+    from decimal import Decimal
+
+    rng = random.Random(7)
+    for fmt, lib_fmt in ((FORMAT_KRAKEN, "KRAKEN"), (FORMAT_BITGET, "OKX")):
+        dec = DepthDecoder(fmt, 10)
+        for _ in range(50):
+            px_dec, qty_dec = rng.choice([(1, 8), (2, 4), (5, 2), (0, 6)])
+            book = L2Book(parse_px(f"1e-{px_dec}") if px_dec else parse_px("1"), 1 << 14)
+            ob = ob_mod.OrderBook(checksum_format=lib_fmt)
+            mid = rng.randint(1000, 90000)
+            for side, sign in ((0, -1), (1, 1)):
+                for _ in range(rng.randint(0, 40)):
+                    ticks = mid * 10**px_dec + sign * rng.randint(1, 3000)
+                    q = rng.randint(1, 10**(qty_dec + 3))
+                    p_txt = f"{ticks // 10**px_dec}.{ticks % 10**px_dec:0{px_dec}d}" if px_dec else str(ticks)
+                    q_txt = f"{q // 10**qty_dec}.{q % 10**qty_dec:0{qty_dec}d}" if qty_dec else str(q)
+                    book.set(side, parse_px(p_txt), parse_qty(q_txt))
+                    (ob.bids if side == 0 else ob.asks)[Decimal(p_txt)] = Decimal(q_txt)
+            ours = dec.book_checksum(book, px_dec, qty_dec) & 0xFFFFFFFF
+            assert ours == ob.checksum(), (fmt, px_dec, qty_dec)

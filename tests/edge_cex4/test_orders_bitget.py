@@ -117,3 +117,28 @@ def test_bitget_wrong_passphrase_and_signature() -> None:
             await rest.close()
             await sim.stop()
     asyncio.run(run())
+
+
+def test_bitget_order_rest_faults_are_unavailable_not_retried() -> None:
+    """A 5xx or 429 on an order request: VenueUnavailable (fate unknown), never sent twice."""
+    from seqkern.venues.base import VenueUnavailable
+
+    async def run() -> None:
+        sim, runner, _ = await _rig()
+        try:
+            e = sim.engine("BTCUSDT")
+            lot = sim.books["BTCUSDT"].spec.min_qty_1e8
+            px = e.best(BUY) - 300 * e.tick
+            before = sim.rest_calls.get("/api/v2/spot/trade/place-order", 0)
+            for status in (503, 429):
+                sim.faults.rest_errors = [(status, 0.0)]
+                with pytest.raises(VenueUnavailable):
+                    await runner.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, lot, px))
+            assert sim.rest_calls["/api/v2/spot/trade/place-order"] == before + 2
+            sim.faults.rest_delay_s = 0.2
+            r = await runner.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, lot, px))
+            assert r.accepted
+        finally:
+            await runner.stop()
+            await sim.stop()
+    asyncio.run(run())

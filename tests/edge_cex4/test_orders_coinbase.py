@@ -123,3 +123,23 @@ def test_coinbase_wrong_key_is_401() -> None:
             await rest.close()
             await sim.stop()
     asyncio.run(run())
+
+
+def test_coinbase_order_rest_faults_are_unavailable_not_retried() -> None:
+    from seqkern.venues.base import VenueUnavailable
+
+    async def run() -> None:
+        sim, runner, _ = await _rig(Ed25519PrivateKey.generate())
+        try:
+            e = sim.engine("BTC-USD")
+            lot = sim.books["BTC-USD"].spec.min_qty_1e8
+            px = e.best(BUY) - 300 * e.tick
+            sim.faults.rest_errors = [(502, 0.0)]
+            with pytest.raises(VenueUnavailable):
+                await runner.place(OrderRequest("BTC-USD", Side.BUY, OrderType.LIMIT, lot, px))
+            assert sim.rest_calls["/api/v3/brokerage/orders"] == 1
+            assert not [o for o in e.orders.values() if o.owner is not None]
+        finally:
+            await runner.stop()
+            await sim.stop()
+    asyncio.run(run())
