@@ -1,17 +1,19 @@
-"""Raw depth messages of Coinbase, Kraken, Bitget and Crypto.com to a book, beside the plain Python path.
+"""Raw depth messages of Coinbase, Kraken, Bitget and Crypto.com to a book to a CC-LINK frame,
+beside the plain Python path.
 
 Subject: seqkern._wire per venue format (simdjson on-demand straight into L2Book; the venue's
 continuity rule, Kraken's depth truncation and the Kraken / Bitget CRC32 checksums all in C), one
-scan + one apply call per message.
+scan + one apply call per message, then the L2_DELTA frame written by seqkern._cclink.Encoder.
 Peer: what a Python developer would write with orjson (stdlib json with Decimal for Kraken's JSON
 numbers, as Kraken's guide says) and the `order-book` C library, including the same continuity
 check and, for Kraken and Bitget, the library's own checksum (order-book's KRAKEN / OKX formats;
-Bitget's recipe is OKX's legacy one).
+Bitget's recipe is OKX's legacy one), then the same L2_DELTA frame packed with `struct`.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from decimal import Decimal
 
 import orjson
@@ -31,6 +33,8 @@ from seqkern._wire import (
     DepthDecoder,
 )
 
+from seqkern import _cclink as CC
+
 from .workload import TICK_1E9, l2_stream
 
 LEVELS_PER_MSG = 10
@@ -39,6 +43,7 @@ SNAP_LEVELS = 100
 PX_DEC, QTY_DEC = 2, 8
 KRAKEN_DEPTH = 100
 VENUES = ["coinbase", "kraken", "bitget", "cryptocom"]
+HDR = "<HBBIBBHIQqq"                 # docs/cclink.md: the 40-byte frame header
 FORMATS = {"coinbase": FORMAT_COINBASE, "kraken": FORMAT_KRAKEN, "bitget": FORMAT_BITGET,
            "cryptocom": FORMAT_CRYPTOCOM}
 RULES = {"coinbase": RULE_NONE, "kraken": RULE_NONE, "bitget": RULE_INCREASING, "cryptocom": RULE_PREV_FINAL}
@@ -129,6 +134,7 @@ def test_edge_cex4_depth_bytes_to_book_seqkern(benchmark, feed: Feed) -> None:
     dec = DepthDecoder(FORMATS[feed.venue], 1000)
     rule = RULES[feed.venue]
     depth = feed.depth
+    enc = CC.Encoder(capacity=1 << 16, venue_slot=3)
 
     def setup():
         book = L2Book(TICK_1E9, 1 << 16)
@@ -140,10 +146,14 @@ def test_edge_cex4_depth_bytes_to_book_seqkern(benchmark, feed: Feed) -> None:
     def run(book: L2Book) -> None:
         scan = dec.scan
         apply = dec.apply_checked_verified
+        frame = enc.l2_delta
+        bids, asks = dec.delta_bids, dec.delta_asks
         for raw in feed.raw:
             scan(raw)
             if apply(book, rule, PX_DEC, QTY_DEC, depth) != APPLIED:
                 raise AssertionError(f"{feed.venue}: sequence or checksum broken")
+            frame(0, dec.final_id, bids[:dec.n_bids], asks[:dec.n_asks], dec.event_time_ns)
+            enc.clear()                  # stands for the socket write of the frame
 
     benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
 
@@ -163,6 +173,22 @@ def test_edge_cex4_depth_bytes_to_book_plain(benchmark, feed: Feed) -> None:
                     del side[conv(p)]
                 except KeyError:
                     pass
+
+    structs: dict[int, struct.Struct] = {}
+    out = bytearray()
+
+    def write_frame(seq: int, update_id: int, bid_rows: list, ask_rows: list) -> None:
+        """The L2_DELTA frame as a Python developer would pack it (levels as px_1e9 / qty_1e8 ints)."""
+        nb, na = len(bid_rows), len(ask_rows)
+        st = structs.get(nb + na)
+        if st is None:
+            st = structs[nb + na] = struct.Struct(HDR + "IHHQ" + "qq" * (nb + na))
+        flat = []
+        for p, q in bid_rows:
+            flat += (round(float(p) * 1e9), round(float(q) * 1e8))
+        for p, q in ask_rows:
+            flat += (round(float(p) * 1e9), round(float(q) * 1e8))
+        out[:] = st.pack(0x4B43, 1, CC.L2_DELTA, st.size - 40, 0, 3, 0, 0, seq, 0, 0, 0, nb, na, update_id, *flat)
 
     def setup():
         if venue == "kraken":
@@ -185,9 +211,13 @@ def test_edge_cex4_depth_bytes_to_book_plain(benchmark, feed: Feed) -> None:
                     raise AssertionError("gap")
                 last = d["sequence_num"]
                 for ev in d["events"]:
+                    fb, fa = [], []
                     for u in ev["updates"]:
                         book = bids if u["side"] == "bid" else asks
-                        apply_rows(book, ((u["price_level"], u["new_quantity"]),), float)
+                        row = (u["price_level"], u["new_quantity"])
+                        apply_rows(book, (row,), float)
+                        (fb if u["side"] == "bid" else fa).append(row)
+                    write_frame(last, last, fb, fa)
         elif venue == "cryptocom":
             last = -1
             for raw in [feed.snapshot, *feed.raw]:
@@ -202,6 +232,7 @@ def test_edge_cex4_depth_bytes_to_book_plain(benchmark, feed: Feed) -> None:
                     last = d["u"]
                 apply_rows(bids, ((b[0], b[1]) for b in d["bids"]), float)
                 apply_rows(asks, ((a[0], a[1]) for a in d["asks"]), float)
+                write_frame(last, last, [(b[0], b[1]) for b in d["bids"]], [(a[0], a[1]) for a in d["asks"]])
         elif venue == "kraken":
             dec_loads = json.loads
             for raw in [feed.snapshot, *feed.raw]:
@@ -212,6 +243,8 @@ def test_edge_cex4_depth_bytes_to_book_plain(benchmark, feed: Feed) -> None:
                     apply_rows(asks, ((lv["price"], lv["qty"]),), Decimal)
                 if ob.checksum() != d["checksum"]:
                     mismatches += 1
+                write_frame(0, 0, [(lv["price"], lv["qty"]) for lv in d["bids"]],
+                            [(lv["price"], lv["qty"]) for lv in d["asks"]])
         else:
             last = -1
             for raw in [feed.snapshot, *feed.raw]:
@@ -223,6 +256,7 @@ def test_edge_cex4_depth_bytes_to_book_plain(benchmark, feed: Feed) -> None:
                 apply_rows(asks, d["asks"], Decimal)
                 if ob.checksum() != d["checksum"] & 0xFFFFFFFF:
                     mismatches += 1
+                write_frame(last, last, d["bids"], d["asks"])
         benchmark.extra_info["checksum_mismatches"] = mismatches
 
     benchmark.pedantic(run, setup=setup, rounds=3, warmup_rounds=1)
