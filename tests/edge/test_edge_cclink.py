@@ -96,7 +96,7 @@ async def linked() -> AsyncIterator[tuple[BinanceSim, EdgeRunner, CcSide, CcLink
 
 def test_cc_book_equals_the_venue_book_through_cclink() -> None:
     async def go() -> None:
-        async with linked() as (sim, edge, side, cc):
+        async with linked() as (sim, edge, side, _cc):
             await until(lambda: Kind.PAIR_SPEC in side.frames and side.frames[Kind.L2_SNAPSHOT], 5, "spec+snapshot")
             spec = side.frames[Kind.PAIR_SPEC][0]
             assert (spec.symbol, spec.venue_symbol, spec.tick_1e9) == ("BTC-USDT", "BTCUSDT", 10_000_000)
@@ -119,7 +119,7 @@ def test_cc_book_equals_the_venue_book_through_cclink() -> None:
 
 def test_order_frames_from_the_cc_are_executed_with_their_modes() -> None:
     async def go() -> None:
-        async with linked() as (sim, edge, side, cc):
+        async with linked() as (sim, _edge, side, cc):
             sim.paused = True
             session = cc.session(EDGE_ID)
             eng = sim.engine("BTCUSDT")
