@@ -56,7 +56,7 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
-        self._rule = venue.sequence_rule
+        self.rule = venue.sequence_rule   # seqkern._wire RULE_* checked on every live message
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
@@ -85,19 +85,10 @@ class BookSync:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
         if self.state is _LIVE:
-            rc = dec.apply_checked(self.book, self._rule)
+            rc = dec.apply_checked(self.book, self.rule)
             if rc == APPLIED:
                 return _PUBLISH
-            if rc == STALE:
-                self.counters.stale += 1
-                return Step.IGNORED
-            if rc == GAP:
-                self.counters.gaps += 1
-                return self.invalidate(
-                    f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
-                    f"u={dec.final_id} pu={dec.prev_final_id}")
-            self.counters.bad_levels += 1
-            return self.invalidate("depth level does not fit the book")
+            return self.on_live_result(rc)
         # BUFFERING or INVALID (waiting for a snapshot): keep the bytes
         if len(self._buffer) >= self.venue.max_buffered_events:
             self.counters.buffer_overflows += 1
@@ -107,6 +98,20 @@ class BookSync:
             self._first_buffered_id = dec.first_id
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
+
+    def on_live_result(self, rc: int) -> Step:
+        """What a live message that was not APPLIED means (the runner's inlined live path)."""
+        if rc == STALE:
+            self.counters.stale += 1
+            return Step.IGNORED
+        dec = self.decoder
+        if rc == GAP:
+            self.counters.gaps += 1
+            return self.invalidate(
+                f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
+                f"u={dec.final_id} pu={dec.prev_final_id}")
+        self.counters.bad_levels += 1
+        return self.invalidate("depth level does not fit the book")
 
     def on_snapshot(self, snap: BookSnapshot) -> bool:
         """Apply a REST snapshot and replay the buffer. True when LIVE; False: fetch again."""
