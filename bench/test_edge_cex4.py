@@ -141,16 +141,18 @@ def test_edge_cex4_depth_bytes_to_book_seqkern(benchmark, feed: Feed) -> None:
         dec.reset_stream()
         dec.scan(feed.snapshot)
         assert dec.apply_verified(book, PX_DEC, QTY_DEC, depth) == APPLIED
+        dec.book_depth = depth                        # what the sync machine sets after a snapshot
+        dec.set_symbol_precision(-1, PX_DEC, QTY_DEC)
         return (book,), {}
 
     def run(book: L2Book) -> None:
         scan = dec.scan
-        apply = dec.apply_checked_verified
+        apply = dec.apply_checked                   # the runner's inlined live path
         frame = enc.l2_delta
         bids, asks = dec.delta_bids, dec.delta_asks
         for raw in feed.raw:
             scan(raw)
-            if apply(book, rule, PX_DEC, QTY_DEC, depth) != APPLIED:
+            if apply(book, rule) != APPLIED:
                 raise AssertionError(f"{feed.venue}: sequence or checksum broken")
             frame(0, dec.final_id, bids[:dec.n_bids], asks[:dec.n_asks], dec.event_time_ns)
             enc.clear()                  # stands for the socket write of the frame

@@ -7,11 +7,15 @@ from libc.stdint cimport int64_t, int32_t, int8_t, uint32_t, uint64_t
 
 import numpy as np
 
+from libcpp.string cimport string
+from libcpp.unordered_map cimport unordered_map
+from cython.operator cimport dereference as deref
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
+from seqkern._cclink cimport Encoder, K_L2_DELTA
 
 from seqkern.errors import SeqkernError
 
@@ -90,6 +94,7 @@ GAP = 2            # the venue's continuity rule failed: the book is invalid, re
 BAD_LEVEL = 3      # a price/qty that does not parse or fit the book: book invalid, resync
 NOT_DEPTH = 4      # apply called without a scanned depth message
 BAD_CHECKSUM = 5   # the venue checksum does not match the book after applying: book invalid, resync
+SNAPSHOT = 6       # apply_checked met an in-stream snapshot: nothing applied; the sync machine replaces the book
 
 # continuity rules (CexVenue.sequence_rule codes)
 RULE_NONE = 0          # apply every message (snapshot-replace feeds)
@@ -104,6 +109,7 @@ cdef enum:
     C_BAD_LEVEL = 3
     C_NOT_DEPTH = 4
     C_BAD_CHECKSUM = 5
+    C_SNAPSHOT = 6
     F_BINANCE = 1
     F_BINANCE_USDM = 2
     F_COINBASE = 10
@@ -111,6 +117,7 @@ cdef enum:
     F_BITGET = 12
     F_CRYPTOCOM = 13
     CK_SCRATCH = 1032
+    MAX_SYMBOLS = 4096
 
 
 cdef inline bint fast_decimal(const char* s, int32_t n, int digits, int64_t* out) noexcept nogil:
@@ -178,12 +185,18 @@ cdef class DepthDecoder:
     cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
     cdef int64_t* _db
     cdef int64_t* _da
+    cdef unordered_map[string, int] _sym_index
+    cdef readonly int symbol_index     # index of the scanned symbol (register_symbol), -1 unknown
+    # cex4 block: per-symbol precisions for checksums, the book depth to keep, scratch walks
     cdef Py_ssize_t _max_levels
-    cdef object _scratch                # int64[4, CK_SCRATCH]: checksum / truncation walks (cex4)
+    cdef object _scratch                # int64[4, CK_SCRATCH]
     cdef int64_t* _sbp
     cdef int64_t* _sbq
     cdef int64_t* _sap
     cdef int64_t* _saq
+    cdef object _prec                   # int32[MAX_SYMBOLS + 1, 2]: (px, qty) decimals; row 0 = unregistered
+    cdef int32_t* _pr
+    cdef public int book_depth          # levels per side kept (Kraken / Crypto.com views); 0 = all
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
         if format not in _FORMATS:
@@ -203,6 +216,7 @@ cdef class DepthDecoder:
         self._da = &da[0, 0]
         self.n_bids = 0
         self.n_asks = 0
+        self.symbol_index = -1
         self._max_levels = max_levels
         self._scratch = np.zeros((4, CK_SCRATCH), dtype=np.int64)
         cdef int64_t[:, ::1] sc = self._scratch
@@ -210,6 +224,10 @@ cdef class DepthDecoder:
         self._sbq = &sc[1, 0]
         self._sap = &sc[2, 0]
         self._saq = &sc[3, 0]
+        self._prec = np.full((MAX_SYMBOLS + 1, 2), -1, dtype=np.int32)
+        cdef int32_t[:, ::1] pr = self._prec
+        self._pr = &pr[0, 0]
+        self.book_depth = 0
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -233,6 +251,7 @@ cdef class DepthDecoder:
         """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
         cdef Py_buffer view
         cdef int rc
+        cdef unordered_map[string, int].iterator it
         if PyBytes_CheckExact(msg):
             rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
         else:
@@ -242,7 +261,23 @@ cdef class DepthDecoder:
             finally:
                 PyBuffer_Release(&view)
         self._last_rc = rc
+        self.symbol_index = -1
+        if rc == SCAN_DEPTH and self._s.sym != NULL and not self._sym_index.empty():
+            it = self._sym_index.find(string(self._s.sym, self._s.sym_len))
+            if it != self._sym_index.end():
+                self.symbol_index = deref(it).second
         return rc
+
+    def register_symbol(self, venue_symbol) -> int:
+        """Give a venue symbol an index that ``scan`` reports in ``symbol_index`` (no bytes object
+        per message). Returns the index (registration order)."""
+        cdef bytes b = venue_symbol.encode() if isinstance(venue_symbol, str) else bytes(venue_symbol)
+        cdef string key = string(<const char*>b, len(b))
+        if self._sym_index.count(key):
+            return self._sym_index[key]
+        cdef int idx = <int>self._sym_index.size()
+        self._sym_index[key] = idx
+        return idx
 
     @property
     def implementation(self):
@@ -351,8 +386,11 @@ cdef class DepthDecoder:
         applied) or BAD_LEVEL (book marked invalid).
         """
         cdef int64_t last = book.last_update_id
+        cdef int rc
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
+        if self._s.snapshot:                 # cex4: an in-stream snapshot goes to the sync machine
+            return C_SNAPSHOT
         if rule == RULE_FIRST_LAST:
             if self._s.final_id <= last:
                 return C_STALE
@@ -368,7 +406,22 @@ cdef class DepthDecoder:
         elif rule == RULE_INCREASING:
             if self._s.final_id <= last:
                 return C_STALE
-        return self.apply(book)
+        rc = self.apply(book)
+        if rc == C_APPLIED and self.format >= F_COINBASE:
+            rc = self._after_apply(book)     # cex4: depth truncation and the venue checksum, in C
+        return rc
+
+    cpdef int encode_delta(self, Encoder enc, uint32_t symbol_id, int64_t ts_local_ns,
+                           bint with_bbo=True) except -1:
+        """Write the last apply as CC-LINK frames into ``enc``: an L2_DELTA (update id = u, venue
+        time = E) and, when ``with_bbo`` and the top of book changed, a BBO. No Python object
+        per level."""
+        cdef int64_t ts = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
+        enc.l2_c(K_L2_DELTA, symbol_id, <uint64_t>self._s.final_id, self._db, self.n_bids, self._da,
+                 self.n_asks, ts, ts_local_ns, 0)
+        if with_bbo and self.bbo_changed:
+            enc.bbo_c(symbol_id, self.bid_px, self.bid_qty, self.ask_px, self.ask_qty, ts, ts_local_ns, 0)
+        return 0
 
     # ---- cex4 block: in-stream snapshots, checksums, connection sequence ----
 
@@ -473,17 +526,31 @@ cdef class DepthDecoder:
         raise ValueError("this depth format has no checksum")
 
     cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
-        """``apply_checked`` then truncation and the venue checksum (see ``apply_verified``)."""
-        cdef int rc = self.apply_checked(book, rule)
-        if rc != C_APPLIED:
-            return rc
-        with nogil:
-            self._truncate(book, depth)
-            if self._s.has_checksum and not self._checksum_ok(book, px_dec, qty_dec):
-                rc = C_BAD_CHECKSUM
-        if rc != C_APPLIED:
-            book.valid = False
+        """``apply_checked`` with explicit precisions and depth (tools, tests, benchmarks)."""
+        cdef int saved_depth = self.book_depth
+        cdef int rc
+        if self._last_rc == SCAN_DEPTH and self._s.snapshot:
+            return C_SNAPSHOT
+        self.book_depth = depth
+        self.set_symbol_precision(self.symbol_index, px_dec, qty_dec)
+        rc = self.apply_checked(book, rule)
+        self.book_depth = saved_depth
         return rc
+
+    def set_symbol_precision(self, int index, int px_dec, int qty_dec):
+        """The venue's price / size decimals of a registered symbol (-1 = unregistered), as learned
+        from its snapshot; checksums use them (or more, when a message shows more)."""
+        cdef int row = index + 1 if 0 <= index < MAX_SYMBOLS else 0
+        self._pr[2 * row] = px_dec
+        self._pr[2 * row + 1] = qty_dec
+
+    cdef int _after_apply(self, L2Book book) noexcept nogil:
+        cdef int row = self.symbol_index + 1 if 0 <= self.symbol_index < MAX_SYMBOLS else 0
+        self._truncate(book, self.book_depth)
+        if self._s.has_checksum and not self._checksum_ok(book, self._pr[2 * row], self._pr[2 * row + 1]):
+            book.valid = False
+            return C_BAD_CHECKSUM
+        return C_APPLIED
 
     # ---- end cex4 block ----
 

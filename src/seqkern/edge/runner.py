@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from seqkern._book import L2Book
-from seqkern._wire import BAD_JSON, DEPTH, OTHER, STREAM_GAP, DepthDecoder
+from seqkern._wire import APPLIED, BAD_JSON, DEPTH, OTHER, STREAM_GAP, DepthDecoder
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.sink import EdgeSink, EdgeSymbol
@@ -44,6 +44,7 @@ from seqkern.venues.pairspec import PairSpec, pairspec_table
 
 DEFAULT_SPECS = pairspec_table()
 _PUBLISH = Step.PUBLISH
+_LIVE = SyncState.LIVE
 
 log = logging.getLogger("seqkern.edge")
 
@@ -69,6 +70,7 @@ class _SymbolSlot:
     snapshot_task: asyncio.Task | None = None
     last_bbo: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_bbo_id: int = -1
+    symbol_id: int = 0
 
 
 @dataclass
@@ -79,6 +81,7 @@ class _Shard:
     streams: list[str]
     decoder: DepthDecoder
     slots: dict[bytes, _SymbolSlot] = field(default_factory=dict)
+    slot_list: list[_SymbolSlot] = field(default_factory=list)   # by decoder.symbol_index
     conn: WsConnection | None = None
     task: asyncio.Task | None = None
     reconnect_now: bool = False
@@ -108,6 +111,8 @@ class EdgeRunner:
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
         self._req_id = 1 << 20    # ids of resubscribe frames (subscribe frames count from 1 per shard)
+        # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
+        self._direct = getattr(sink, "l2_from_decoder", None)
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -120,7 +125,7 @@ class EdgeRunner:
         sid = len(self._slots)
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
-        slot = _SymbolSlot(sym, book, BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
+        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
         self._slots[vs] = slot
         self._symbol_ids[vs] = sid
         self._live_events[vs] = asyncio.Event()
@@ -195,6 +200,8 @@ class EdgeRunner:
                     slot.shard = shard
                     slot.sync.decoder = shard.decoder
                     shard.slots[slot.sym.venue_symbol.encode()] = slot
+                    shard.decoder.register_symbol(slot.sym.venue_symbol)
+                    shard.slot_list.append(slot)
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
@@ -314,28 +321,38 @@ class EdgeRunner:
         dec = shard.decoder
         rc = dec.scan(payload)
         if rc == DEPTH:
-            slot = shard.slots.get(dec.symbol_bytes())
-            if slot is None:
+            idx = dec.symbol_index
+            if idx < 0:
                 self.counters.unknown_symbol += 1
                 return
-            step = slot.sync.on_depth(payload)
-            if step is _PUBLISH:
-                sid = slot.sym.symbol_id
-                self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
-                                   dec.n_asks, dec.event_time_ns, ts_recv)
-                if dec.bbo_changed and dec.final_id >= slot.last_bbo_id:
-                    slot.last_bbo_id = dec.final_id
-                    slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
-                    self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty, dec.event_time_ns, ts_recv)
+            slot = shard.slot_list[idx]
+            sync = slot.sync
+            if sync.state is _LIVE:
+                # the live path inline: rule + book in C, frames written by the decoder when it can
+                rc = dec.apply_checked(slot.book, sync.rule)
+                if rc == APPLIED:
+                    sid = slot.symbol_id
+                    with_bbo = dec.bbo_changed and dec.final_id >= slot.last_bbo_id
+                    if self._direct is not None and self._direct(sid, dec, ts_recv, with_bbo):
+                        if with_bbo:
+                            slot.last_bbo_id = dec.final_id
+                        return
+                    self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
+                                       dec.n_asks, dec.event_time_ns, ts_recv)
+                    if with_bbo:
+                        slot.last_bbo_id = dec.final_id
+                        slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
+                        self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty,
+                                      dec.event_time_ns, ts_recv)
+                    return
+                step = sync.on_live_result(rc)
+            else:
+                step = sync.on_depth(payload)
+            if step is Step.IGNORED:
+                return
             elif step is Step.SNAPSHOT:     # an in-stream snapshot (RESUBSCRIBE venues) replaced the book
-                if slot.snapshot_task is not None:
-                    slot.snapshot_task.cancel()
-                    slot.snapshot_task = None
-                self.counters.snapshots_published += 1
-                slot.last_bbo_id = -1
-                self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
-                self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
-                self._live_events[slot.sym.venue_symbol].set()
+                self._publish_stream_snapshot(slot, dec, ts_recv)
+                return
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
@@ -361,6 +378,16 @@ class EdgeRunner:
             return
         self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else
                          "stream sequence gap" if rc == STREAM_GAP else f"bad depth message (code {rc})")
+
+    def _publish_stream_snapshot(self, slot: _SymbolSlot, dec: DepthDecoder, ts_recv: int) -> None:
+        if slot.snapshot_task is not None:
+            slot.snapshot_task.cancel()
+            slot.snapshot_task = None
+        self.counters.snapshots_published += 1
+        slot.last_bbo_id = -1
+        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+        self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
+        self._live_events[slot.sym.venue_symbol].set()
 
     def _unparsable(self, shard: _Shard, why: str) -> None:
         """A message we could not read may have been a depth event: every book on the shard resyncs."""

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_CHECKSUM, BAD_LEVEL, GAP, STALE, DepthDecoder
+from seqkern._wire import APPLIED, BAD_CHECKSUM, BAD_LEVEL, GAP, SNAPSHOT, STALE, DepthDecoder
 from seqkern.venues.base import BookSnapshot, CexVenue, ResyncMethod
 
 log = logging.getLogger("seqkern.edge.book")
@@ -58,8 +58,8 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
-        self._rule = venue.sequence_rule
-        self._in_stream = venue.resync is ResyncMethod.RESUBSCRIBE    # the snapshot comes in the stream
+        self.rule = venue.sequence_rule   # seqkern._wire RULE_* checked on every live message
+        self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE    # the snapshot comes in the stream
         self._depth = venue.book_depth
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
@@ -90,22 +90,13 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
-        if self._in_stream:
+        if self.in_stream:
             return self._on_stream_depth(dec)
         if self.state is _LIVE:
-            rc = dec.apply_checked(self.book, self._rule)
+            rc = dec.apply_checked(self.book, self.rule)
             if rc == APPLIED:
                 return _PUBLISH
-            if rc == STALE:
-                self.counters.stale += 1
-                return Step.IGNORED
-            if rc == GAP:
-                self.counters.gaps += 1
-                return self.invalidate(
-                    f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
-                    f"u={dec.final_id} pu={dec.prev_final_id}")
-            self.counters.bad_levels += 1
-            return self.invalidate("depth level does not fit the book")
+            return self.on_live_result(rc)
         # BUFFERING or INVALID (waiting for a snapshot): keep the bytes
         if len(self._buffer) >= self.venue.max_buffered_events:
             self.counters.buffer_overflows += 1
@@ -124,28 +115,36 @@ class BookSync:
             if rc == APPLIED:
                 self.px_dec = dec.px_decimals
                 self.qty_dec = dec.qty_decimals
+                # what the live path (apply_checked, inlined in the runner) checks from now on
+                dec.book_depth = self._depth
+                dec.set_symbol_precision(dec.symbol_index, self.px_dec, self.qty_dec)
                 self.book.valid = True
                 self.state = SyncState.LIVE
                 return Step.SNAPSHOT
-            return self._failed(rc, dec)
-        if self.state is not SyncState.LIVE:
+            return self.on_live_result(rc)
+        if self.state is not _LIVE:
             return Step.IGNORED
-        rc = dec.apply_checked_verified(self.book, self._rule, self.px_dec, self.qty_dec, self._depth)
+        rc = dec.apply_checked(self.book, self.rule)
         if rc == APPLIED:
             return _PUBLISH
+        return self.on_live_result(rc)
+
+    def on_live_result(self, rc: int) -> Step:
+        """What a live message that was not APPLIED means (the runner's inlined live path)."""
         if rc == STALE:
             self.counters.stale += 1
             return Step.IGNORED
-        return self._failed(rc, dec)
-
-    def _failed(self, rc: int, dec: DepthDecoder) -> Step:
-        if rc == GAP:
-            self.counters.gaps += 1
-            return self.invalidate(f"sequence gap: last={self.book.last_update_id} id={dec.final_id} "
-                                   f"prev={dec.prev_final_id}")
+        dec = self.decoder
+        if rc == SNAPSHOT:          # an in-stream snapshot met on the live path
+            return self._on_stream_depth(dec)
         if rc == BAD_CHECKSUM:
             self.counters.checksum_failures += 1
             return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue sent {dec.checksum})")
+        if rc == GAP:
+            self.counters.gaps += 1
+            return self.invalidate(
+                f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
+                f"u={dec.final_id} pu={dec.prev_final_id}")
         self.counters.bad_levels += 1
         return self.invalidate("depth level does not fit the book")
 
