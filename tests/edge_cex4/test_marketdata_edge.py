@@ -111,3 +111,30 @@ def test_cryptocom_heartbeat_answered() -> None:
             await runner.stop()
             await sim.stop()
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("pings", [True, False])
+def test_bitget_text_ping_keeps_the_connection(pings: bool) -> None:
+    """Bitget closes a connection that sends nothing for 2 minutes (1 s here); the edge's text ping
+    every 30 s (0.3 s here) keeps it open, and without it the edge reconnects and resyncs."""
+    from seqkern.venues.base import PingRule
+
+    async def run() -> None:
+        sim = await BitgetSim(seed=19, idle_timeout_s=1.0).start()
+        venue = CASES["bitget"].venue(sim)
+        venue.ping = PingRule(server_ping_s=None, pong_timeout_s=120.0, client_ping_s=0.3 if pings else None,
+                              client_ping_text=b"ping" if pings else None, pong_text=b"pong")
+        runner, _ = await start_edge(venue, ["BTC-USDT"], backoff=Backoff(0.05, 0.2))
+        try:
+            await runner.wait_live("BTC-USDT", 10)
+            await asyncio.sleep(3.0)
+            if pings:
+                assert sim.idle_closes == 0 and runner.counters.reconnects == 0
+                assert runner.counters.unparsable == 0            # "pong" is not read as JSON
+            else:
+                assert sim.idle_closes >= 1 and runner.counters.reconnects >= 1
+            assert await converged(runner, sim, "BTC-USDT", "BTCUSDT", 30)
+        finally:
+            await runner.stop()
+            await sim.stop()
+    asyncio.run(run())

@@ -60,6 +60,19 @@ class BitgetSim(InStreamBookSim):
     view_depth = 0            # books: full depth
     checksum_window = 25
 
+    def __init__(self, *, idle_timeout_s: float = 120.0, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.idle_timeout_s = idle_timeout_s     # no message (e.g. the text ping) for this long: closed
+        self.idle_closes = 0
+
+    async def heartbeat(self) -> None:
+        now = time.monotonic()
+        for c in list(self.clients):
+            last = c.extra.setdefault("last_rx", now)
+            if now - last > self.idle_timeout_s:
+                self.idle_closes += 1
+                await c.ws.close()
+
     @classmethod
     def default_symbol(cls) -> SimSymbol:
         return SimSymbol("BTCUSDT", "BTC", "USDT", tick_1e9=parse_px("0.01"), step_1e8=parse_qty("0.000001"),
@@ -112,6 +125,7 @@ class BitgetSim(InStreamBookSim):
     # ---- control ---------------------------------------------------------------------------
 
     async def on_text(self, c: SimClient, text: str) -> None:
+        c.extra["last_rx"] = time.monotonic()
         if text == "ping":
             await self.send(c, "pong")
             return
