@@ -22,7 +22,7 @@ from aiohttp import web
 from seqkern._fixed import format_px, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
-from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
+from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient, SimInsufficient
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.bitget.auth import prehash, verify
 from seqkern.venues.bitget.venue import BATCH_MAX
@@ -40,6 +40,7 @@ ERR_PARAM_CHECK = "40808"          # Parameter verification exception
 ERR_ORDER_NOT_FOUND = "43001"      # The order does not exist
 ERR_MIN_QTY = "45110"              # less than the minimum order quantity
 ERR_POST_ONLY = "43111"            # post_only order would take (sim)
+ERR_INSUFFICIENT = "43012"         # Insufficient balance
 
 
 def bitget_checksum(st: SimBook) -> int:
@@ -367,6 +368,8 @@ class BitgetSim(InStreamBookSim):
             await self.submit(st, o)
         except MatchReject:
             raise _BgError(ERR_POST_ONLY, "post_only order would match") from None
+        except SimInsufficient:
+            raise _BgError(ERR_INSUFFICIENT, "Insufficient balance") from None
         return {"orderId": vid, "clientOid": o.client_order_id}
 
     def _target(self, api_key: str, st: SimBook, oid: Any, cid: Any) -> SimOrder:

@@ -22,7 +22,7 @@ from aiohttp import web
 from seqkern._fixed import format_px, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
-from seqkern.sim.instream import InStreamBookSim, SimAccount, SimBook, SimClient
+from seqkern.sim.instream import InStreamBookSim, SimAccount, SimBook, SimClient, SimInsufficient
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.coinbase.auth import JwtError, b64url_decode, verify_jwt
 
@@ -287,6 +287,9 @@ class CoinbaseSim(InStreamBookSim):
         except MatchReject:
             return web.json_response(self._failure("INVALID_LIMIT_PRICE_POST_ONLY", "post-only order would cross",
                                                    "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY"))
+        except SimInsufficient:
+            return web.json_response(self._failure("INSUFFICIENT_FUND", "Insufficient balance in source account",
+                                                   "PREVIEW_INSUFFICIENT_FUND"))
         return web.json_response({"success": True, "success_response": {
             "order_id": o.extra["vid"], "product_id": pid, "side": side, "client_order_id": cid},
             "order_configuration": cfg})
@@ -336,7 +339,10 @@ class CoinbaseSim(InStreamBookSim):
             return fail("CANNOT_EDIT_TO_BELOW_FILLED_SIZE")
         if (px, qty) == (o.px, o.qty):
             return fail("EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST")
-        await self.amend_in_place(st, o, qty, px)
+        try:
+            await self.amend_in_place(st, o, qty, px)
+        except SimInsufficient:
+            return fail("COMMANDER_REJECTED_EDIT_ORDER")
         return web.json_response({"success": True, "errors": []})
 
     async def _rest_batch_cancel(self, request: web.Request) -> web.Response:

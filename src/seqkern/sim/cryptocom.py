@@ -22,7 +22,7 @@ from aiohttp import web
 from seqkern._fixed import format_px, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
-from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
+from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient, SimInsufficient
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.cryptocom.auth import verify as verify_sig
 
@@ -47,6 +47,7 @@ ERR_INVALID_PRICE = 308
 ERR_NO_ACTIVE_ORDER = 316
 ERR_BELOW_MIN_SIZE = 415
 ERR_POST_ONLY_REJ = 43005
+ERR_INSUFFICIENT = 306          # INSUFFICIENT_AVAILABLE_BALANCE
 LIST_MAX = 10                   # create-order-list (LIST): at most 10 orders
 MAX_SUBSCRIPTIONS = 400
 
@@ -322,6 +323,8 @@ class CryptocomSim(InStreamBookSim):
             await self.submit(st, o)
         except MatchReject:
             raise _CdcError(ERR_POST_ONLY_REJ, "POST_ONLY_REJ") from None
+        except SimInsufficient:
+            raise _CdcError(ERR_INSUFFICIENT, "INSUFFICIENT_AVAILABLE_BALANCE") from None
         return {"client_oid": o.client_order_id, "order_id": vid}
 
     def _target(self, api_key: str, oid: Any, cid: Any, inst: Any = None) -> tuple[SimBook, SimOrder]:
@@ -344,7 +347,10 @@ class CryptocomSim(InStreamBookSim):
             raise _CdcError(ERR_INVALID_PRICE, "INVALID_PRICE")
         if p.get("client_oid"):
             o.client_order_id = str(p["client_oid"])
-        await self.amend_in_place(st, o, qty, px)
+        try:
+            await self.amend_in_place(st, o, qty, px)
+        except SimInsufficient:
+            raise _CdcError(ERR_INSUFFICIENT, "INSUFFICIENT_AVAILABLE_BALANCE") from None
         return {"client_oid": o.client_order_id, "order_id": o.extra["vid"]}
 
     async def _order_list(self, api_key: str, p: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from seqkern._fixed import format_px, format_qty
+from seqkern._fixed import format_px, format_qty, parse_qty
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
@@ -48,6 +48,16 @@ class SimAccount:
     passphrase: str = ""
     public_key: Any = None
     nonce: int = 0                 # last nonce seen (venues with increasing nonces)
+    balances: dict[str, int] = field(default_factory=dict)   # asset -> free, qty_1e8 units
+    locked: dict[str, int] = field(default_factory=dict)     # asset -> held by open orders
+
+
+# what an account holds unless a test says otherwise
+DEFAULT_BALANCES = {"BTC": "1000", "ETH": "10000", "USD": "100000000", "USDT": "100000000", "USDC": "100000000"}
+
+
+class SimInsufficient(Exception):
+    """The account cannot fund the order; each venue answers with its own error."""
 
 
 @dataclass
@@ -321,10 +331,41 @@ class InStreamBookSim:
 
     # ---- orders shared by the venues -------------------------------------------------------
 
-    def add_account(self, api_key: str, secret: str = "", passphrase: str = "", public_key: Any = None) -> SimAccount:
-        acct = SimAccount(api_key, secret, passphrase, public_key)
+    def add_account(self, api_key: str, secret: str = "", passphrase: str = "", public_key: Any = None,
+                    balances: dict[str, str] | None = None) -> SimAccount:
+        acct = SimAccount(api_key, secret, passphrase, public_key,
+                          balances={a: parse_qty(v) for a, v in (balances or DEFAULT_BALANCES).items()})
         self.accounts[api_key] = acct
         return acct
+
+    # ---- balances: orders hold funds, fills settle, cancels release ------------------------------
+
+    @staticmethod
+    def _funds(st: SimBook, side: str, px: int, qty: int) -> tuple[str, int]:
+        return (st.spec.quote, px * qty // _E9) if side == BUY else (st.spec.base, qty)
+
+    def reserve(self, st: SimBook, o: SimOrder, qty: int | None = None, px: int | None = None) -> None:
+        acct = self.accounts.get(o.owner or "")
+        if acct is None:
+            return
+        px = px if px is not None else (o.px or st.engine.best(SELL if o.side == BUY else BUY))
+        asset, amount = self._funds(st, o.side, px, o.remaining if qty is None else qty)
+        if acct.balances.get(asset, 0) < amount:
+            raise SimInsufficient(f"{asset} {amount}")
+        acct.balances[asset] = acct.balances.get(asset, 0) - amount
+        acct.locked[asset] = acct.locked.get(asset, 0) + amount
+        o.extra["rsv_px"] = px
+
+    def release(self, st: SimBook, o: SimOrder) -> None:
+        """Give back what the order's unfilled rest holds."""
+        acct = self.accounts.get(o.owner or "")
+        if acct is None or "rsv_px" not in o.extra:
+            return
+        asset, amount = self._funds(st, o.side, o.extra["rsv_px"], max(o.remaining, 0))
+        amount = min(amount, acct.locked.get(asset, 0))
+        acct.locked[asset] = acct.locked.get(asset, 0) - amount
+        acct.balances[asset] = acct.balances.get(asset, 0) + amount
+        del o.extra["rsv_px"]
 
     def user_orders(self, api_key: str) -> list[tuple[SimBook, SimOrder]]:
         return [(st, o) for st in self.books.values() for o in st.engine.orders.values() if o.owner == api_key]
@@ -345,12 +386,21 @@ class InStreamBookSim:
                      client_order_id=client_order_id, tif=tif, order_type="MARKET" if market else "LIMIT",
                      ts_ns=time.time_ns())
         o.extra["vid"] = vid
+        o.extra["symbol"] = st.spec.symbol
         return o
 
     async def submit(self, st: SimBook, o: SimOrder) -> list[SimFill]:
-        """Match (raises MatchReject for a post-only order that would take), notify, publish."""
-        fills = st.engine.submit(o)
+        """Hold the funds (SimInsufficient), match (MatchReject for a post-only order that would
+        take), settle, notify, publish."""
+        self.reserve(st, o)
+        try:
+            fills = st.engine.submit(o)
+        except MatchReject:
+            self.release(st, o)
+            raise
         self.account_fills(fills)
+        if o.status in ("FILLED", "EXPIRED"):
+            self.release(st, o)
         await self.order_event(st, o, "new")
         await self.after_match(st, fills)
         if o.status == "EXPIRED":
@@ -359,6 +409,7 @@ class InStreamBookSim:
 
     async def cancel_order(self, st: SimBook, o: SimOrder) -> None:
         st.engine.cancel(o.order_id)
+        self.release(st, o)
         await self.order_event(st, o, "canceled")
         await self.after_match(st, [])
 
@@ -367,10 +418,20 @@ class InStreamBookSim:
         Returns whether priority was kept. A size at or below the filled quantity cancels the rest."""
         if new_qty <= o.filled:
             st.engine.cancel(o.order_id)
+            self.release(st, o)
             o.status = "FILLED" if o.filled else "CANCELED"
             await self.order_event(st, o, "canceled")
             await self.after_match(st, [])
             return False
+        # re-hold the funds for the amended rest first: an unfundable amend changes nothing
+        old_px = o.extra.get("rsv_px")
+        self.release(st, o)
+        try:
+            self.reserve(st, o, qty=new_qty - o.filled, px=new_px)
+        except SimInsufficient:
+            if old_px is not None:
+                self.reserve(st, o, px=old_px)
+            raise
         if new_px == o.px and new_qty < o.qty:
             st.engine.reduce(o.order_id, new_qty)
             await self.order_event(st, o, "amended")
@@ -382,13 +443,32 @@ class InStreamBookSim:
         await self.after_match(st, fills)
         return False
 
-    @staticmethod
-    def account_fills(fills: list[SimFill]) -> None:
-        """Exact filled notional per user order (``extra["pxq"]`` = sum px_1e9 * qty_1e8) for average prices."""
+    def account_fills(self, fills: list[SimFill]) -> None:
+        """Settle each user side of each fill (held funds out, proceeds in) and keep the exact filled
+        notional (``extra["pxq"]`` = sum px_1e9 * qty_1e8) for average prices."""
         for f in fills:
             for o in (f.maker, f.taker):
-                if o.owner is not None:
-                    o.extra["pxq"] = o.extra.get("pxq", 0) + f.px * f.qty
+                if o.owner is None:
+                    continue
+                o.extra["pxq"] = o.extra.get("pxq", 0) + f.px * f.qty
+                acct = self.accounts.get(o.owner)
+                if acct is None or "rsv_px" not in o.extra:
+                    continue
+                st = self.books.get(o.extra.get("symbol", ""))
+                if st is None:
+                    continue
+                base, quote = st.spec.base, st.spec.quote
+                if o.side == BUY:
+                    held = o.extra["rsv_px"] * f.qty // _E9
+                    take = min(held, acct.locked.get(quote, 0))
+                    acct.locked[quote] = acct.locked.get(quote, 0) - take
+                    acct.balances[quote] = acct.balances.get(quote, 0) + take - f.px * f.qty // _E9
+                    acct.balances[base] = acct.balances.get(base, 0) + f.qty
+                else:
+                    take = min(f.qty, acct.locked.get(base, 0))
+                    acct.locked[base] = acct.locked.get(base, 0) - take
+                    acct.balances[base] = acct.balances.get(base, 0) + take - f.qty
+                    acct.balances[quote] = acct.balances.get(quote, 0) + f.px * f.qty // _E9
 
     async def order_event(self, st: SimBook, o: SimOrder, kind: str) -> None:
         """Private push for an order state change (new, canceled, amended, expired); venue format."""

@@ -25,7 +25,7 @@ from aiohttp import web
 from seqkern._fixed import format_px, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
-from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient
+from seqkern.sim.instream import InStreamBookSim, SimBook, SimClient, SimInsufficient
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.kraken.auth import verify_rest_signature
 from seqkern.venues.kraken.venue import BATCH_MAX, BATCH_MIN, BOOK_DEPTHS, kraken_symbol
@@ -347,6 +347,8 @@ class KrakenSim(InStreamBookSim):
             await self.submit(st, o)
         except MatchReject:
             raise _KrakenError("EOrder:Post only order") from None
+        except SimInsufficient:
+            raise _KrakenError("EOrder:Insufficient funds") from None
         out: dict[str, Any] = {"order_id": o.extra["vid"]}
         if cid:
             out["cl_ord_id"] = cid
@@ -371,7 +373,10 @@ class KrakenSim(InStreamBookSim):
         if qty % st.spec.step_1e8:
             raise _KrakenError("EGeneral:Invalid arguments:order_qty")
         o.extra["amend_id"] = kraken_order_id()
-        await self.amend_in_place(st, o, qty, px)
+        try:
+            await self.amend_in_place(st, o, qty, px)
+        except SimInsufficient:
+            raise _KrakenError("EOrder:Insufficient funds") from None
         return {"amend_id": o.extra["amend_id"], "order_id": o.extra["vid"]}
 
     async def _cancel(self, api_key: str, p: dict[str, Any]) -> dict[str, Any]:
