@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from seqkern._fixed import parse_px, parse_qty
+
 from seqkern.venues.base import VenueMessageError
 from seqkern.venues.bitget import BitgetSpot
 from seqkern.venues.coinbase import CoinbaseSpot
@@ -57,7 +57,7 @@ def test_coinbase_bitget_cryptocom_rules() -> None:
 
 
 @pytest.mark.parametrize("venue", [KrakenSpot(), CoinbaseSpot(), BitgetSpot(), CryptocomSpot()])
-def test_unreadable_metadata_is_a_typed_error(venue) -> None:  # noqa: ANN001
+def test_unreadable_metadata_is_a_typed_error(venue) -> None:
     with pytest.raises(VenueMessageError):
         venue.parse_instruments(b"{not json")
     with pytest.raises(VenueMessageError):
