@@ -31,6 +31,7 @@ from seqkern.venues.base import (
     OrderResult,
     OrderTransport,
     OrderUpdate,
+    ResyncMethod,
     TradeEvent,
     UserEvent,
     VenueMessageError,
@@ -104,6 +105,7 @@ class EdgeRunner:
         self._canonical = list(symbols)
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
+        self._resub_id = 1 << 20
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -265,10 +267,14 @@ class EdgeRunner:
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
+            elif step is Step.SNAPSHOT:
+                self._publish_stream_snapshot(slot, ts_recv)
             elif step is Step.RESYNC:
                 self.counters.resyncs += 1
                 self._live_events[slot.sym.venue_symbol].clear()
                 self.sink.resync(slot.sym.symbol_id, slot.sync.last_reason)
+                if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                    self._resubscribe(shard, slot)
             return
         if rc == OTHER:
             self.counters.other += 1
@@ -295,6 +301,31 @@ class EdgeRunner:
             if slot.snapshot_task is not None:
                 slot.snapshot_task.cancel()
                 slot.snapshot_task = None
+            if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                self._resubscribe(shard, slot)
+
+    def _publish_stream_snapshot(self, slot: _SymbolSlot, ts_recv: int) -> None:
+        """An in-stream snapshot (OKX, Bybit) made the book whole again: publish it and go live."""
+        self.counters.snapshots_published += 1
+        slot.last_bbo = (0, 0, 0, 0)
+        slot.last_bbo_id = -1
+        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+        self._publish_book_bbo(slot, slot.book.last_update_id, slot.book.ts_event_ns, ts_recv)
+        self._live_events[slot.sym.venue_symbol].set()
+
+    def _resubscribe(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """RESUBSCRIBE venues: unsubscribe + subscribe the depth stream; the venue answers with a
+        fresh snapshot (a lost connection instead resubscribes everything on reconnect)."""
+        conn = shard.conn
+        if conn is None or not conn.connected:
+            return
+        depth_stream = self.venue.market_streams(slot.sym.venue_symbol)[0]
+        self._resub_id += 1
+        try:
+            for frame in self.venue.resubscribe_frames([depth_stream], self._resub_id):
+                conn.send_text(frame)
+        except WsConnectError as exc:
+            log.warning("%s shard %d: resubscribe failed: %s", self.venue.name, shard.index, exc)
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:
         if isinstance(ev, TradeEvent):

@@ -348,6 +348,11 @@ class CexVenue(ABC):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Subscribe frames for ``streams`` (already split by ``limits.args_per_request``)."""
 
+    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Frames that make the venue send fresh snapshots of ``streams`` (RESUBSCRIBE venues:
+        unsubscribe then subscribe on the same connection)."""
+        return self.subscribe_frames(streams, req_id)
+
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""
         n = self.limits.streams_per_connection

@@ -1,4 +1,9 @@
-"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync."""
+"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync.
+
+Two venue procedures: REST snapshot + buffered replay (``ResyncMethod.SNAPSHOT``, Binance), and
+in-stream snapshots (``ResyncMethod.RESUBSCRIBE``, OKX and Bybit): the stream's own snapshot
+message replaces the book, deltas before it are dropped, and a fault means resubscribing.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,8 @@ import logging
 from dataclasses import dataclass
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_LEVEL, GAP, STALE, DepthDecoder
-
-from seqkern.venues.base import BookSnapshot, CexVenue
+from seqkern._wire import APPLIED, BAD_LEVEL, CHECKSUM, GAP, STALE, DepthDecoder, RawLevels
+from seqkern.venues.base import BookSnapshot, CexVenue, ResyncMethod
 
 log = logging.getLogger("seqkern.edge.book")
 
@@ -27,6 +31,7 @@ class Step(enum.Enum):
     BUFFERED = "BUFFERED"     # held for replay after the snapshot
     IGNORED = "IGNORED"       # older than the book
     RESYNC = "RESYNC"         # book invalidated: fetch a new snapshot (or resubscribe)
+    SNAPSHOT = "SNAPSHOT"     # an in-stream snapshot replaced the book: publish it whole, now LIVE
 
 
 @dataclass
@@ -39,6 +44,8 @@ class SyncCounters:
     buffer_overflows: int = 0
     applied: int = 0
     stale: int = 0
+    checksum_failures: int = 0
+    waiting: int = 0          # deltas dropped while waiting for an in-stream snapshot
 
 
 class BookSync:
@@ -58,12 +65,17 @@ class BookSync:
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
         self.last_reason = ""
+        self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE
+        # the venue's own level strings, for checksums computed over them (OKX legacy)
+        self.raw: RawLevels | None = RawLevels() if venue.has_checksum else None
 
     # ---- transitions ---------------------------------------------------------------------
 
     def restart(self, reason: str) -> None:
         """Drop the book and start buffering again (a reconnect or a detected fault)."""
         self.book.clear()
+        if self.raw is not None:
+            self.raw.clear()
         self._buffer.clear()
         self._first_buffered_id = -1
         self.state = SyncState.BUFFERING
@@ -81,8 +93,10 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
+        if self.in_stream and dec.is_snapshot:
+            return self._on_stream_snapshot()
         if self.state is SyncState.LIVE:
-            rc = dec.apply_checked(self.book, self.venue.sequence_rule)
+            rc = dec.apply_checked(self.book, self.venue.sequence_rule, self.raw)
             if rc == APPLIED:
                 self.counters.applied += 1
                 return Step.PUBLISH
@@ -94,8 +108,15 @@ class BookSync:
                 return self.invalidate(
                     f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
                     f"u={dec.final_id} pu={dec.prev_final_id}")
+            if rc == CHECKSUM:
+                self.counters.checksum_failures += 1
+                return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue {dec.checksum})")
             self.counters.bad_levels += 1
             return self.invalidate("depth level does not fit the book")
+        if self.in_stream:
+            # deltas older than the snapshot that the (re)subscription will send: nothing to keep
+            self.counters.waiting += 1
+            return Step.IGNORED
         # BUFFERING or INVALID (waiting for a snapshot): keep the bytes
         if len(self._buffer) >= self.venue.max_buffered_events:
             self.counters.buffer_overflows += 1
@@ -105,6 +126,20 @@ class BookSync:
             self._first_buffered_id = dec.first_id
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
+
+    def _on_stream_snapshot(self) -> Step:
+        """An OKX/Bybit snapshot message (or Bybit u == 1 restart): replace the book, go LIVE."""
+        self.counters.snapshots += 1
+        rc = self.decoder.apply_snapshot(self.book, self.raw)
+        if rc == APPLIED:
+            self._buffer.clear()
+            self.state = SyncState.LIVE
+            return Step.SNAPSHOT
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"snapshot checksum mismatch (venue {self.decoder.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("snapshot level does not fit the book")
 
     def on_snapshot(self, snap: BookSnapshot) -> bool:
         """Apply a REST snapshot and replay the buffer. True when LIVE; False: fetch again."""
