@@ -30,8 +30,8 @@ import orjson
 from aiohttp import WSMsgType, web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 
+from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed

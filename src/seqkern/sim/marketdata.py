@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-from seqkern._fixed import parse_px, parse_qty
 
+from seqkern._fixed import parse_px, parse_qty
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, SimFill, SimOrder
 
 
