@@ -23,7 +23,6 @@ from seqkern.venues.base import (
     AmendResult,
     BatchMode,
     BatchResult,
-    Credentials,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -38,6 +37,7 @@ from seqkern.venues.base import (
 from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import BybitSigner
 from seqkern.venues.bybit.parsing import parse_private_push
+from seqkern.venues.credentials import CexCredentials
 from seqkern.venues.ws_session import WsSession
 
 log = logging.getLogger("seqkern.venues.bybit")
@@ -55,11 +55,11 @@ class BybitWsTransport(OrderTransport):
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
 
-    def __init__(self, *, category: str, trade_ws_url: str, private_ws_url: str, credentials: Credentials,
+    def __init__(self, *, category: str, trade_ws_url: str, private_ws_url: str, credentials: CexCredentials,
                  recv_window_ms: int = C.RECV_WINDOW_MS, request_timeout_s: float = 10.0) -> None:
         self.category = category
         self.max_batch = C.SPOT_BATCH_MAX if category == "spot" else C.LINEAR_BATCH_MAX
-        self.signer = BybitSigner(credentials.api_key, credentials.secret)
+        self.signer = BybitSigner(credentials.api_key, credentials.api_secret)
         self.recv_window_ms = recv_window_ms
         self._ids = itertools.count(1)
         self._on_user: UserEventHandler | None = None

@@ -24,7 +24,6 @@ from seqkern.venues.base import (
     AmendResult,
     BatchMode,
     BatchResult,
-    Credentials,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -37,6 +36,7 @@ from seqkern.venues.base import (
     VenueMessageError,
     VenueRejected,
 )
+from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
 from seqkern.venues.okx.parsing import parse_inst_id_codes, parse_orders_push
@@ -64,11 +64,11 @@ class OkxWsTransport(OrderTransport):
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = C.BATCH_MAX
 
-    def __init__(self, *, inst_type: str, private_ws_url: str, credentials: Credentials, rest: RestClient,
+    def __init__(self, *, inst_type: str, private_ws_url: str, credentials: CexPassphraseCredentials, rest: RestClient,
                  td_mode: str | None = None, request_timeout_s: float = 10.0) -> None:
         self.inst_type = inst_type
         self.td_mode = td_mode or ("cash" if inst_type == "SPOT" else "cross")
-        self.signer = OkxSigner(credentials.api_key, credentials.secret, credentials.passphrase)
+        self.signer = OkxSigner(credentials.api_key, credentials.api_secret, credentials.passphrase)
         self.rest = rest
         self._ids = itertools.count(1)
         self._codes: dict[str, int] = {}
