@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from seqkern._fixed import parse_px, parse_qty
+from seqkern._fixed import format_fixed, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.sim.stream_venue import (
@@ -350,8 +350,8 @@ class BybitSim(StreamVenueSim):
                 "orderLinkId": o.client_order_id, "side": "Buy" if o.side == BUY else "Sell",
                 "orderType": "Market" if o.order_type == "MARKET" else "Limit", "price": s.px(o.px) if o.px else "0",
                 "qty": s.qty(o.qty), "timeInForce": o.extra.get("tif", "GTC"), "orderStatus": status,
-                "cumExecQty": s.qty(o.filled), "cumExecValue": s.px(o.quote_filled * 10),
-                "avgPrice": s.px(avg) if avg else "", "leavesQty": s.qty(max(o.remaining, 0)),
+                "cumExecQty": s.qty(o.filled), "cumExecValue": format_fixed(o.quote_filled, 8),
+                "avgPrice": format_fixed(avg, 9) if avg else "", "leavesQty": s.qty(max(o.remaining, 0)),
                 "cumExecFee": "0", "rejectReason": reject, "createdTime": str(o.ts_ns // 1_000_000),
                 "updatedTime": str(ms()), "positionIdx": 0, "reduceOnly": bool(o.extra.get("reduceOnly"))}
 
@@ -364,7 +364,7 @@ class BybitSim(StreamVenueSim):
                 "category": self.category, "symbol": s.symbol, "orderId": o.extra["uuid"],
                 "orderLinkId": o.client_order_id, "side": "Buy" if o.side == BUY else "Sell",
                 "execId": str(uuid.uuid4()), "execPrice": s.px(f.px), "execQty": s.qty(f.qty), "execType": "Trade",
-                "execValue": s.px(f.px * f.qty // 100_000_000), "execFee": "0", "feeRate": "0",
+                "execValue": format_fixed(f.px * f.qty // 1_000_000_000, 8), "execFee": "0", "feeRate": "0",
                 "feeCurrency": s.quote, "isMaker": maker, "orderQty": s.qty(o.qty), "orderPrice": s.px(o.px),
                 "leavesQty": s.qty(o.remaining), "orderType": "Market" if o.order_type == "MARKET" else "Limit",
                 "execTime": str(ms()), "seq": next(self._exec_seq)}])

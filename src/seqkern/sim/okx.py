@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from seqkern._fixed import parse_px, parse_qty
+from seqkern._fixed import format_fixed, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.sim.stream_venue import (
@@ -496,7 +496,7 @@ class OkxSim(StreamVenueSim):
         d = {"instType": self.inst_type, "instId": s.symbol, "ordId": str(o.order_id), "clOrdId": o.client_order_id,
              "px": s.px(o.px) if o.px else "", "sz": s.qty(o.qty), "ordType": o.extra.get("ordType", "limit"),
              "side": "buy" if o.side == BUY else "sell", "tdMode": o.extra.get("tdMode", "cash"),
-             "state": self._state(o), "accFillSz": s.qty(o.filled), "avgPx": s.px(avg) if avg else "",
+             "state": self._state(o), "accFillSz": s.qty(o.filled), "avgPx": format_fixed(avg, 9) if avg else "",
              "fillPx": s.px(fill.px) if fill else "", "fillSz": s.qty(fill.qty) if fill else "0",
              "tradeId": str(fill.trade_id) if fill else "", "fillTime": now if fill else "",
              "fillFee": "0", "fillFeeCcy": s.quote if fill else "", "execType": ("M" if maker else "T") if fill else "",
