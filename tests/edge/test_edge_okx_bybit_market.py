@@ -69,11 +69,11 @@ def test_malformed_json_resyncs_without_crash(venue: str) -> None:
 
 def test_rest_429_and_5xx_on_instrument_load_are_retried(venue: str) -> None:
     async def go() -> None:
-        from tests.edge.okxbybit_rig import endpoints, make_sim, venue_for
         from seqkern.edge.backoff import Backoff
         from seqkern.edge.rest import RateLimiter, RestClient
         from seqkern.edge.runner import EdgeRunner
         from seqkern.edge.sink import MemorySink
+        from tests.edge.okxbybit_rig import endpoints, make_sim, venue_for
 
         sim = make_sim(venue)
         sim.faults.rest_errors = [(429, 0), (503, 0), (500, 0)]
