@@ -35,7 +35,11 @@ from seqkern.edge.ws import EdgeConfigError, ssl_context_for
 from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
 from seqkern.venues.base import CexVenue, OrderTransport
 from seqkern.venues.catalog import launcher_names
-from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials, validate_credentials
+from seqkern.venues.credentials import (
+    CexCredentials,
+    CexPassphraseCredentials,
+    validate_credentials,
+)
 
 log = logging.getLogger("seqkern.edge.launcher")
 
