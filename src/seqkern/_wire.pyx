@@ -7,6 +7,9 @@ from libc.stdint cimport int64_t, int32_t, int8_t
 
 import numpy as np
 
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
 
@@ -31,6 +34,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int64_t transact_ms
         const char* sym
         int32_t sym_len
+        const char* impl
+        bint has_pu
         int32_t snapshot
         int32_t has_seq
         int32_t has_checksum
@@ -58,9 +63,10 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
 
 
 # message formats (one scanner per venue format)
-FORMAT_BINANCE = 1
-FORMAT_OKX = 2       # OKX v5 books / books-l2-tbt / books50-l2-tbt (snapshot + update, seqId chain)
-FORMAT_BYBIT = 3     # Bybit v5 orderbook.{depth}.{symbol} (snapshot + delta, u)
+FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
+FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
+FORMAT_OKX = 3              # OKX v5 books / books-l2-tbt / books50-l2-tbt (snapshot + update, seqId chain)
+FORMAT_BYBIT = 4            # Bybit v5 orderbook.{depth}.{symbol} (snapshot + delta, u)
 
 OKX_CHECKSUM_DEPTH = 25
 
@@ -88,8 +94,9 @@ RULE_NEXT_ID = 4       # Bybit: ignore u <= last; u must be last + 1
 
 cdef enum:
     CF_BINANCE = 1
-    CF_OKX = 2
-    CF_BYBIT = 3
+    CF_BINANCE_USDM = 2
+    CF_OKX = 3
+    CF_BYBIT = 4
 
 cdef enum:
     C_APPLIED = 0
@@ -162,16 +169,19 @@ cdef class DepthDecoder:
     cdef readonly object delta_px       # int64[max_levels] px_1e9
     cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
     cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
+    cdef readonly bint bbo_changed      # the last apply changed the book's best bid/ask (price or size)
+    cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
     cdef int8_t* _ds
     cdef int64_t* _dp
     cdef int64_t* _dq
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
-        if format not in (FORMAT_BINANCE, FORMAT_OKX, FORMAT_BYBIT):
+        if format not in (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT):
             raise ValueError(f"unknown depth message format {format}")
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
         self._s = scan_new(<size_t>max_levels)
+        self._s.has_pu = format == FORMAT_BINANCE_USDM
         self.format = format
         self._last_rc = SCAN_OTHER
         self.delta_side = np.zeros(max_levels, dtype=np.int8)
@@ -190,21 +200,34 @@ cdef class DepthDecoder:
             scan_free(self._s)
             self._s = NULL
 
-    cpdef int scan(self, const unsigned char[::1] msg):
-        cdef int rc
-        cdef size_t n = msg.shape[0]
-        if n == 0:
-            self._last_rc = SCAN_BAD_JSON
+    cdef int _scan(self, const char* p, Py_ssize_t n) noexcept nogil:
+        if n <= 0:
             return SCAN_BAD_JSON
-        with nogil:
-            if self.format == CF_OKX:
-                rc = scan_okx_books(self._s, <const char*>&msg[0], n)
-            elif self.format == CF_BYBIT:
-                rc = scan_bybit_orderbook(self._s, <const char*>&msg[0], n)
-            else:
-                rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+        if self.format == CF_OKX:
+            return scan_okx_books(self._s, p, <size_t>n)
+        if self.format == CF_BYBIT:
+            return scan_bybit_orderbook(self._s, p, <size_t>n)
+        return scan_binance_depth(self._s, p, <size_t>n)
+
+    cpdef int scan(self, object msg) except? -100:
+        """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
+        cdef Py_buffer view
+        cdef int rc
+        if PyBytes_CheckExact(msg):
+            rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
+        else:
+            PyObject_GetBuffer(msg, &view, PyBUF_SIMPLE)
+            try:
+                rc = self._scan(<const char*>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         self._last_rc = rc
         return rc
+
+    @property
+    def implementation(self):
+        """The simdjson implementation the scanners run on ("haswell" with AVX2, else "fallback")."""
+        return (<bytes>self._s.impl).decode()
 
     @property
     def first_id(self):
@@ -295,21 +318,40 @@ cdef class DepthDecoder:
         return C_APPLIED
 
     cpdef int apply(self, L2Book book, RawLevels raw=None):
-        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time."""
+        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time.
+
+        Afterwards ``bbo_changed`` tells whether the top of book moved, and bid_px .. ask_qty
+        hold the new top (0 for an empty side). ``raw`` (OKX) keeps the venue's strings and
+        verifies a non-zero checksum.
+        """
         cdef int rc
+        cdef int64_t bp, bq, ap, aq
         cdef RawBook* r = NULL
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
         if raw is not None and raw._r.active:
             r = raw._r
         with nogil:
+            bp = book.bid_px()
+            bq = book.bid_qty()
+            ap = book.ask_px()
+            aq = book.ask_qty()
             rc = self._apply_levels(book, r)
+            self.bid_px = book.bid_px()
+            self.bid_qty = book.bid_qty()
+            self.ask_px = book.ask_px()
+            self.ask_qty = book.ask_qty()
+            self.bbo_changed = (bp != self.bid_px or bq != self.bid_qty
+                                or ap != self.ask_px or aq != self.ask_qty)
         if rc != C_APPLIED:
             book.valid = False
+            self.bbo_changed = False
             return rc
-        rc = self._verify(book, raw)
-        if rc != C_APPLIED:
-            return rc
+        if r != NULL or self._s.has_checksum:
+            rc = self._verify(book, raw)
+            if rc != C_APPLIED:
+                self.bbo_changed = False
+                return rc
         book.last_update_id = self._s.final_id
         book.ts_event_ns = self._s.event_ms * 1000000
         return C_APPLIED

@@ -13,11 +13,18 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+// simdjson's on-demand front end compiles against one CPU target, its "builtin" implementation,
+// which is the scalar fallback unless the build targets a newer CPU. On x86-64 we select the AVX2
+// (haswell) kernels: simdjson compiles them inside a target region, and scan_new checks at run
+// time that the CPU has AVX2 (every x86 server since 2013) and refuses to scan otherwise.
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(SIMDJSON_BUILTIN_IMPLEMENTATION)
+#define SIMDJSON_BUILTIN_IMPLEMENTATION haswell
+#define SKWIRE_REQUIRES_HASWELL 1
+#endif
 #include "simdjson.h"
+#include <stdexcept>
 
 namespace skwire {
-
-namespace od = simdjson::ondemand;
 
 enum : int {
     SCAN_OTHER = 0,      // well-formed JSON that is not a depth message (ack, trade, ...)
@@ -35,8 +42,16 @@ struct Level {
     int32_t side;  // 0 bid, 1 ask
 };
 
+struct DepthScan;
+typedef int (*scan_fn)(DepthScan* s, const char* msg, size_t len);
+
 struct DepthScan {
-    od::parser parser;
+    void* parser = nullptr;     // the on-demand parser of the implementation chosen at runtime
+    void (*free_parser)(void*) = nullptr;
+    scan_fn binance = nullptr;  // scanner per venue format
+    scan_fn okx = nullptr;
+    scan_fn bybit = nullptr;
+    const char* impl = "";
     std::vector<char> buf;
     std::vector<Level> levels;
     size_t n_levels = 0;
@@ -48,6 +63,7 @@ struct DepthScan {
     int64_t transact_ms = 0;    // T (USD-M)
     const char* sym = nullptr;  // "s" value (venue symbol), not NUL-terminated
     int32_t sym_len = 0;
+    bool has_pu = false;        // USD-M events carry "T" and "pu"; spot events never do
     int32_t snapshot = 0;       // OKX action "snapshot", Bybit type "snapshot" or u == 1: replace the book
     int32_t has_seq = 0;        // OKX: seqId/prevSeqId present (legacy recordings may lack them)
     int32_t has_checksum = 0;   // OKX: a "checksum" field was present
@@ -60,9 +76,25 @@ struct DepthScan {
     }
 };
 
-inline DepthScan* scan_new(size_t cap_levels) { return new DepthScan(cap_levels); }
-inline void scan_free(DepthScan* s) { delete s; }
 inline const Level* scan_level(const DepthScan* s, size_t i) { return &s->levels[i]; }
+
+}  // namespace skwire
+
+
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
+#endif
+namespace skwire {
+namespace scan {
+
+namespace od = simdjson::ondemand;
+
+inline void* new_parser() {
+    od::parser* p = new od::parser();
+    (void)p->allocate(1 << 16);   // grows on demand past 64 KiB; no reallocation churn below
+    return p;
+}
+inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
@@ -104,59 +136,32 @@ static inline int scan_levels(DepthScan* s, od::value& v, int side) {
 }
 
 // Binance spot / USD-M "depthUpdate" event object (raw stream, or the "data" of a combined one).
-static int scan_binance_event(DepthScan* s, od::object& obj) {
-    bool depth = false;
-    bool have_U = false, have_u = false;
+// Fields are looked up by name (order-independent; `field` iteration is avoided because its
+// std::pair base cannot be instantiated inside a CPU target region).
+static inline int scan_binance_event(DepthScan* s, od::object& obj) {
+    std::string_view e;
+    od::value v;
     int rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k.size() == 1) {
-            switch (k[0]) {
-            case 'e': {
-                std::string_view e;
-                if (f.value().get_string().get(e)) return SCAN_BAD_SHAPE;
-                if (e != "depthUpdate") return SCAN_OTHER;
-                depth = true;
-                break;
-            }
-            case 'E':
-                if (f.value().get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 'T':
-                if (f.value().get_int64().get(s->transact_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 's':
-                if (!token_string(f.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                break;
-            case 'U':
-                if (f.value().get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
-                have_U = true;
-                break;
-            case 'u':
-                if (f.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                have_u = true;
-                break;
-            case 'b':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 0);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            case 'a':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 1);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            default:
-                break;  // unread fields are skipped by the iterator
-            }
-        } else if (k == "pu") {
-            if (f.value().get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
-        }
+    auto err = obj.find_field_unordered("e").get(v);
+    if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;
+    if (err) return SCAN_BAD_JSON;
+    if (v.get_string().get(e)) return SCAN_BAD_SHAPE;
+    if (e != "depthUpdate") return SCAN_OTHER;
+    if (obj.find_field_unordered("E").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("U").get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+    if (s->has_pu) {
+        auto terr = obj.find_field_unordered("T").get_int64().get(s->transact_ms);
+        if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
+        if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
-    if (!depth) return SCAN_OTHER;
-    if (!have_U || !have_u || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 0);
+    if (rc != SCAN_DEPTH) return rc;
+    if (obj.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 1);
+    if (rc != SCAN_DEPTH) return rc;
     return SCAN_DEPTH;
 }
 
@@ -180,46 +185,49 @@ static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::docum
     if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
     std::memcpy(s->buf.data(), msg, len);
     std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (s->parser.iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
+    if (static_cast<od::parser*>(s->parser)->iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
     return SCAN_DEPTH;
 }
 
 // Binance depth diff, raw ({"e":"depthUpdate",...}) or combined ({"stream":...,"data":{...}}).
+static inline bool has_prefix_key(const char* msg, size_t len, const char* key, size_t klen) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    if (i >= len || msg[i] != '{') return false;
+    i++;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    return len - i >= klen && std::memcmp(msg + i, key, klen) == 0;
+}
+
 inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
     scan_reset(s);
-    if (len == 0 || msg[0] != '{') {
-        // not an object: still tell malformed input apart from a valid non-object (e.g. "[]")
-        if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (len == 0 || (msg[0] != '{' && msg[0] != ' ' && msg[0] != '\n')) {
         od::json_type t;
         if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;
+        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
     }
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    // combined-stream wrapper: {"stream": "...", "data": {...}}
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "stream") {
-            continue;
-        } else if (k == "data") {
-            od::object inner;
-            if (f.value().get_object().get(inner)) return SCAN_OTHER;
-            return scan_binance_event(s, inner);
-        } else {
-            // a raw event: restart on the whole object
-            if (doc.rewind(), doc.get_object().get(obj)) return SCAN_BAD_JSON;
-            return scan_binance_event(s, obj);
-        }
+    if (has_prefix_key(msg, len, "\"stream\"", 8)) {
+        od::object inner;
+        auto err = obj.find_field_unordered("data").get_object().get(inner);
+        if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
+        if (err) return SCAN_BAD_JSON;
+        return scan_binance_event(s, inner);
     }
-    return SCAN_OTHER;
+    return scan_binance_event(s, obj);
 }
 
 
 // ---- OKX v5 books channels ------------------------------------------------------------------
+
+static inline bool scan_is_object(const char* msg, size_t len) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    return i < len && msg[i] == '{';
+}
 
 // Digits of a JSON string such as "1597026383085" to an int64 (OKX sends ts as a string).
 static inline bool token_digits(od::value& v, int64_t* out) {
@@ -235,39 +243,36 @@ static inline bool token_digits(od::value& v, int64_t* out) {
     return true;
 }
 
-static int scan_okx_item(DepthScan* s, od::object& d) {
-    bool have_seq = false, have_prev = false;
+// One element of "data": {"asks","bids","ts","checksum","prevSeqId","seqId"}
+static inline int scan_okx_item(DepthScan* s, od::object& d) {
+    od::value v;
     int rc;
-    for (auto fr : d) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "asks") {
-            rc = scan_levels(s, f.value(), 1);
-            if (rc != SCAN_DEPTH) return rc;
-        } else if (k == "bids") {
-            rc = scan_levels(s, f.value(), 0);
-            if (rc != SCAN_DEPTH) return rc;
-        } else if (k == "ts") {
-            if (!token_digits(f.value(), &s->event_ms)) return SCAN_BAD_SHAPE;
-        } else if (k == "checksum") {
-            if (f.value().get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
-            s->has_checksum = 1;
-        } else if (k == "seqId") {
-            if (f.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-            have_seq = true;
-        } else if (k == "prevSeqId") {
-            if (f.value().get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
-            have_prev = true;
-        }
+    if (d.find_field_unordered("asks").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 1);
+    if (rc != SCAN_DEPTH) return rc;
+    if (d.find_field_unordered("bids").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 0);
+    if (rc != SCAN_DEPTH) return rc;
+    if (d.find_field_unordered("ts").get(v) || !token_digits(v, &s->event_ms)) return SCAN_BAD_SHAPE;
+    auto err = d.find_field_unordered("checksum").get_int64().get(s->checksum);
+    if (!err) s->has_checksum = 1;
+    else if (err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
+    auto e1 = d.find_field_unordered("prevSeqId").get_int64().get(s->prev_final_id);
+    auto e2 = d.find_field_unordered("seqId").get_int64().get(s->final_id);
+    if (e1 == simdjson::NO_SUCH_FIELD && e2 == simdjson::NO_SUCH_FIELD) {
+        s->has_seq = 0;              // a legacy recording: the checksum is the only check
+        s->prev_final_id = -1;
+        s->final_id = 0;
+    } else if (e1 || e2) {
+        return SCAN_BAD_SHAPE;
+    } else {
+        s->has_seq = 1;
     }
-    if (have_seq != have_prev) return SCAN_BAD_SHAPE;
-    s->has_seq = have_seq ? 1 : 0;
     return SCAN_DEPTH;
 }
 
 // Is this an incremental OKX order-book channel (books, books-l2-tbt, books50-l2-tbt, books-elp...)?
-// books5 and bbo-tbt are whole-book snapshots without seqId chaining: not depth diffs here.
+// books5 and bbo-tbt are whole-book pushes without seqId chaining: not depth diffs here.
 static inline bool okx_book_channel(std::string_view c) {
     return c.size() >= 5 && c.compare(0, 5, "books") == 0 && c != "books5";
 }
@@ -276,152 +281,126 @@ static inline bool okx_book_channel(std::string_view c) {
 inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
+    od::object arg;
+    od::value v;
+    std::string_view sv;
     scan_reset(s);
-    if (len == 0 || msg[0] != '{') {
-        if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;   // e.g. the text "pong" fails above; "[]" lands here
-    }
     if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    int channel = -1;     // -1 unknown, 0 not a book channel, 1 book channel
-    bool have_action = false, have_data = false;
-    int rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "arg") {
-            od::object arg;
-            if (f.value().get_object().get(arg)) return SCAN_BAD_SHAPE;
-            for (auto ar : arg) {
-                od::field af;
-                if (std::move(ar).get(af)) return SCAN_BAD_JSON;
-                std::string_view ak = af.escaped_key();
-                if (ak == "channel") {
-                    std::string_view c;
-                    if (af.value().get_string().get(c)) return SCAN_BAD_SHAPE;
-                    channel = okx_book_channel(c) ? 1 : 0;
-                } else if (ak == "instId") {
-                    if (!token_string(af.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                }
-            }
-            if (channel == 0) return SCAN_OTHER;
-        } else if (k == "action") {
-            std::string_view a;
-            if (f.value().get_string().get(a)) return SCAN_BAD_SHAPE;
-            if (a == "snapshot") s->snapshot = 1;
-            else if (a != "update") return SCAN_BAD_SHAPE;
-            have_action = true;
-        } else if (k == "data") {
-            if (channel == 0) return SCAN_OTHER;
-            od::array items;
-            if (f.value().get_array().get(items)) return SCAN_BAD_SHAPE;
-            for (auto it : items) {
-                od::object d;
-                if (it.get_object().get(d)) return SCAN_BAD_SHAPE;
-                rc = scan_okx_item(s, d);
-                if (rc != SCAN_DEPTH) return rc;
-                have_data = true;
-            }
-        } else if (k == "event" || k == "op") {
-            return SCAN_OTHER;   // subscribe / error / login acknowledgements
-        }
+    if (!scan_is_object(msg, len)) {
+        od::json_type t;
+        if (doc.type().get(t)) return SCAN_BAD_JSON;   // e.g. the text "pong"
+        return SCAN_OTHER;
     }
-    if (channel != 1 || !have_action) return SCAN_OTHER;
-    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    auto err = obj.find_field_unordered("arg").get_object().get(arg);
+    if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
+    if (err) return SCAN_BAD_JSON;
+    if (arg.find_field_unordered("channel").get_string().get(sv)) return SCAN_OTHER;
+    if (!okx_book_channel(sv)) return SCAN_OTHER;
+    if (arg.find_field_unordered("instId").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    err = obj.find_field_unordered("action").get_string().get(sv);
+    if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;   // subscribe acks carry the arg, no action
+    if (err) return SCAN_BAD_SHAPE;
+    if (sv == "snapshot") s->snapshot = 1;
+    else if (sv != "update") return SCAN_BAD_SHAPE;
+    od::array items;
+    if (obj.find_field_unordered("data").get_array().get(items)) return SCAN_BAD_SHAPE;
+    bool any = false;
+    for (auto it : items) {
+        od::object d;
+        if (it.get_object().get(d)) return SCAN_BAD_SHAPE;
+        int rc = scan_okx_item(s, d);
+        if (rc != SCAN_DEPTH) return rc;
+        any = true;
+    }
+    if (!any) return SCAN_BAD_SHAPE;
     s->first_id = s->final_id;
     return SCAN_DEPTH;
 }
 
 // ---- Bybit v5 orderbook.{depth}.{symbol} ---------------------------------------------------
 
-static int scan_bybit_data(DepthScan* s, od::object& d, bool* have_u) {
-    int rc;
-    for (auto fr : d) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k.size() == 1) {
-            switch (k[0]) {
-            case 's':
-                if (!token_string(f.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                break;
-            case 'b':
-                rc = scan_levels(s, f.value(), 0);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            case 'a':
-                rc = scan_levels(s, f.value(), 1);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            case 'u':
-                if (f.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                *have_u = true;
-                break;
-            default:
-                break;
-            }
-        } else if (k == "seq") {
-            if (f.value().get_int64().get(s->cross_seq)) return SCAN_BAD_SHAPE;
-        }
-    }
-    return SCAN_DEPTH;
-}
-
 // {"topic":"orderbook.50.BTCUSDT","type":"snapshot"|"delta","ts":..,"data":{"s","b","a","u","seq"},"cts":..}
+// (spot puts "ts" before "type": fields are looked up by name, so the order does not matter)
 inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
+    od::object d;
+    od::value v;
+    std::string_view sv;
+    int rc;
     scan_reset(s);
-    if (len == 0 || msg[0] != '{') {
-        if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (!scan_is_object(msg, len)) {
         od::json_type t;
         if (doc.type().get(t)) return SCAN_BAD_JSON;
         return SCAN_OTHER;
     }
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    int book = -1;
-    bool have_type = false, have_data = false, have_u = false;
-    int rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "topic") {
-            std::string_view t;
-            if (f.value().get_string().get(t)) return SCAN_BAD_SHAPE;
-            book = (t.size() > 10 && t.compare(0, 10, "orderbook.") == 0) ? 1 : 0;
-            if (!book) return SCAN_OTHER;
-        } else if (k == "type") {
-            std::string_view t;
-            if (f.value().get_string().get(t)) return SCAN_BAD_SHAPE;
-            if (t == "snapshot") s->snapshot = 1;
-            else if (t != "delta") return book == 1 ? SCAN_BAD_SHAPE : SCAN_OTHER;
-            have_type = true;
-        } else if (k == "ts") {
-            if (f.value().get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-        } else if (k == "cts") {
-            if (f.value().get_int64().get(s->transact_ms)) return SCAN_BAD_SHAPE;
-        } else if (k == "data") {
-            if (book == 0) return SCAN_OTHER;
-            od::object d;
-            if (f.value().get_object().get(d)) return book == 1 ? SCAN_BAD_SHAPE : SCAN_OTHER;
-            rc = scan_bybit_data(s, d, &have_u);
-            if (rc != SCAN_DEPTH) return rc;
-            have_data = true;
-        } else if (k == "op" || k == "success" || k == "retCode") {
-            return SCAN_OTHER;   // subscribe / ping / auth acknowledgements
-        }
-    }
-    if (book != 1) return SCAN_OTHER;
-    if (!have_type || !have_data || !have_u || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    auto err = obj.find_field_unordered("topic").get_string().get(sv);
+    if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;   // acks, pongs
+    if (err) return SCAN_BAD_JSON;
+    if (!(sv.size() > 10 && sv.compare(0, 10, "orderbook.") == 0)) return SCAN_OTHER;
+    if (obj.find_field_unordered("type").get_string().get(sv)) return SCAN_BAD_SHAPE;
+    if (sv == "snapshot") s->snapshot = 1;
+    else if (sv != "delta") return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("ts").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("data").get_object().get(d)) return SCAN_BAD_SHAPE;
+    if (d.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (d.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 0);
+    if (rc != SCAN_DEPTH) return rc;
+    if (d.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 1);
+    if (rc != SCAN_DEPTH) return rc;
+    if (d.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+    err = d.find_field_unordered("seq").get_int64().get(s->cross_seq);
+    if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
+    err = obj.find_field_unordered("cts").get_int64().get(s->transact_ms);
+    if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
     if (s->final_id == 1) s->snapshot = 1;   // u == 1: service restart, overwrite the book
     s->first_id = s->final_id;
     return SCAN_DEPTH;
 }
+
+}  // namespace scan
+}  // namespace skwire
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_UNTARGET_REGION
+#endif
+
+
+namespace skwire {
+
+inline DepthScan* scan_new(size_t cap_levels) {
+#ifdef SKWIRE_REQUIRES_HASWELL
+    const simdjson::implementation* hw = simdjson::get_available_implementations()["haswell"];
+    if (hw == nullptr || !hw->supported_by_runtime_system())
+        throw std::runtime_error("seqkern._wire needs a CPU with AVX2 (simdjson haswell kernels)");
+#endif
+    DepthScan* s = new DepthScan(cap_levels);
+    s->parser = scan::new_parser();
+    s->free_parser = &scan::free_parser;
+    s->binance = &scan::scan_binance_depth;
+    s->okx = &scan::scan_okx_books;
+    s->bybit = &scan::scan_bybit_orderbook;
+#ifdef SKWIRE_REQUIRES_HASWELL
+    s->impl = "haswell";
+#else
+    s->impl = "builtin";
+#endif
+    return s;
+}
+
+inline void scan_free(DepthScan* s) {
+    if (s->parser) s->free_parser(s->parser);
+    delete s;
+}
+
+inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) { return s->binance(s, msg, len); }
+
+inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) { return s->okx(s, msg, len); }
+inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) { return s->bybit(s, msg, len); }
 
 // ---- OKX legacy CRC32 checksum over the venue's own strings ---------------------------------
 

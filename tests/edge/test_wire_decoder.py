@@ -15,6 +15,7 @@ from seqkern._wire import (
     BAD_LEVEL,
     BAD_SHAPE,
     DEPTH,
+    FORMAT_BINANCE_USDM,
     GAP,
     NOT_DEPTH,
     OTHER,
@@ -93,7 +94,7 @@ def test_spot_rule_first_last() -> None:
 
 
 def test_usdm_rule_prev_final() -> None:
-    dec = DepthDecoder()
+    dec = DepthDecoder(FORMAT_BINANCE_USDM)
     book = _empty_book(100)
     dec.scan(_msg(101, 110, pu=100))
     assert dec.apply_checked(book, RULE_PREV_FINAL) == APPLIED

@@ -42,10 +42,13 @@ class SyncCounters:
     snapshots: int = 0
     snapshot_retries: int = 0
     buffer_overflows: int = 0
-    applied: int = 0
     stale: int = 0
     checksum_failures: int = 0
     waiting: int = 0          # deltas dropped while waiting for an in-stream snapshot
+
+
+_LIVE = SyncState.LIVE
+_PUBLISH = Step.PUBLISH
 
 
 class BookSync:
@@ -61,6 +64,7 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
+        self._rule = venue.sequence_rule
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
@@ -95,11 +99,10 @@ class BookSync:
         dec = self.decoder
         if self.in_stream and dec.is_snapshot:
             return self._on_stream_snapshot()
-        if self.state is SyncState.LIVE:
-            rc = dec.apply_checked(self.book, self.venue.sequence_rule, self.raw)
+        if self.state is _LIVE:
+            rc = dec.apply_checked(self.book, self._rule, self.raw)
             if rc == APPLIED:
-                self.counters.applied += 1
-                return Step.PUBLISH
+                return _PUBLISH
             if rc == STALE:
                 self.counters.stale += 1
                 return Step.IGNORED

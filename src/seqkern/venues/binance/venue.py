@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from seqkern._wire import FORMAT_BINANCE
+from seqkern._wire import FORMAT_BINANCE, FORMAT_BINANCE_USDM
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
@@ -97,6 +97,7 @@ class BinanceSpot(CexVenue):
 class BinanceUsdm(BinanceSpot):
     name = "binance-perp"
     instrument_type = InstrumentType.PERP
+    depth_format = FORMAT_BINANCE_USDM
     sequence_rule = book.USDM_RULE
     ping = constants.USDM_PING
     limits = constants.USDM_LIMITS
