@@ -11,6 +11,7 @@ C library, and the same sequence check. Messages are formatted as the venues sen
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import orjson
@@ -252,3 +253,81 @@ def test_edge_okx_bybit_messages_are_valid(messages):
     for m in messages.okx_legacy[:500]:
         dec.scan(m)
         assert dec.checksum != 0 and dec.apply_checked(book, RULE_PREV_SEQ, raw_levels) == APPLIED
+
+
+# ---- the whole edge handler, and real loopback websocket frames with latency ------------------------
+
+WS_MSGS = 20_000
+
+
+def _live_runner(messages: Messages, venue_name: str, sink):
+    from seqkern.edge.runner import EdgeRunner, _Shard
+    from seqkern.venues.base import VenueEndpoints
+    from seqkern.venues.book_sync import SyncState
+    from seqkern.venues.bybit import BybitSpot
+    from seqkern.venues.okx import OkxSpot
+    from seqkern.venues.pairspec import pairspec_table
+
+    ep = VenueEndpoints("ws://127.0.0.1:1", "ws://127.0.0.1:1", "http://127.0.0.1:1")
+    venue = OkxSpot(ep) if venue_name == "okx" else BybitSpot(ep)
+    runner = EdgeRunner(venue, ["BTC-USDT"], sink, depth_ticks=4096)
+    # the catalog's pair spec with the workload's tick (0.01)
+    spec = dataclasses.replace(pairspec_table()[("BTC-USDT", venue.venue_id, "spot")], tick_1e9=TICK_1E9)
+    runner.add_symbol("BTC-USDT", spec)
+    vs = venue.venue_symbol("BTC-USDT")
+    slot = runner._slots[vs]
+    shard = _Shard(0, [], DepthDecoder(venue.depth_format, 20000))
+    slot.sync.decoder = shard.decoder
+    shard.slots[vs.encode()] = slot
+    snap = messages.okx_snapshot if venue_name == "okx" else messages.bybit_snapshot
+    runner._on_market(shard, snap, 0)          # the in-stream snapshot: book live
+    assert slot.sync.state is SyncState.LIVE
+    return runner, shard
+
+
+@pytest.mark.parametrize("venue_name", ["okx", "bybit"])
+def test_edge_okx_bybit_depth_handler_seqkern(benchmark, messages, venue_name):
+    """The runner's websocket handler per message: decode, sequence rule, book, delta + BBO publish."""
+    from .test_edge import _CountingSink
+
+    msgs = messages.okx if venue_name == "okx" else messages.bybit
+    benchmark.extra_info["ops"] = len(msgs)
+
+    def setup():
+        return _live_runner(messages, venue_name, _CountingSink()), {}
+
+    def run(runner, shard):
+        handle = runner._on_market
+        for raw in msgs:
+            handle(shard, raw, 0)
+        assert runner.sink.n >= len(msgs) and runner.counters.resyncs == 0
+
+    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("venue_name", ["okx", "bybit"])
+def test_edge_okx_bybit_ws_loopback_edge(benchmark, messages, venue_name):
+    """Depth frames over a real loopback websocket through the whole edge handler: msgs/s, p50/p99."""
+    import numpy as np
+    import uvloop
+
+    from .test_edge import _burst, _LatencySink
+
+    frames = (messages.okx if venue_name == "okx" else messages.bybit)[:WS_MSGS]
+    benchmark.extra_info["ops"] = WS_MSGS
+    sinks: list = []
+
+    def setup():
+        sink = _LatencySink(WS_MSGS)
+        sinks.append(sink)
+        return _live_runner(messages, venue_name, sink), {}
+
+    def run(runner, shard):
+        uvloop.run(_burst(frames, lambda m, ts: runner._on_market(shard, m, ts)))
+        assert runner.sink.n >= WS_MSGS
+
+    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    lat = np.concatenate([s.lat[:s.k] for s in sinks[1:]])
+    benchmark.extra_info["p50_ns"] = float(np.percentile(lat, 50))
+    benchmark.extra_info["p99_ns"] = float(np.percentile(lat, 99))
+    benchmark.extra_info["msgs_per_s"] = WS_MSGS / benchmark.stats.stats.median
