@@ -22,9 +22,10 @@ PRIVATE_PATH = "/ws/v5/private"
 # OKX drops a connection with no traffic for 30 s; clients send the text "ping" (answer "pong")
 PING = PingRule(server_ping_s=None, pong_timeout_s=30.0, client_ping_s=20.0, client_ping_text=b"ping")
 
-# 480 subscribe/unsubscribe/login requests per hour per connection; < 30 deep-book channels per
-# connection recommended; one request's args must total <= 64 KB
-LIMITS = SubscriptionLimits(streams_per_connection=60, messages_per_second=480 / 3600, args_per_request=50)
+# 480 subscribe/unsubscribe/login requests per hour per connection (so one subscribe frame carries
+# every stream of a connection, and frames are paced at 1/s); < 30 deep-book channels per
+# connection recommended (2 streams per symbol: 60); one request's args must total <= 64 KB
+LIMITS = SubscriptionLimits(streams_per_connection=60, messages_per_second=1.0, args_per_request=60)
 CONTROL_PER_HOUR = 480
 
 # REST pools: public market data 20 requests / 2 s per IP; orders 60 / 2 s per instrument
