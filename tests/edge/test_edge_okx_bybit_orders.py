@@ -172,3 +172,28 @@ def test_bad_credentials_are_refused_with_the_venue_code(case: str) -> None:
         finally:
             await sim.stop()
     run(go())
+
+
+def test_delayed_order_responses_time_out_cleanly_then_recover(venue: str) -> None:
+    async def go() -> None:
+        from seqkern.venues.base import VenueUnavailable
+
+        async with rig(venue, orders=True) as r:
+            t = r.transport
+            assert t is not None
+            session = t.session if r.okx else t.trade   # type: ignore[attr-defined]
+            eng = r.sim.engine(r.symbol)
+            req = OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 500 * eng.lot, eng.best(BUY) - 40 * eng.tick,
+                               TimeInForce.GTC, _cid(venue, 50))
+            r.sim.faults.ws_api_delay_s = 0.6
+            session.request_timeout_s = 0.2
+            with pytest.raises(VenueUnavailable):
+                await t.place(req)              # fate unknown: the venue may still execute it
+            session.request_timeout_s = 5.0
+            res = await t.place(OrderRequest(req.venue_symbol, req.side, req.order_type, req.qty_1e8, req.px_1e9,
+                                             req.tif, _cid(venue, 51)))
+            assert res.accepted                  # delayed but answered within the timeout
+            r.sim.faults.ws_api_delay_s = 0.0
+            await until(lambda: len([o for o in eng.orders.values() if o.owner is not None]) == 2, 5.0,
+                        "both orders resting (the timed-out one was executed late)")
+    run(go())
