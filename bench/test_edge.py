@@ -179,7 +179,7 @@ class _LatencySink(_CountingSink):
         self.lat = np.zeros(cap, dtype=np.int64)
         self.k = 0
 
-    def l2_delta(self, symbol_id, update_id, side, px, qty, n, ts_event_ns, ts_recv_ns) -> None:  # type: ignore[override]
+    def l2_delta(self, symbol_id, update_id, bids, n_bids, asks, n_asks, ts_event_ns, ts_recv_ns) -> None:  # type: ignore[override]
         if self.k < self.lat.shape[0]:
             self.lat[self.k] = time.time_ns() - ts_recv_ns
         self.k += 1

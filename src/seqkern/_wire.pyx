@@ -165,15 +165,14 @@ cdef class DepthDecoder:
     cdef DepthScan* _s
     cdef readonly int format
     cdef int _last_rc
-    cdef readonly object delta_side     # int8[max_levels]: levels written by the last apply
-    cdef readonly object delta_px       # int64[max_levels] px_1e9
-    cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
-    cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
+    cdef readonly object delta_bids     # int64[max_levels, 2]: (px_1e9, qty_1e8) bid levels written by the last apply
+    cdef readonly object delta_asks     # int64[max_levels, 2]: ask levels (qty 0 = level removed)
+    cdef readonly Py_ssize_t n_bids     # valid rows of delta_bids
+    cdef readonly Py_ssize_t n_asks     # valid rows of delta_asks
     cdef readonly bint bbo_changed      # the last apply changed the book's best bid/ask (price or size)
     cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
-    cdef int8_t* _ds
-    cdef int64_t* _dp
-    cdef int64_t* _dq
+    cdef int64_t* _db
+    cdef int64_t* _da
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
         if format not in (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT):
@@ -184,16 +183,15 @@ cdef class DepthDecoder:
         self._s.has_pu = format == FORMAT_BINANCE_USDM
         self.format = format
         self._last_rc = SCAN_OTHER
-        self.delta_side = np.zeros(max_levels, dtype=np.int8)
-        self.delta_px = np.zeros(max_levels, dtype=np.int64)
-        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
-        cdef int8_t[::1] ds = self.delta_side
-        cdef int64_t[::1] dp = self.delta_px
-        cdef int64_t[::1] dq = self.delta_qty
-        self._ds = &ds[0]
-        self._dp = &dp[0]
-        self._dq = &dq[0]
-        self.n_applied = 0
+        # the CC-LINK level block layout: int64[n, 2] rows of (px, qty), bids and asks apart
+        self.delta_bids = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_asks = np.zeros((max_levels, 2), dtype=np.int64)
+        cdef int64_t[:, ::1] db = self.delta_bids
+        cdef int64_t[:, ::1] da = self.delta_asks
+        self._db = &db[0, 0]
+        self._da = &da[0, 0]
+        self.n_bids = 0
+        self.n_asks = 0
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -288,7 +286,9 @@ cdef class DepthDecoder:
         cdef size_t i
         cdef int64_t px, qty
         cdef int rc
-        self.n_applied = 0
+        cdef int64_t* row
+        self.n_bids = 0
+        self.n_asks = 0
         for i in range(self._s.n_levels):
             if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
                 return C_BAD_LEVEL
@@ -299,10 +299,14 @@ cdef class DepthDecoder:
                 return C_BAD_LEVEL
             if raw != NULL:
                 raw_set(raw, scan_level(self._s, i).side, px, qty, scan_level(self._s, i))
-            self._ds[i] = <int8_t>scan_level(self._s, i).side
-            self._dp[i] = px
-            self._dq[i] = qty
-            self.n_applied = i + 1
+            if scan_level(self._s, i).side == SIDE_BID:
+                row = self._db + 2 * self.n_bids
+                self.n_bids += 1
+            else:
+                row = self._da + 2 * self.n_asks
+                self.n_asks += 1
+            row[0] = px
+            row[1] = qty
         return C_APPLIED
 
     cdef int _verify(self, L2Book book, RawLevels raw):

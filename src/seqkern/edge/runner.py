@@ -281,8 +281,8 @@ class EdgeRunner:
             step = slot.sync.on_depth(payload)
             if step is _PUBLISH:
                 sid = slot.sym.symbol_id
-                self.sink.l2_delta(sid, dec.final_id, dec.delta_side, dec.delta_px, dec.delta_qty,
-                                   dec.n_applied, dec.event_time_ns, ts_recv)
+                self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
+                                   dec.n_asks, dec.event_time_ns, ts_recv)
                 if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
                     slot.last_bbo_id = dec.final_id
                 if dec.bbo_changed and dec.final_id >= slot.last_bbo_id:

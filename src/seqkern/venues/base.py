@@ -321,10 +321,15 @@ class CexVenue(ABC):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Subscribe frames for ``streams`` (already split by ``limits.args_per_request``)."""
 
+    @abstractmethod
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
+
     def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        """Frames that make the venue send fresh snapshots of ``streams`` (RESUBSCRIBE venues:
-        unsubscribe then subscribe on the same connection)."""
-        return self.subscribe_frames(streams, req_id)
+        """Frames that make a RESUBSCRIBE venue send fresh snapshots of ``streams``: unsubscribe,
+        then subscribe, on the same connection."""
+        unsub = self.unsubscribe_frames(streams, req_id)
+        return unsub + self.subscribe_frames(streams, req_id + len(unsub))
 
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""

@@ -150,6 +150,7 @@ def test_venue_declarations() -> None:
     assert spot.market_streams("BTCUSDT")[0] == "btcusdt@depth@100ms"
     assert orjson.loads(spot.subscribe_frames(["btcusdt@depth@100ms"], 7)[0]) == {
         "method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 7}
+    assert orjson.loads(spot.unsubscribe_frames(["a", "b"], 9)[0])["method"] == "UNSUBSCRIBE"
     assert spot.snapshot_request("BTCUSDT").cost == (("REQUEST_WEIGHT", 50),)   # limit 1000
     # USD-M: depth on /public, trades on /market, separate connections
     shards = perp.shard_streams(perp.market_streams("BTCUSDT"))

@@ -74,6 +74,11 @@ class BinanceSpot(CexVenue):
         return [orjson.dumps({"method": "SUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
                 for k, i in enumerate(range(0, len(streams), n))]
 
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [orjson.dumps({"method": "UNSUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
+                for k, i in enumerate(range(0, len(streams), n))]
+
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/api/v3/depth", {"symbol": venue_symbol, "limit": self.snapshot_limit},
                            (("REQUEST_WEIGHT", constants.spot_depth_weight(self.snapshot_limit)),))

@@ -74,9 +74,9 @@ class BybitSpot(CexVenue):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         return self._op_frames("subscribe", streams, req_id)
 
-    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        # a new subscription starts with a snapshot
-        return self._op_frames("unsubscribe", streams, req_id) + self._op_frames("subscribe", streams, req_id + 1000)
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        # a new subscription starts with a snapshot: resync = unsubscribe + subscribe
+        return self._op_frames("unsubscribe", streams, req_id)
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/v5/market/orderbook",

@@ -85,9 +85,9 @@ class OkxSpot(CexVenue):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         return self._op_frames("subscribe", streams, req_id)
 
-    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        # OKX sends a fresh snapshot (prevSeqId -1) on every new subscription
-        return self._op_frames("unsubscribe", streams, req_id) + self._op_frames("subscribe", streams, req_id + 1000)
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        # a new subscription starts with a snapshot: resync = unsubscribe + subscribe
+        return self._op_frames("unsubscribe", streams, req_id)
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         path = "/api/v5/market/books"
