@@ -538,7 +538,7 @@ class BybitSim(StreamVenueSim):
         if qty % st.spec.lot_1e8 or px % st.spec.tick_1e9:
             raise BybitOpError(C.ERR_PARAMS, "Params Error: qty or price invalid")
         if qty <= o.filled:
-            raise BybitOpError(110011 if self.linear else 170310, "The new quantity must exceed the filled quantity.")
+            raise BybitOpError(C.ERR_PARAMS, "Params Error: the new quantity must exceed the filled quantity")
         fills: list[SimFill] = []
         if px == o.px and qty < o.qty:
             st.engine.reduce(o.order_id, qty)

@@ -39,18 +39,13 @@ SNAPSHOT_LIMIT_LINEAR = 500
 
 # retCodes (v5 error code table)
 OK = 0
-ERR_PARAMS = 10001             # Params error
+ERR_PARAMS = 10001             # Params error (also a batch over the category limit)
 ERR_TIMESTAMP = 10002          # request expired: timestamp outside recv_window
 ERR_API_KEY = 10003            # API key is invalid
 ERR_SIGN = 10004               # Error sign
-ERR_TOO_MANY = 10006           # Too many visits
 ERR_NOT_AUTHORIZED = 10005     # permission denied
+ERR_TOO_MANY = 10006           # Too many visits
 ERR_SERVER = 10016             # server error
-ERR_DUP_REQ_ID = 20006         # duplicate reqId (WS trade)
 ERR_ORDER_NOT_EXIST = 110001   # order does not exist (derivatives)
-ERR_SPOT_ORDER_NOT_EXIST = 170213
-ERR_INSUFFICIENT = 110007      # insufficient available balance
-ERR_QTY = 10001
-ERR_POST_ONLY = 110033         # cannot place post-only order that would take (sim message)
-ERR_DUP_LINK_ID = 110072       # OrderLinkedID is duplicate
-ERR_BATCH_TOO_MANY = 10001     # batch over the category limit is a params error
+ERR_DUP_LINK_ID = 110072       # OrderLinkedID is duplicate (derivatives)
+ERR_SPOT_ORDER_NOT_EXIST = 170213   # Order does not exist (spot)

@@ -47,36 +47,27 @@ CHECKSUM_DEPTH = 25
 
 LOGIN_PATH = "/users/self/verify"
 
-# error codes (OKX v5 error code table)
+# error codes (OKX v5 error code table; WS codes confirmed in OKX's websocket error list)
 ERR_OK = "0"
-ERR_BATCH_PARTIAL = "2"            # "All operations failed" is 1; 2 = some failed (batch)
-ERR_ALL_FAILED = "1"
+ERR_ALL_FAILED = "1"               # op response: every item failed (see each sCode)
+ERR_BATCH_PARTIAL = "2"            # op response: some items failed (see each sCode)
+ERR_SYSTEM_BUSY = "50001"          # Service temporarily unavailable
+ERR_TOO_FREQUENT = "50011"         # Rate limit reached / Too Many Requests
 ERR_EMPTY_PARAM = "50014"          # Parameter {0} can not be empty
-ERR_TIMESTAMP_EXPIRED = "50102"    # Timestamp request expired
-ERR_API_KEY_NOT_EXIST = "50111"    # Invalid OK-ACCESS-KEY
-ERR_TIMESTAMP_FORMAT = "50112"     # Invalid OK-ACCESS-TIMESTAMP
-ERR_BAD_SIGN = "50113"             # Invalid signature
-ERR_BAD_PASSPHRASE = "50105"       # OK-ACCESS-PASSPHRASE incorrect
 ERR_PARAM = "51000"                # Parameter {0} error
 ERR_INSTRUMENT = "51001"           # Instrument ID does not exist
-ERR_BATCH_TOO_MANY = "51004"       # order quantity exceeds limit (used for batch > 20 here)
-ERR_TOO_FREQUENT = "50011"         # Rate limit reached
-ERR_SYSTEM_BUSY = "50001"          # Service temporarily unavailable
+ERR_BATCH_TOO_MANY = "51004"       # simulator's answer to a batch over 20 (the venue's exact code is unconfirmed)
+ERR_TICK = "51006"                 # price not a multiple of the tick (simulator's choice of code)
+ERR_LOT = "51121"                  # Order quantity must be a multiple of the lot size
 ERR_DUPLICATE_CLORDID = "51016"    # Duplicated clOrdId
 ERR_ORDER_NOT_EXIST = "51603"      # Order does not exist
-ERR_POST_ONLY = "51019"            # post_only order would take (sim)
-ERR_AMEND_FAILED = "51503"         # amend failed as the order does not exist / is done
-ERR_LOT = "51121"                  # Order quantity must be a multiple of the lot size
-ERR_TICK = "51006"                 # Order price is not within the price limit / tick
-ERR_ORDER_TYPE = "51000"
-ERR_INSUFFICIENT = "51008"         # insufficient balance
 # websocket event errors
-WS_ERR_LOGIN = "60009"             # Login failed
-WS_ERR_BAD_SIGN = "60007"          # Invalid sign
-WS_ERR_TIMESTAMP = "60006"         # Timestamp request expired
 WS_ERR_API_KEY = "60005"           # Invalid apiKey
-WS_ERR_PASSPHRASE = "60024"        # Wrong passphrase
+WS_ERR_TIMESTAMP = "60006"         # Timestamp request expired
+WS_ERR_BAD_SIGN = "60007"          # Invalid sign
+WS_ERR_LOGIN = "60009"             # Login failure
 WS_ERR_NOT_LOGGED_IN = "60011"     # Please log in
 WS_ERR_BAD_REQUEST = "60012"       # Invalid request
-WS_ERR_BAD_ARGS = "60018"          # channel / args do not exist
+WS_ERR_BAD_ARGS = "60018"          # Wrong URL or channel/args doesn't exist
+WS_ERR_PASSPHRASE = "60024"        # Wrong passphrase
 WS_ERR_SERVICE_UPGRADE = "64008"   # connection will close for a service upgrade: reconnect

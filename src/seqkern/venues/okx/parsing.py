@@ -70,16 +70,6 @@ def _levels(rows: Any) -> tuple[np.ndarray, np.ndarray]:
     return px, qty
 
 
-def check_response(obj: Any, what: str) -> list[dict[str, Any]]:
-    """An OKX REST/WS response {"code","msg","data"}: the data list, or VenueRejected-worthy error."""
-    if not isinstance(obj, dict) or "code" not in obj:
-        raise VenueMessageError(f"{what}: not an OKX response object")
-    data = obj.get("data")
-    if not isinstance(data, list):
-        data = []
-    return data
-
-
 def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
     """GET /api/v5/market/books response to a BookSnapshot (update_id = seqId when present, else -1)."""
     try:
