@@ -23,7 +23,7 @@ from seqkern._wire import (
     APPLIED,
     FORMAT_BYBIT,
     FORMAT_OKX,
-    RULE_NEXT_ID,
+    RULE_FIRST_LAST,
     RULE_PREV_SEQ,
     DepthDecoder,
     RawLevels,
@@ -187,7 +187,7 @@ def test_edge_okx_depth_bytes_to_book_plain(benchmark, messages):
 
 
 def test_edge_bybit_depth_bytes_to_book_seqkern(benchmark, messages):
-    _run_seqkern(benchmark, messages.bybit, FORMAT_BYBIT, RULE_NEXT_ID, messages.bybit_snapshot)
+    _run_seqkern(benchmark, messages.bybit, FORMAT_BYBIT, RULE_FIRST_LAST, messages.bybit_snapshot)
 
 
 def test_edge_bybit_depth_bytes_to_book_plain(benchmark, messages):
@@ -238,7 +238,7 @@ def test_edge_okx_legacy_checksum_seqkern(benchmark, messages):
 def test_edge_okx_bybit_messages_are_valid(messages):
     """The workloads are what the venues send and every message applies under the venue's rule."""
     for msgs, fmt, rule, snap in ((messages.okx, FORMAT_OKX, RULE_PREV_SEQ, messages.okx_snapshot),
-                                  (messages.bybit, FORMAT_BYBIT, RULE_NEXT_ID, messages.bybit_snapshot)):
+                                  (messages.bybit, FORMAT_BYBIT, RULE_FIRST_LAST, messages.bybit_snapshot)):
         dec = DepthDecoder(fmt, 20000)
         book = _book(dec, snap)
         for raw in msgs[:2000]:

@@ -90,7 +90,6 @@ RULE_NONE = 0          # apply every message (snapshot-replace feeds)
 RULE_FIRST_LAST = 1    # Binance spot: ignore u <= last; gap if U > last + 1
 RULE_PREV_FINAL = 2    # Binance USD-M: pu must equal last u (ignore u < last)
 RULE_PREV_SEQ = 3      # OKX: prevSeqId must equal the last seqId (seqId may reset lower, or repeat)
-RULE_NEXT_ID = 4       # Bybit: ignore u <= last; u must be last + 1
 
 cdef enum:
     CF_BINANCE = 1
@@ -405,12 +404,6 @@ cdef class DepthDecoder:
             # prevSeqId chains to the last seqId; seqId may equal it (idle keepalive) or be lower
             # (sequence reset after maintenance). Legacy messages without seqId rely on the checksum.
             if self._s.has_seq != 0 and self._s.prev_final_id != last:
-                book.valid = False
-                return C_GAP
-        elif rule == RULE_NEXT_ID:
-            if self._s.final_id <= last:
-                return C_STALE
-            if self._s.final_id != last + 1:
                 book.valid = False
                 return C_GAP
         return self.apply(book, raw)

@@ -13,7 +13,7 @@ from seqkern._wire import (
     FORMAT_BYBIT,
     GAP,
     OTHER,
-    RULE_NEXT_ID,
+    RULE_FIRST_LAST,
     STALE,
     DepthDecoder,
 )
@@ -50,7 +50,7 @@ def test_snapshot_and_delta() -> None:
     assert d.scan(DELTA) == DEPTH and not d.is_snapshot and d.n_levels == 12
     assert d.event_time_ns == 1687940967466 * 10**6 and d.transact_time_ns == 1687940967464 * 10**6
     # u jumps from 18521288 to 177400507: a gap under the u + 1 rule
-    assert d.apply_checked(book, RULE_NEXT_ID) == GAP and not book.valid
+    assert d.apply_checked(book, RULE_FIRST_LAST) == GAP and not book.valid
 
 
 def test_u_chain_stale_and_restart() -> None:
@@ -59,13 +59,13 @@ def test_u_chain_stale_and_restart() -> None:
     d.scan(SNAPSHOT.replace(b"18521288", b"177400506"))
     d.apply_snapshot(book)
     d.scan(DELTA)
-    assert d.apply_checked(book, RULE_NEXT_ID) == APPLIED and book.last_update_id == 177400507
+    assert d.apply_checked(book, RULE_FIRST_LAST) == APPLIED and book.last_update_id == 177400507
     assert book.best_bid() == (parse_px("30247.2"), parse_qty("30.028"))
     _, _, ap, aq = book.top(10)
     asks = list(zip(ap.tolist(), aq.tolist(), strict=True))
     assert (parse_px("30249.3"), parse_qty("0.892")) in asks and parse_px("30248.7") not in ap.tolist()
     d.scan(DELTA)
-    assert d.apply_checked(book, RULE_NEXT_ID) == STALE
+    assert d.apply_checked(book, RULE_FIRST_LAST) == STALE
     # u == 1: a service restart; even a "delta" type with u = 1 overwrites the book
     d.scan(DELTA.replace(b'"u": 177400507', b'"u": 1'))
     assert d.is_snapshot and d.final_id == 1

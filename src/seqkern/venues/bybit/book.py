@@ -3,14 +3,15 @@
 Each orderbook.{depth} delta's ``u`` must be the previous u + 1 (older ones ignored); a gap means
 resubscribe, which makes Bybit send a fresh snapshot. Bybit documents the u+1 rule for its
 full-depth book; applying it to orderbook.{depth} is the safe reading (cex.md 5.3). ``seq`` is the
-cross sequence (monotonic, not contiguous). Checked in C (seqkern._wire RULE_NEXT_ID).
+cross sequence (monotonic, not contiguous). Checked in C: the scanner reports U = u, so Binance
+spot's rule (seqkern._wire RULE_FIRST_LAST: ignore u <= last, gap if U > last + 1) is exactly u+1.
 """
 
 from __future__ import annotations
 
-from seqkern._wire import RULE_NEXT_ID
+from seqkern._wire import RULE_FIRST_LAST
 
-SEQUENCE_RULE = RULE_NEXT_ID
+SEQUENCE_RULE = RULE_FIRST_LAST
 
 
 def event_is_stale(snapshot_id: int, final_id: int) -> bool:
