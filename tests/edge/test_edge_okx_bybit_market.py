@@ -94,3 +94,16 @@ def test_rest_429_and_5xx_on_instrument_load_are_retried(venue: str) -> None:
         finally:
             await sim.stop()
     run(go())
+
+
+def test_lost_resubscribe_falls_back_to_reconnect(venue: str) -> None:
+    async def go() -> None:
+        async with rig(venue) as r:
+            r.edge.resubscribe_timeout_s = 0.5
+            await r.checkpoint()
+            r.sim.ignore_subscribes = 1          # the resubscribe after the gap goes unanswered
+            r.sim.faults.skip_sequence = 1
+            await until(lambda: r.edge.counters.reconnects >= 1, 5.0, "the watchdog's reconnect")
+            await asyncio.sleep(0.2)
+            await r.checkpoint()
+    run(go())

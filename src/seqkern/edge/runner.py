@@ -90,8 +90,10 @@ class EdgeRunner:
     def __init__(self, venue: CexVenue, symbols: Sequence[str], sink: EdgeSink, *,
                  transport: OrderTransport | None = None, rest: RestClient | None = None,
                  depth_ticks: int = 1 << 16, backoff: Backoff | None = None,
-                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000) -> None:
+                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000,
+                 resubscribe_timeout_s: float = 5.0) -> None:
         self.venue = venue
+        self.resubscribe_timeout_s = resubscribe_timeout_s
         self.sink = sink
         self.transport = transport
         self.rest = rest or RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
@@ -351,6 +353,24 @@ class EdgeRunner:
                 conn.send_text(frame)
         except WsConnectError as exc:
             log.warning("%s shard %d: resubscribe failed: %s", self.venue.name, shard.index, exc)
+        # RESUBSCRIBE venues have no REST snapshot task: the slot's task slot holds this watchdog
+        if slot.snapshot_task is not None:
+            slot.snapshot_task.cancel()
+        slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_watchdog(shard, slot))
+
+    async def _resubscribe_watchdog(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """No snapshot after a resubscribe (refused or lost): reconnect the shard, which subscribes
+        everything again."""
+        try:
+            await asyncio.sleep(self.resubscribe_timeout_s)
+            if slot.sync.state is not SyncState.LIVE and shard.conn is not None and not self._stopping:
+                log.warning("%s %s: no snapshot %.1fs after resubscribing; reconnecting shard %d", self.venue.name,
+                            slot.sym.venue_symbol, self.resubscribe_timeout_s, shard.index)
+                shard.reconnect_now = True
+                await shard.conn.close()
+        finally:
+            if slot.snapshot_task is asyncio.current_task():
+                slot.snapshot_task = None
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:
         if isinstance(ev, TradeEvent):

@@ -56,6 +56,7 @@ class BybitSim(StreamVenueSim):
         self.category = "linear" if linear else "spot"
         self.batch_max = C.LINEAR_BATCH_MAX if linear else C.SPOT_BATCH_MAX
         self.recv_window_ms = recv_window_ms
+        self.ignore_subscribes = 0     # one-shot: drop this many public subscribe requests
         self._cross_seq: dict[str, int] = {}
         self._private: dict[str, list[tuple[web.WebSocketResponse, set[str]]]] = {}
         self._exec_seq = itertools.count(5_000_000)
@@ -197,6 +198,9 @@ class BybitSim(StreamVenueSim):
         if op == "unsubscribe":
             c.topics.difference_update(args)
             await self.send(c.ws, self._ack(c, op, rid))
+            return
+        if self.ignore_subscribes > 0:
+            self.ignore_subscribes -= 1      # a lost subscribe request: no ack, no snapshot
             return
         snaps = []
         for t in args:

@@ -60,6 +60,7 @@ class OkxSim(StreamVenueSim):
         self.heartbeat_s = heartbeat_s
         self.login_window_s = login_window_s
         self.seq_resets = 0            # one-shot: next update resets seqId lower (maintenance)
+        self.ignore_subscribes = 0     # one-shot: drop this many public subscribe requests
         self._seq: dict[str, int] = {}
         self._private: dict[str, list[tuple[web.WebSocketResponse, set[str]]]] = {}
         self._trade_ids = itertools.count(100000)
@@ -183,6 +184,9 @@ class OkxSim(StreamVenueSim):
             return
         if op not in ("subscribe", "unsubscribe"):
             await self.send(c.ws, self._error("60019", f"Invalid op: {op}", c.conn_id, rid))
+            return
+        if op == "subscribe" and self.ignore_subscribes > 0:
+            self.ignore_subscribes -= 1      # a lost subscribe request: no ack, no snapshot
             return
         for a in args:
             ch = a.get("channel") if isinstance(a, dict) else None
