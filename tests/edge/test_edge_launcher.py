@@ -78,3 +78,20 @@ def test_edge_process_publishes_from_the_simulator(tmp_path: Path) -> None:
     assert spec["venue_symbol"] == "BTCUSDT" and spec["venue_id"] == 3 and spec["instrument_type"] == "spot"
     assert spec["tick_1e9"] == 10_000_000
     assert "order entry on" in err
+
+
+def test_ed25519_key_from_a_secret_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    pem = Ed25519PrivateKey.from_private_bytes(bytes(range(32))).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    key_file = tmp_path / "ed25519.pem"
+    key_file.write_text(pem)
+    conf = configure(["--venue", "binance", "--symbols", "BTC-USDT"],
+                     env={"BINANCE_API_KEY": "ed-key", "BINANCE_API_SECRET_FILE": str(key_file)})
+    assert conf.credentials is not None and conf.credentials.api_secret.startswith("-----BEGIN")
+    assert "BEGIN" not in repr(conf.credentials)
+    with pytest.raises(CredentialError):
+        configure(["--venue", "binance", "--symbols", "BTC-USDT"],
+                  env={"BINANCE_API_KEY": "k", "BINANCE_API_SECRET_FILE": str(tmp_path / "missing.pem")})
