@@ -60,6 +60,9 @@ def test_place_amend_decrease_cancel(venue: str) -> None:
             dec = await t.decrease(r.symbol, venue_order_id=oid, new_qty_1e8=300 * lot)
             assert dec.mode is AmendMode.NATIVE_ATOMIC and dec.result.accepted, dec
             assert dec.result.venue_order_id == oid and sim_order.qty == 300 * lot
+            known = t.open_order(venue_order_id=oid)
+            assert known is not None and known.qty_1e8 == 300 * lot and known.px_1e9 == px
+            assert t.open_order(client_order_id=_cid(venue, 1)) == known
 
             # amend price and size in place (same id)
             am = await t.amend(r.symbol, venue_order_id=oid, new_qty_1e8=400 * lot, new_px_1e9=px - tick)
@@ -71,8 +74,10 @@ def test_place_amend_decrease_cancel(venue: str) -> None:
             bad = await t.amend(r.symbol, venue_order_id="999999" if r.okx else "nope", new_qty_1e8=lot)
             assert not bad.result.accepted and bad.result.error_code not in (None, "", 0)
 
+            assert t.open_order(venue_order_id=oid).px_1e9 == px - tick   # type: ignore[union-attr]
             can = await t.cancel(r.symbol, venue_order_id=oid)
             assert can.accepted and can.status is OrderStatus.CANCELED
+            assert t.open_order(venue_order_id=oid) is None
             assert sim_order.status == "CANCELED"
             await until(lambda: any(u.status is OrderStatus.CANCELED and u.venue_order_id == oid
                                     for _, u in r.sink.order_updates), 5.0, "CANCELED push")

@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ from seqkern.venues.base import (
     OrderStatus,
     OrderTransport,
     OrderType,
+    OrderUpdate,
     Side,
     TimeInForce,
     UserEventHandler,
@@ -41,6 +43,8 @@ from seqkern.venues.credentials import CexCredentials
 from seqkern.venues.ws_session import WsSession
 
 log = logging.getLogger("seqkern.venues.bybit")
+
+_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.POST_ONLY: "PostOnly"}
 
@@ -63,6 +67,7 @@ class BybitWsTransport(OrderTransport):
         self.recv_window_ms = recv_window_ms
         self._ids = itertools.count(1)
         self._on_user: UserEventHandler | None = None
+        self._open: dict[str, OrderRequest] = {}   # venue order id -> the order as last placed/amended
         self.user_events = 0
         self.unparsable = 0
         ping = orjson.dumps({"req_id": "ping", "op": "ping"})
@@ -104,6 +109,8 @@ class BybitWsTransport(OrderTransport):
             return
         self.user_events += 1
         for ev in events:
+            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
+                self._open.pop(str(ev.venue_order_id), None)
             self._on_user(ev)
 
     async def connect(self) -> None:
@@ -166,13 +173,36 @@ class BybitWsTransport(OrderTransport):
     def _ok(venue_symbol: str, data: dict[str, Any], status: OrderStatus, cid: str) -> OrderResult:
         return OrderResult(True, venue_symbol, data.get("orderLinkId") or cid, data.get("orderId"), status)
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        if venue_order_id is not None:
+            return self._open.get(str(venue_order_id))
+        return next((r for r in self._open.values() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _remember(self, req: OrderRequest, res: OrderResult) -> None:
+        if res.accepted and res.venue_order_id is not None:
+            self._open[str(res.venue_order_id)] = replace(req, client_order_id=res.client_order_id)
+
+    def _key(self, venue_order_id: int | str | None, client_order_id: str) -> str | None:
+        if venue_order_id is not None:
+            return str(venue_order_id)
+        return next((k for k, r in self._open.items() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _amended(self, key: str | None, new_qty_1e8: int | None, new_px_1e9: int | None) -> None:
+        r = self._open.get(key) if key is not None else None
+        if r is not None:
+            self._open[key] = replace(r, qty_1e8=new_qty_1e8 if new_qty_1e8 is not None else r.qty_1e8,  # type: ignore[index]
+                                      px_1e9=new_px_1e9 if new_px_1e9 is not None else r.px_1e9)
+
     async def place(self, req: OrderRequest) -> OrderResult:
         try:
             resp = await self._op("order.create", self._order_args(req))
         except VenueRejected as exc:
             return self._rejected(req.venue_symbol, req.client_order_id, exc)
         # the create ack is asynchronous: the order's state arrives on the private stream
-        return self._ok(req.venue_symbol, resp.get("data") or {}, OrderStatus.NEW, req.client_order_id)
+        res = self._ok(req.venue_symbol, resp.get("data") or {}, OrderStatus.NEW, req.client_order_id)
+        self._remember(req, res)
+        return res
 
     async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                      client_order_id: str = "") -> OrderResult:
@@ -180,7 +210,9 @@ class BybitWsTransport(OrderTransport):
             resp = await self._op("order.cancel", self._ident(venue_symbol, venue_order_id, client_order_id))
         except VenueRejected as exc:
             return self._rejected(venue_symbol, client_order_id, exc)
-        return self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.CANCELED, client_order_id)
+        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.CANCELED, client_order_id)
+        self._open.pop(str(res.venue_order_id), None)
+        return res
 
     async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                     client_order_id: str = "", new_qty_1e8: int | None = None,
@@ -197,8 +229,9 @@ class BybitWsTransport(OrderTransport):
             resp = await self._op("order.amend", a)
         except VenueRejected as exc:
             return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
-        return AmendResult(AmendMode.NATIVE_ATOMIC,
-                           self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.NEW, client_order_id))
+        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.NEW, client_order_id)
+        self._amended(self._key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
+        return AmendResult(AmendMode.NATIVE_ATOMIC, res)
 
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                        client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
@@ -226,6 +259,8 @@ class BybitWsTransport(OrderTransport):
                     out.append(OrderResult(False, r.venue_symbol, r.client_order_id, None, None, 0,
                                            code.get("code"), str(code.get("msg", ""))))
                 else:
-                    out.append(self._ok(r.venue_symbol, rows[k] if k < len(rows) else {}, OrderStatus.NEW,
-                                        r.client_order_id))
+                    res = self._ok(r.venue_symbol, rows[k] if k < len(rows) else {}, OrderStatus.NEW,
+                                   r.client_order_id)
+                    self._remember(r, res)
+                    out.append(res)
         return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), n)
