@@ -32,6 +32,7 @@ from seqkern.venues.base import (
     OrderResult,
     OrderTransport,
     OrderUpdate,
+    ResyncMethod,
     TradeEvent,
     UserEvent,
     VenueMessageError,
@@ -92,8 +93,10 @@ class EdgeRunner:
     def __init__(self, venue: CexVenue, symbols: Sequence[str], sink: EdgeSink, *,
                  transport: OrderTransport | None = None, rest: RestClient | None = None,
                  depth_ticks: int = 1 << 16, backoff: Backoff | None = None,
-                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000) -> None:
+                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000,
+                 resubscribe_timeout_s: float = 5.0) -> None:
         self.venue = venue
+        self.resubscribe_timeout_s = resubscribe_timeout_s
         self.sink = sink
         self.transport = transport
         self.rest = rest or RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
@@ -111,6 +114,7 @@ class EdgeRunner:
         self._live_events: dict[str, asyncio.Event] = {}
         # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
         self._direct = getattr(sink, "l2_from_decoder", None)
+        self._resub_id = 1 << 20
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -285,11 +289,13 @@ class EdgeRunner:
                 return
             slot = shard.slot_list[idx]
             sync = slot.sync
-            if sync.state is _LIVE:
+            if sync.state is _LIVE and not (sync.in_stream and dec.is_snapshot):
                 # the live path inline: rule + book in C, frames written by the decoder when it can
-                rc = dec.apply_checked(slot.book, sync.rule)
+                rc = dec.apply_checked(slot.book, sync.rule, sync.raw)
                 if rc == APPLIED:
                     sid = slot.symbol_id
+                    if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
+                        slot.last_bbo_id = dec.final_id
                     with_bbo = dec.bbo_changed and dec.final_id >= slot.last_bbo_id
                     if self._direct is not None and self._direct(sid, dec, ts_recv, with_bbo):
                         if with_bbo:
@@ -311,10 +317,14 @@ class EdgeRunner:
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
+            elif step is Step.SNAPSHOT:
+                self._publish_stream_snapshot(slot, ts_recv)
             elif step is Step.RESYNC:
                 self.counters.resyncs += 1
                 self._live_events[slot.sym.venue_symbol].clear()
                 self.sink.resync(slot.sym.symbol_id, slot.sync.last_reason)
+                if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                    self._resubscribe(shard, slot)
             return
         if rc == OTHER:
             self.counters.other += 1
@@ -340,6 +350,49 @@ class EdgeRunner:
             self._live_events[slot.sym.venue_symbol].clear()
             if slot.snapshot_task is not None:
                 slot.snapshot_task.cancel()
+                slot.snapshot_task = None
+            if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                self._resubscribe(shard, slot)
+
+    def _publish_stream_snapshot(self, slot: _SymbolSlot, ts_recv: int) -> None:
+        """An in-stream snapshot (OKX, Bybit) made the book whole again: publish it and go live."""
+        self.counters.snapshots_published += 1
+        slot.last_bbo = (0, 0, 0, 0)
+        slot.last_bbo_id = -1
+        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+        self._publish_book_bbo(slot, slot.book.last_update_id, slot.book.ts_event_ns, ts_recv)
+        self._live_events[slot.sym.venue_symbol].set()
+
+    def _resubscribe(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """RESUBSCRIBE venues: unsubscribe + subscribe the depth stream; the venue answers with a
+        fresh snapshot (a lost connection instead resubscribes everything on reconnect)."""
+        conn = shard.conn
+        if conn is None or not conn.connected:
+            return
+        depth_stream = self.venue.market_streams(slot.sym.venue_symbol)[0]
+        self._resub_id += 1
+        try:
+            for frame in self.venue.resubscribe_frames([depth_stream], self._resub_id):
+                conn.send_text(frame)
+        except WsConnectError as exc:
+            log.warning("%s shard %d: resubscribe failed: %s", self.venue.name, shard.index, exc)
+        # RESUBSCRIBE venues have no REST snapshot task: the slot's task slot holds this watchdog
+        if slot.snapshot_task is not None:
+            slot.snapshot_task.cancel()
+        slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_watchdog(shard, slot))
+
+    async def _resubscribe_watchdog(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """No snapshot after a resubscribe (refused or lost): reconnect the shard, which subscribes
+        everything again."""
+        try:
+            await asyncio.sleep(self.resubscribe_timeout_s)
+            if slot.sync.state is not SyncState.LIVE and shard.conn is not None and not self._stopping:
+                log.warning("%s %s: no snapshot %.1fs after resubscribing; reconnecting shard %d", self.venue.name,
+                            slot.sym.venue_symbol, self.resubscribe_timeout_s, shard.index)
+                shard.reconnect_now = True
+                await shard.conn.close()
+        finally:
+            if slot.snapshot_task is asyncio.current_task():
                 slot.snapshot_task = None
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:
