@@ -86,6 +86,15 @@ class _Shard:
     task: asyncio.Task | None = None
     reconnect_now: bool = False
 
+    def add_slot(self, slot: _SymbolSlot) -> None:
+        """Carry this symbol's depth on this connection: its sync machine scans with this
+        connection's decoder, which reports the symbol's index in ``slot_list``."""
+        slot.shard = self
+        slot.sync.decoder = self.decoder
+        self.slots[slot.sym.venue_symbol.encode()] = slot
+        self.decoder.register_symbol(slot.sym.venue_symbol)
+        self.slot_list.append(slot)
+
 
 class EdgeRunner:
     """Runs one venue edge until ``stop()``: every venue detail comes from the ``CexVenue``."""
@@ -199,11 +208,7 @@ class EdgeRunner:
             for s in group:
                 slot = owner.get(s)
                 if slot is not None:
-                    slot.shard = shard
-                    slot.sync.decoder = shard.decoder
-                    shard.slots[slot.sym.venue_symbol.encode()] = slot
-                    shard.decoder.register_symbol(slot.sym.venue_symbol)
-                    shard.slot_list.append(slot)
+                    shard.add_slot(slot)
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
