@@ -40,20 +40,27 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int32_t sym_len
         const char* impl
         bint has_pu
-        # cex4 block
         int32_t snapshot
+        int32_t has_seq
         int32_t has_checksum
         int64_t checksum
+        int64_t cross_seq
+        # cex4 block
         int64_t event_ns
         int32_t px_dec
         int32_t qty_dec
         int64_t stream_seq
         int32_t stream_gap
 
+    cdef cppclass RawBook:
+        bint active
+
     DepthScan* scan_new(size_t cap_levels) except +
     void scan_free(DepthScan* s)
     const Level* scan_level(const DepthScan* s, size_t i)
     int scan_binance_depth(DepthScan* s, const char* msg, size_t length)
+    int scan_okx_books(DepthScan* s, const char* msg, size_t length)
+    int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t length)
     # cex4 block
     int scan_coinbase_l2(DepthScan* s, const char* msg, size_t length)
     int scan_kraken_book(DepthScan* s, const char* msg, size_t length)
@@ -65,19 +72,31 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
                             const int64_t* apx, const int64_t* aqty, size_t na, int px_dec, int qty_dec)
     uint32_t crc32_bytes(const char* p, size_t n)
     int SCAN_STREAM_GAP
+    RawBook* raw_new() except +
+    void raw_free(RawBook* r)
+    void raw_clear(RawBook* r)
+    size_t raw_size(const RawBook* r, int side)
+    void raw_set(RawBook* r, int side, int64_t px, int64_t qty, const Level* L) except +
+    int64_t raw_checksum(RawBook* r, int depth) except +
+    int64_t checksum_text(const char* p, size_t n)
 
     int SCAN_OTHER, SCAN_DEPTH, SCAN_BAD_JSON, SCAN_BAD_SHAPE, SCAN_TOO_MANY
 
 
-# message formats (one scanner per venue format; OKX / Bybit join as siblings)
+# message formats (one scanner per venue format)
 FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
 FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
+FORMAT_OKX = 3              # OKX v5 books / books-l2-tbt / books50-l2-tbt (snapshot + update, seqId chain)
+FORMAT_BYBIT = 4            # Bybit v5 orderbook.{depth}.{symbol} (snapshot + delta, u)
 # cex4 block: in-stream snapshot venues
 FORMAT_COINBASE = 10        # Coinbase Advanced Trade l2_data (connection sequence_num)
 FORMAT_KRAKEN = 11          # Kraken WS v2 book (CRC32 of the top 10)
 FORMAT_BITGET = 12          # Bitget v2 books (seq, CRC32 of the top 25)
 FORMAT_CRYPTOCOM = 13       # Crypto.com v1 book / book.update (u, pu)
-_FORMATS = (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_COINBASE, FORMAT_KRAKEN, FORMAT_BITGET, FORMAT_CRYPTOCOM)
+_FORMATS = (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT, FORMAT_COINBASE, FORMAT_KRAKEN,
+            FORMAT_BITGET, FORMAT_CRYPTOCOM)
+
+OKX_CHECKSUM_DEPTH = 25
 
 # scan results
 OTHER = 0
@@ -93,14 +112,27 @@ STALE = 1          # entirely older than the book: ignored (normal while replayi
 GAP = 2            # the venue's continuity rule failed: the book is invalid, resync
 BAD_LEVEL = 3      # a price/qty that does not parse or fit the book: book invalid, resync
 NOT_DEPTH = 4      # apply called without a scanned depth message
-BAD_CHECKSUM = 5   # the venue checksum does not match the book after applying: book invalid, resync
-SNAPSHOT = 6       # apply_checked met an in-stream snapshot: nothing applied; the sync machine replaces the book
+CHECKSUM = 5       # the message's checksum does not match the book after applying: book invalid
+BAD_CHECKSUM = CHECKSUM
 
 # continuity rules (CexVenue.sequence_rule codes)
 RULE_NONE = 0          # apply every message (snapshot-replace feeds)
 RULE_FIRST_LAST = 1    # Binance spot: ignore u <= last; gap if U > last + 1
 RULE_PREV_FINAL = 2    # Binance USD-M: pu must equal last u (ignore u < last)
+RULE_PREV_SEQ = 3      # OKX: prevSeqId must equal the last seqId (seqId may reset lower, or repeat)
 RULE_INCREASING = 10   # cex4: ids only move forward (Bitget seq): u <= last is stale, no +1 rule
+
+cdef enum:
+    CF_BINANCE = 1
+    CF_BINANCE_USDM = 2
+    CF_OKX = 3
+    CF_BYBIT = 4
+    CF_COINBASE = 10     # cex4 block
+    CF_KRAKEN = 11
+    CF_BITGET = 12
+    CF_CRYPTOCOM = 13
+    CK_SCRATCH = 1032
+    MAX_SYMBOLS = 4096
 
 cdef enum:
     C_APPLIED = 0
@@ -108,16 +140,7 @@ cdef enum:
     C_GAP = 2
     C_BAD_LEVEL = 3
     C_NOT_DEPTH = 4
-    C_BAD_CHECKSUM = 5
-    C_SNAPSHOT = 6
-    F_BINANCE = 1
-    F_BINANCE_USDM = 2
-    F_COINBASE = 10
-    F_KRAKEN = 11
-    F_BITGET = 12
-    F_CRYPTOCOM = 13
-    CK_SCRATCH = 1032
-    MAX_SYMBOLS = 4096
+    C_CHECKSUM = 5
 
 
 cdef inline bint fast_decimal(const char* s, int32_t n, int digits, int64_t* out) noexcept nogil:
@@ -163,6 +186,46 @@ class WireError(SeqkernError, ValueError):
     """A venue message the compiled decoder could not read."""
 
     code = "BAD_VENUE_MESSAGE"
+
+
+def okx_checksum_text(text):
+    """CRC32 of an OKX checksum string as a signed int32 (the venue's legacy book checksum)."""
+    cdef bytes b = text.encode() if isinstance(text, str) else bytes(text)
+    return checksum_text(b, len(b))
+
+
+@cython.final
+cdef class RawLevels:
+    """The venue's own price/size strings of one book (OKX legacy checksum input), kept in C++.
+
+    Tracking starts when a snapshot carries a non-zero checksum; with the deprecated all-zero
+    checksum nothing is tracked and nothing is checked.
+    """
+
+    cdef RawBook* _r
+
+    def __cinit__(self):
+        self._r = raw_new()
+
+    def __dealloc__(self):
+        if self._r != NULL:
+            raw_free(self._r)
+            self._r = NULL
+
+    @property
+    def active(self):
+        return self._r.active
+
+    def clear(self):
+        raw_clear(self._r)
+        self._r.active = False
+
+    def checksum(self, int depth=OKX_CHECKSUM_DEPTH):
+        """CRC32 (signed) of the top ``depth`` levels per side, interleaved bid/ask."""
+        return raw_checksum(self._r, depth)
+
+    def __len__(self):
+        return raw_size(self._r, 0) + raw_size(self._r, 1)
 
 
 @cython.final
@@ -237,15 +300,19 @@ cdef class DepthDecoder:
     cdef int _scan(self, const char* p, Py_ssize_t n) noexcept nogil:
         if n <= 0:
             return SCAN_BAD_JSON
-        if self.format <= F_BINANCE_USDM:
-            return scan_binance_depth(self._s, p, <size_t>n)
-        if self.format == F_COINBASE:           # cex4 block
+        if self.format == CF_OKX:
+            return scan_okx_books(self._s, p, <size_t>n)
+        if self.format == CF_BYBIT:
+            return scan_bybit_orderbook(self._s, p, <size_t>n)
+        if self.format == CF_COINBASE:          # cex4 block
             return scan_coinbase_l2(self._s, p, <size_t>n)
-        if self.format == F_KRAKEN:
+        if self.format == CF_KRAKEN:
             return scan_kraken_book(self._s, p, <size_t>n)
-        if self.format == F_BITGET:
+        if self.format == CF_BITGET:
             return scan_bitget_books(self._s, p, <size_t>n)
-        return scan_cryptocom_book(self._s, p, <size_t>n)
+        if self.format == CF_CRYPTOCOM:
+            return scan_cryptocom_book(self._s, p, <size_t>n)
+        return scan_binance_depth(self._s, p, <size_t>n)
 
     cpdef int scan(self, object msg) except? -100:
         """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
@@ -297,6 +364,25 @@ cdef class DepthDecoder:
         return self._s.prev_final_id
 
     @property
+    def is_snapshot(self):
+        """The scanned message replaces the book (OKX/Bybit snapshot, Bybit u == 1 restart)."""
+        return self._last_rc == SCAN_DEPTH and self._s.snapshot != 0
+
+    @property
+    def has_seq(self):
+        return self._s.has_seq != 0
+
+    @property
+    def checksum(self):
+        """OKX checksum field of the scanned message (0 when absent or deprecated)."""
+        return self._s.checksum
+
+    @property
+    def cross_seq(self):
+        """Bybit cross sequence ``seq``."""
+        return self._s.cross_seq
+
+    @property
     def event_time_ns(self):
         return self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
 
@@ -320,7 +406,7 @@ cdef class DepthDecoder:
             return None
         return (<const char*>self._s.sym)[:self._s.sym_len]
 
-    cdef int _apply_levels(self, L2Book book) noexcept nogil:
+    cdef int _apply_levels(self, L2Book book, RawBook* raw) noexcept nogil:
         cdef size_t i
         cdef int64_t px, qty
         cdef int rc
@@ -339,6 +425,8 @@ cdef class DepthDecoder:
             rc = book.set_level(scan_level(self._s, i).side, px, qty)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
+            if raw != NULL:
+                raw_set(raw, lv.side, px, qty, lv)
             if lv.side == SIDE_BID:
                 row = self._db + 2 * self.n_bids
                 self.n_bids += 1
@@ -349,22 +437,50 @@ cdef class DepthDecoder:
             row[1] = qty
         return C_APPLIED
 
-    cpdef int apply(self, L2Book book):
+    cdef int _verify(self, L2Book book, RawLevels raw):
+        """OKX legacy checksum: checked whenever the message carries a non-zero one. Kraken's (and
+        Bitget's when no raw strings are kept) is computed in C from the book at the symbol's
+        precision (cex4)."""
+        cdef int row
+        if self._s.has_checksum == 0:
+            return C_APPLIED
+        # Kraken's and Bitget's checksums are live (0 is a value); OKX's 0 means deprecated
+        if self.format == CF_KRAKEN or (self.format == CF_BITGET and (raw is None or not raw._r.active)):
+            row = self.symbol_index + 1 if 0 <= self.symbol_index < MAX_SYMBOLS else 0
+            if not self._checksum_ok(book, self._pr[2 * row], self._pr[2 * row + 1]):
+                book.valid = False
+                return C_CHECKSUM
+            return C_APPLIED
+        if self._s.checksum == 0:
+            return C_APPLIED
+        if raw is None or not raw._r.active:
+            book.valid = False      # cannot verify: the book was not built from checksummed data
+            return C_CHECKSUM
+        if raw_checksum(raw._r, OKX_CHECKSUM_DEPTH) != self._s.checksum:
+            book.valid = False
+            return C_CHECKSUM
+        return C_APPLIED
+
+    cpdef int apply(self, L2Book book, RawLevels raw=None):
         """Apply the scanned levels unconditionally; sets last_update_id = u and the event time.
 
         Afterwards ``bbo_changed`` tells whether the top of book moved, and bid_px .. ask_qty
-        hold the new top (0 for an empty side).
+        hold the new top (0 for an empty side). ``raw`` (OKX) keeps the venue's strings and
+        verifies a non-zero checksum.
         """
         cdef int rc
         cdef int64_t bp, bq, ap, aq
+        cdef RawBook* r = NULL
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
+        if raw is not None and raw._r.active:
+            r = raw._r
         with nogil:
             bp = book.bid_px()
             bq = book.bid_qty()
             ap = book.ask_px()
             aq = book.ask_qty()
-            rc = self._apply_levels(book)
+            rc = self._apply_levels(book, r)
             self.bid_px = book.bid_px()
             self.bid_qty = book.bid_qty()
             self.ask_px = book.ask_px()
@@ -375,22 +491,47 @@ cdef class DepthDecoder:
             book.valid = False
             self.bbo_changed = False
             return rc
+        if self.book_depth > 0 and self.format >= CF_COINBASE:
+            with nogil:
+                self._truncate(book, self.book_depth)     # cex4: Kraken / Crypto.com depth views
+        if r != NULL or self._s.has_checksum:
+            rc = self._verify(book, raw)
+            if rc != C_APPLIED:
+                self.bbo_changed = False
+                return rc
         book.last_update_id = self._s.final_id
         book.ts_event_ns = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
         return C_APPLIED
 
-    cpdef int apply_checked(self, L2Book book, int rule):
-        """Check the venue continuity rule against book.last_update_id, then apply.
+    cpdef int apply_snapshot(self, L2Book book, RawLevels raw=None):
+        """Replace the whole book with the scanned snapshot (OKX/Bybit in-stream snapshots).
 
-        Returns APPLIED, STALE (older than the book, ignored), GAP (book marked invalid, nothing
-        applied) or BAD_LEVEL (book marked invalid).
+        Raw strings are tracked from here on when the snapshot carries a non-zero checksum.
+        Returns APPLIED (book valid), BAD_LEVEL or CHECKSUM (book invalid).
         """
-        cdef int64_t last = book.last_update_id
         cdef int rc
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
-        if self._s.snapshot:                 # cex4: an in-stream snapshot goes to the sync machine
-            return C_SNAPSHOT
+        book.clear_side(SIDE_BID)
+        book.clear_side(SIDE_ASK)
+        book.valid = False
+        if raw is not None:
+            raw_clear(raw._r)
+            raw._r.active = self._s.has_checksum != 0 and self._s.checksum != 0
+        rc = self.apply(book, raw)
+        if rc == C_APPLIED:
+            book.valid = True
+        return rc
+
+    cpdef int apply_checked(self, L2Book book, int rule, RawLevels raw=None):
+        """Check the venue continuity rule against book.last_update_id, then apply.
+
+        Returns APPLIED, STALE (older than the book, ignored), GAP (book marked invalid, nothing
+        applied), BAD_LEVEL or CHECKSUM (book marked invalid).
+        """
+        cdef int64_t last = book.last_update_id
+        if self._last_rc != SCAN_DEPTH:
+            return C_NOT_DEPTH
         if rule == RULE_FIRST_LAST:
             if self._s.final_id <= last:
                 return C_STALE
@@ -406,10 +547,13 @@ cdef class DepthDecoder:
         elif rule == RULE_INCREASING:
             if self._s.final_id <= last:
                 return C_STALE
-        rc = self.apply(book)
-        if rc == C_APPLIED and self.format >= F_COINBASE:
-            rc = self._after_apply(book)     # cex4: depth truncation and the venue checksum, in C
-        return rc
+        elif rule == RULE_PREV_SEQ:
+            # prevSeqId chains to the last seqId; seqId may equal it (idle keepalive) or be lower
+            # (sequence reset after maintenance). Legacy messages without seqId rely on the checksum.
+            if self._s.has_seq != 0 and self._s.prev_final_id != last:
+                book.valid = False
+                return C_GAP
+        return self.apply(book, raw)
 
     cpdef int encode_delta(self, Encoder enc, uint32_t symbol_id, int64_t ts_local_ns,
                            bint with_bbo=True) except -1:
@@ -426,17 +570,8 @@ cdef class DepthDecoder:
     # ---- cex4 block: in-stream snapshots, checksums, connection sequence ----
 
     @property
-    def is_snapshot(self):
-        """True when the scanned depth message is a full book (replace), not a diff."""
-        return self._last_rc == SCAN_DEPTH and self._s.snapshot != 0
-
-    @property
     def has_checksum(self):
         return self._last_rc == SCAN_DEPTH and self._s.has_checksum != 0
-
-    @property
-    def checksum(self):
-        return self._s.checksum
 
     @property
     def px_decimals(self):
@@ -481,45 +616,31 @@ cdef class DepthDecoder:
         cdef Py_ssize_t nb, na
         cdef int pd = px_dec if px_dec > self._s.px_dec else self._s.px_dec
         cdef int qd = qty_dec if qty_dec > self._s.qty_dec else self._s.qty_dec
-        if self.format == F_KRAKEN:
+        if self.format == CF_KRAKEN:
             nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
             na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
             return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, pd, qd) == <uint32_t>self._s.checksum
-        if self.format == F_BITGET:
+        if self.format == CF_BITGET:
             nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
             na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
             return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, pd, qd) == <int32_t>self._s.checksum
         return True
 
     cpdef int apply_verified(self, L2Book book, int px_dec=-1, int qty_dec=-1, int depth=0):
-        """Apply the scanned levels (a snapshot replaces the book), truncate to ``depth`` and check
-        the venue checksum when the message carries one. ``px_dec``/``qty_dec`` are the venue's
-        precisions (the most seen in this message are used when larger). APPLIED, BAD_LEVEL or
-        BAD_CHECKSUM (book marked invalid)."""
-        cdef int rc
-        if self._last_rc != SCAN_DEPTH:
-            return C_NOT_DEPTH
-        if self._s.snapshot:
-            book.clear()
-        rc = self.apply(book)
-        if rc != C_APPLIED:
-            return rc
-        with nogil:
-            self._truncate(book, depth)
-            if self._s.has_checksum and not self._checksum_ok(book, px_dec, qty_dec):
-                rc = C_BAD_CHECKSUM
-        if rc != C_APPLIED:
-            book.valid = False
-        return rc
+        """Replace the book with the scanned snapshot, keep ``depth`` levels, check the venue
+        checksum at these precisions (or more, as the message shows) (tools, tests, benchmarks)."""
+        self.book_depth = depth
+        self.set_symbol_precision(self.symbol_index, px_dec, qty_dec)
+        return self.apply_snapshot(book, None)
 
     def book_checksum(self, L2Book book, int px_dec, int qty_dec):
         """The checksum of ``book`` as this format's venue computes it (tools and tests)."""
         cdef Py_ssize_t nb, na
-        if self.format == F_KRAKEN:
+        if self.format == CF_KRAKEN:
             nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
             na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
             return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, px_dec, qty_dec)
-        if self.format == F_BITGET:
+        if self.format == CF_BITGET:
             nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
             na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
             return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
@@ -527,15 +648,9 @@ cdef class DepthDecoder:
 
     cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
         """``apply_checked`` with explicit precisions and depth (tools, tests, benchmarks)."""
-        cdef int saved_depth = self.book_depth
-        cdef int rc
-        if self._last_rc == SCAN_DEPTH and self._s.snapshot:
-            return C_SNAPSHOT
         self.book_depth = depth
         self.set_symbol_precision(self.symbol_index, px_dec, qty_dec)
-        rc = self.apply_checked(book, rule)
-        self.book_depth = saved_depth
-        return rc
+        return self.apply_checked(book, rule, None)
 
     def set_symbol_precision(self, int index, int px_dec, int qty_dec):
         """The venue's price / size decimals of a registered symbol (-1 = unregistered), as learned
@@ -543,14 +658,6 @@ cdef class DepthDecoder:
         cdef int row = index + 1 if 0 <= index < MAX_SYMBOLS else 0
         self._pr[2 * row] = px_dec
         self._pr[2 * row + 1] = qty_dec
-
-    cdef int _after_apply(self, L2Book book) noexcept nogil:
-        cdef int row = self.symbol_index + 1 if 0 <= self.symbol_index < MAX_SYMBOLS else 0
-        self._truncate(book, self.book_depth)
-        if self._s.has_checksum and not self._checksum_ok(book, self._pr[2 * row], self._pr[2 * row + 1]):
-            book.valid = False
-            return C_BAD_CHECKSUM
-        return C_APPLIED
 
     # ---- end cex4 block ----
 

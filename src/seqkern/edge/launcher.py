@@ -7,9 +7,9 @@ Configuration, strongest first: command-line flags, environment variables, a TOM
 
 Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
 venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
-<PREFIX>_MARKET_WS,
-<PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp;
-COINBASE, KRAKEN, BITGET, CRYPTOCOM for those, which also read <PREFIX>_API_PASSPHRASE).
+<PREFIX>_API_PASSPHRASE (OKX, Coinbase, Bitget, Crypto.com), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
+(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp,
+COINBASE, KRAKEN, BITGET and CRYPTOCOM for those).
 The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
 and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
 """
@@ -65,6 +65,26 @@ def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, Res
     return build
 
 
+def _okx_transport(inst_type: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.okx.execution import OkxWsTransport
+
+        ep = venue.endpoints
+        return OkxWsTransport(inst_type=inst_type, private_ws_url=ep.private_ws or ep.trade_ws,
+                              credentials=creds, rest=rest)  # type: ignore[arg-type]
+    return build
+
+
+def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.bybit.execution import BybitWsTransport
+
+        ep = venue.endpoints
+        return BybitWsTransport(category=category, trade_ws_url=ep.trade_ws, private_ws_url=ep.private_ws,
+                                credentials=creds)
+    return build
+
+
 # ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com transports ----
 
 def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
@@ -113,10 +133,16 @@ def _cex4_venues() -> dict[str, EdgeVenue]:
 
 def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
+    from seqkern.venues.bybit import BybitLinear, BybitSpot
+    from seqkern.venues.okx import OkxSpot, OkxSwap
 
     return {
         "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
         "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
+        "okx": EdgeVenue(OkxSpot, "OKX", "okx", _okx_transport("SPOT")),
+        "okx-perp": EdgeVenue(OkxSwap, "OKX", "okx", _okx_transport("SWAP")),
+        "bybit": EdgeVenue(BybitSpot, "BYBIT", "bybit", _bybit_transport("spot")),
+        "bybit-perp": EdgeVenue(BybitLinear, "BYBIT", "bybit", _bybit_transport("linear")),
         **_cex4_venues(),
     }
 
@@ -165,7 +191,6 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
     None means market data only.
     """
     sec = cfg.get("credentials", {}) or {}
-    passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)   # cex4
     key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
     secret = env.get(f"{prefix}_API_SECRET") or _secret_from(sec, "api_secret", env)
     secret_file = env.get(f"{prefix}_API_SECRET_FILE") or str(sec.get("api_secret_file", "") or "")
@@ -174,10 +199,11 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
             secret = Path(secret_file).read_text().strip() + "\n"
         except OSError:
             raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
+    passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)
     if not key and not secret:
         return None
     payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
-    if passphrase:                       # cex4: Coinbase, Bitget, Crypto.com (catalog class cex_passphrase)
+    if passphrase:   # OKX, and the catalog's cex_passphrase venues (Coinbase, Bitget, Crypto.com)
         payload["passphrase"] = passphrase
     creds = validate_credentials(catalog_venue, payload)
     assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))

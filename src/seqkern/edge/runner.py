@@ -86,6 +86,15 @@ class _Shard:
     task: asyncio.Task | None = None
     reconnect_now: bool = False
 
+    def add_slot(self, slot: _SymbolSlot) -> None:
+        """Carry this symbol's depth on this connection: its sync machine scans with this
+        connection's decoder, which reports the symbol's index in ``slot_list``."""
+        slot.shard = self
+        slot.sync.decoder = self.decoder
+        self.slots[slot.sym.venue_symbol.encode()] = slot
+        self.decoder.register_symbol(slot.sym.venue_symbol)
+        self.slot_list.append(slot)
+
 
 class EdgeRunner:
     """Runs one venue edge until ``stop()``: every venue detail comes from the ``CexVenue``."""
@@ -93,8 +102,10 @@ class EdgeRunner:
     def __init__(self, venue: CexVenue, symbols: Sequence[str], sink: EdgeSink, *,
                  transport: OrderTransport | None = None, rest: RestClient | None = None,
                  depth_ticks: int = 1 << 16, backoff: Backoff | None = None,
-                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000) -> None:
+                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000,
+                 resubscribe_timeout_s: float = 5.0) -> None:
         self.venue = venue
+        self.resubscribe_timeout_s = resubscribe_timeout_s
         self.sink = sink
         self.transport = transport
         self.rest = rest or RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
@@ -110,9 +121,9 @@ class EdgeRunner:
         self._canonical = list(symbols)
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
-        self._req_id = 1 << 20    # ids of resubscribe frames (subscribe frames count from 1 per shard)
         # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
         self._direct = getattr(sink, "l2_from_decoder", None)
+        self._resub_id = 1 << 20
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -197,11 +208,7 @@ class EdgeRunner:
             for s in group:
                 slot = owner.get(s)
                 if slot is not None:
-                    slot.shard = shard
-                    slot.sync.decoder = shard.decoder
-                    shard.slots[slot.sym.venue_symbol.encode()] = slot
-                    shard.decoder.register_symbol(slot.sym.venue_symbol)
-                    shard.slot_list.append(slot)
+                    shard.add_slot(slot)
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
@@ -244,7 +251,7 @@ class EdgeRunner:
             pinger: asyncio.Task | None = None
             try:
                 await conn.connect()
-                shard.decoder.reset_stream()
+                shard.decoder.reset_stream()          # connection sequence numbers start again
                 if self.venue.subscribe_delay_s:
                     await asyncio.sleep(self.venue.subscribe_delay_s)
                 if ping.client_ping_s and ping.client_ping_text:
@@ -280,29 +287,6 @@ class EdgeRunner:
             with contextlib.suppress(WsConnectError):
                 conn.send_text(ping.client_ping_text or b"ping")
 
-    def _resubscribe(self, slot: _SymbolSlot) -> None:
-        """RESUBSCRIBE venues: ask the stream for a fresh snapshot of one book (retried until live)."""
-        if slot.snapshot_task is None:
-            slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_loop(slot))
-
-    async def _resubscribe_loop(self, slot: _SymbolSlot) -> None:
-        backoff = Backoff(max(self._snapshot_retry.base_s, 0.5), max(self._snapshot_retry.cap_s, 5.0))
-        live = self._live_events[slot.sym.venue_symbol]
-        try:
-            while not self._stopping and slot.sync.state is not SyncState.LIVE:
-                conn = slot.shard.conn if slot.shard is not None else None
-                if conn is not None and conn.connected:
-                    self._req_id += 1
-                    for frame in self.venue.resubscribe_frames(slot.sym.venue_symbol, self._req_id):
-                        conn.send_text(frame)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(live.wait(), backoff.next_delay())
-        except WsConnectError:
-            pass
-        finally:
-            if slot.snapshot_task is asyncio.current_task():
-                slot.snapshot_task = None
-
     def _restart(self, slot: _SymbolSlot, reason: str) -> None:
         if slot.snapshot_task is not None:
             slot.snapshot_task.cancel()
@@ -327,11 +311,13 @@ class EdgeRunner:
                 return
             slot = shard.slot_list[idx]
             sync = slot.sync
-            if sync.state is _LIVE:
+            if sync.state is _LIVE and not (sync.in_stream and dec.is_snapshot):
                 # the live path inline: rule + book in C, frames written by the decoder when it can
-                rc = dec.apply_checked(slot.book, sync.rule)
+                rc = dec.apply_checked(slot.book, sync.rule, sync.raw)
                 if rc == APPLIED:
                     sid = slot.symbol_id
+                    if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
+                        slot.last_bbo_id = dec.final_id
                     with_bbo = dec.bbo_changed and dec.final_id >= slot.last_bbo_id
                     if self._direct is not None and self._direct(sid, dec, ts_recv, with_bbo):
                         if with_bbo:
@@ -350,18 +336,17 @@ class EdgeRunner:
                 step = sync.on_depth(payload)
             if step is Step.IGNORED:
                 return
-            elif step is Step.SNAPSHOT:     # an in-stream snapshot (RESUBSCRIBE venues) replaced the book
-                self._publish_stream_snapshot(slot, dec, ts_recv)
-                return
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
+            elif step is Step.SNAPSHOT:
+                self._publish_stream_snapshot(slot, ts_recv)
             elif step is Step.RESYNC:
                 self.counters.resyncs += 1
                 self._live_events[slot.sym.venue_symbol].clear()
                 self.sink.resync(slot.sym.symbol_id, slot.sync.last_reason)
                 if self.venue.resync is ResyncMethod.RESUBSCRIBE:
-                    self._resubscribe(slot)
+                    self._resubscribe(shard, slot)
             return
         pong = self.venue.ping.pong_text
         if pong is not None and payload == pong:
@@ -379,16 +364,6 @@ class EdgeRunner:
         self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else
                          "stream sequence gap" if rc == STREAM_GAP else f"bad depth message (code {rc})")
 
-    def _publish_stream_snapshot(self, slot: _SymbolSlot, dec: DepthDecoder, ts_recv: int) -> None:
-        if slot.snapshot_task is not None:
-            slot.snapshot_task.cancel()
-            slot.snapshot_task = None
-        self.counters.snapshots_published += 1
-        slot.last_bbo_id = -1
-        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
-        self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
-        self._live_events[slot.sym.venue_symbol].set()
-
     def _unparsable(self, shard: _Shard, why: str) -> None:
         """A message we could not read may have been a depth event: every book on the shard resyncs."""
         self.counters.unparsable += 1
@@ -403,7 +378,48 @@ class EdgeRunner:
                 slot.snapshot_task.cancel()
                 slot.snapshot_task = None
             if self.venue.resync is ResyncMethod.RESUBSCRIBE:
-                self._resubscribe(slot)
+                self._resubscribe(shard, slot)
+
+    def _publish_stream_snapshot(self, slot: _SymbolSlot, ts_recv: int) -> None:
+        """An in-stream snapshot (OKX, Bybit) made the book whole again: publish it and go live."""
+        self.counters.snapshots_published += 1
+        slot.last_bbo = (0, 0, 0, 0)
+        slot.last_bbo_id = -1
+        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+        self._publish_book_bbo(slot, slot.book.last_update_id, slot.book.ts_event_ns, ts_recv)
+        self._live_events[slot.sym.venue_symbol].set()
+
+    def _resubscribe(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """RESUBSCRIBE venues: unsubscribe + subscribe the depth stream; the venue answers with a
+        fresh snapshot (a lost connection instead resubscribes everything on reconnect)."""
+        conn = shard.conn
+        if conn is None or not conn.connected:
+            return
+        depth_stream = self.venue.market_streams(slot.sym.venue_symbol)[0]
+        self._resub_id += 1
+        try:
+            for frame in self.venue.resubscribe_frames([depth_stream], self._resub_id):
+                conn.send_text(frame)
+        except WsConnectError as exc:
+            log.warning("%s shard %d: resubscribe failed: %s", self.venue.name, shard.index, exc)
+        # RESUBSCRIBE venues have no REST snapshot task: the slot's task slot holds this watchdog
+        if slot.snapshot_task is not None:
+            slot.snapshot_task.cancel()
+        slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_watchdog(shard, slot))
+
+    async def _resubscribe_watchdog(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """No snapshot after a resubscribe (refused or lost): reconnect the shard, which subscribes
+        everything again."""
+        try:
+            await asyncio.sleep(self.resubscribe_timeout_s)
+            if slot.sync.state is not SyncState.LIVE and shard.conn is not None and not self._stopping:
+                log.warning("%s %s: no snapshot %.1fs after resubscribing; reconnecting shard %d", self.venue.name,
+                            slot.sym.venue_symbol, self.resubscribe_timeout_s, shard.index)
+                shard.reconnect_now = True
+                await shard.conn.close()
+        finally:
+            if slot.snapshot_task is asyncio.current_task():
+                slot.snapshot_task = None
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:
         if isinstance(ev, TradeEvent):

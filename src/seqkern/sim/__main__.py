@@ -1,6 +1,6 @@
 """`python -m seqkern.sim <venue> --port N`: run one venue simulator by hand.
 
-Venues: binance, binance-perp, and (cex4) coinbase, kraken, bitget, cryptocom.
+Venues: binance, binance-perp, okx, okx-perp, bybit, bybit-perp, coinbase, kraken, bitget, cryptocom.
 """
 
 from __future__ import annotations
@@ -8,28 +8,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seqkern.sim", description=__doc__)
-    ap.add_argument("venue", choices=["binance", "binance-perp", *CEX4_SIMS])
+    ap.add_argument("venue", choices=["binance", "binance-perp", "okx", "okx-perp", "bybit", "bybit-perp", *CEX4_SIMS])
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
-    ap.add_argument("--perp", action="store_true", help="USD-M futures instead of spot")
+    ap.add_argument("--perp", action="store_true", help="the perpetual market (USD-M, SWAP, linear) instead of spot")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--replay", default=None, help="file of recorded-format depth messages, one per line")
     ap.add_argument("--api-key", default="", help="register an account with this API key")
     ap.add_argument("--secret", default="", help="HMAC secret of that account")
-    ap.add_argument("--passphrase", default="", help="passphrase of that account (bitget, cryptocom)")
+    ap.add_argument("--passphrase", default="", help="API passphrase of that account (OKX, Bitget, Crypto.com)")
+    ap.add_argument("--legacy-checksum", action="store_true", help="OKX: send pre-2026-06-23 CRC32 checksums")
     args = ap.parse_args(argv)
     if args.venue in CEX4_SIMS:
         return _run_cex4(args)
-    from seqkern.sim.binance import BinanceSim
 
     async def run() -> None:
-        sim = BinanceSim(futures=args.perp or args.venue == "binance-perp", port=args.port, seed=args.seed,
-                         replay_path=args.replay)
-        if args.api_key:
-            sim.add_account(args.api_key, args.secret, balances={"USDT": "1000000", "BTC": "100"})
+        perp = args.perp or args.venue.endswith("-perp")
+        sim: Any
+        if args.venue.startswith("okx"):
+            from seqkern.sim.okx import OkxSim
+            sim = OkxSim(swap=perp, port=args.port, seed=args.seed, replay_path=args.replay,
+                         legacy_checksum=args.legacy_checksum)
+            if args.api_key:
+                sim.add_account(args.api_key, args.secret, args.passphrase)
+        elif args.venue.startswith("bybit"):
+            from seqkern.sim.bybit import BybitSim
+            sim = BybitSim(linear=perp, port=args.port, seed=args.seed, replay_path=args.replay)
+            if args.api_key:
+                sim.add_account(args.api_key, args.secret)
+        else:
+            from seqkern.sim.binance import BinanceSim
+            sim = BinanceSim(futures=perp, port=args.port, seed=args.seed, replay_path=args.replay)
+            if args.api_key:
+                sim.add_account(args.api_key, args.secret, balances={"USDT": "1000000", "BTC": "100"})
         await sim.start()
         print(f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http}", flush=True)
         try:

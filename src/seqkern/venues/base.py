@@ -329,6 +329,12 @@ class CexVenue(ABC):
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
 
+    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Frames that make a RESUBSCRIBE venue send fresh snapshots of ``streams``: unsubscribe,
+        then subscribe, on the same connection."""
+        unsub = self.unsubscribe_frames(streams, req_id)
+        return unsub + self.subscribe_frames(streams, req_id + len(unsub))
+
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""
         n = self.limits.streams_per_connection
@@ -349,14 +355,6 @@ class CexVenue(ABC):
     @abstractmethod
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
-
-    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
-        """RESUBSCRIBE venues: frames that make the stream send a fresh book snapshot for one symbol
-        (unsubscribe then subscribe its depth stream). SNAPSHOT venues resync over REST: none."""
-        if self.resync is not ResyncMethod.RESUBSCRIBE:
-            return []
-        depth = self.market_streams(venue_symbol)[:1]
-        return self.unsubscribe_frames(depth, req_id) + self.subscribe_frames(depth, req_id + 1)
 
     # other public messages
     @abstractmethod

@@ -1,4 +1,10 @@
-"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync."""
+"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync.
+
+Two venue procedures: REST snapshot + buffered replay (``ResyncMethod.SNAPSHOT``, Binance), and
+in-stream snapshots (``ResyncMethod.RESUBSCRIBE``, OKX, Bybit, Coinbase, Kraken, Bitget,
+Crypto.com): the stream's own snapshot
+message replaces the book, deltas before it are dropped, and a fault means resubscribing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_CHECKSUM, BAD_LEVEL, GAP, SNAPSHOT, STALE, DepthDecoder
+from seqkern._wire import APPLIED, BAD_LEVEL, CHECKSUM, GAP, STALE, DepthDecoder, RawLevels
 from seqkern.venues.base import BookSnapshot, CexVenue, ResyncMethod
 
 log = logging.getLogger("seqkern.edge.book")
@@ -26,7 +32,7 @@ class Step(enum.Enum):
     BUFFERED = "BUFFERED"     # held for replay after the snapshot
     IGNORED = "IGNORED"       # older than the book
     RESYNC = "RESYNC"         # book invalidated: fetch a new snapshot (or resubscribe)
-    SNAPSHOT = "SNAPSHOT"     # an in-stream snapshot replaced the book: publish it whole (RESUBSCRIBE venues)
+    SNAPSHOT = "SNAPSHOT"     # an in-stream snapshot replaced the book: publish it whole, now LIVE
 
 
 @dataclass
@@ -39,6 +45,7 @@ class SyncCounters:
     buffer_overflows: int = 0
     stale: int = 0
     checksum_failures: int = 0
+    waiting: int = 0          # deltas dropped while waiting for an in-stream snapshot
 
 
 _LIVE = SyncState.LIVE
@@ -59,20 +66,22 @@ class BookSync:
         self.decoder = decoder
         self.state = SyncState.BUFFERING
         self.rule = venue.sequence_rule   # seqkern._wire RULE_* checked on every live message
-        self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE    # the snapshot comes in the stream
-        self._depth = venue.book_depth
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
         self.last_reason = ""
-        self.px_dec = -1      # venue precisions learned from the last in-stream snapshot (checksums)
-        self.qty_dec = -1
+        self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE
+        self._depth = venue.book_depth     # depth-limited views (Kraken, Crypto.com): levels kept per side
+        # the venue's own level strings, for checksums computed over them (OKX legacy)
+        self.raw: RawLevels | None = RawLevels() if venue.has_checksum else None
 
     # ---- transitions ---------------------------------------------------------------------
 
     def restart(self, reason: str) -> None:
         """Drop the book and start buffering again (a reconnect or a detected fault)."""
         self.book.clear()
+        if self.raw is not None:
+            self.raw.clear()
         self._buffer.clear()
         self._first_buffered_id = -1
         self.state = SyncState.BUFFERING
@@ -90,13 +99,17 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
-        if self.in_stream:
-            return self._on_stream_depth(dec)
+        if self.in_stream and dec.is_snapshot:
+            return self._on_stream_snapshot()
         if self.state is _LIVE:
-            rc = dec.apply_checked(self.book, self.rule)
+            rc = dec.apply_checked(self.book, self.rule, self.raw)
             if rc == APPLIED:
                 return _PUBLISH
             return self.on_live_result(rc)
+        if self.in_stream:
+            # deltas older than the snapshot that the (re)subscription will send: nothing to keep
+            self.counters.waiting += 1
+            return Step.IGNORED
         # BUFFERING or INVALID (waiting for a snapshot): keep the bytes
         if len(self._buffer) >= self.venue.max_buffered_events:
             self.counters.buffer_overflows += 1
@@ -107,46 +120,40 @@ class BookSync:
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
 
-    def _on_stream_depth(self, dec: DepthDecoder) -> Step:
-        """RESUBSCRIBE venues: the snapshot comes in the stream; diffs before it are ignored."""
-        if dec.is_snapshot:
-            self.counters.snapshots += 1
-            rc = dec.apply_verified(self.book, -1, -1, self._depth)
-            if rc == APPLIED:
-                self.px_dec = dec.px_decimals
-                self.qty_dec = dec.qty_decimals
-                # what the live path (apply_checked, inlined in the runner) checks from now on
-                dec.book_depth = self._depth
-                dec.set_symbol_precision(dec.symbol_index, self.px_dec, self.qty_dec)
-                self.book.valid = True
-                self.state = SyncState.LIVE
-                return Step.SNAPSHOT
-            return self.on_live_result(rc)
-        if self.state is not _LIVE:
-            return Step.IGNORED
-        rc = dec.apply_checked(self.book, self.rule)
-        if rc == APPLIED:
-            return _PUBLISH
-        return self.on_live_result(rc)
-
     def on_live_result(self, rc: int) -> Step:
-        """What a live message that was not APPLIED means (the runner's inlined live path)."""
+        """What a live message that was not APPLIED means (also the runner's inlined live path)."""
         if rc == STALE:
             self.counters.stale += 1
             return Step.IGNORED
         dec = self.decoder
-        if rc == SNAPSHOT:          # an in-stream snapshot met on the live path
-            return self._on_stream_depth(dec)
-        if rc == BAD_CHECKSUM:
-            self.counters.checksum_failures += 1
-            return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue sent {dec.checksum})")
         if rc == GAP:
             self.counters.gaps += 1
             return self.invalidate(
                 f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
                 f"u={dec.final_id} pu={dec.prev_final_id}")
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue {dec.checksum})")
         self.counters.bad_levels += 1
         return self.invalidate("depth level does not fit the book")
+
+    def _on_stream_snapshot(self) -> Step:
+        """An OKX/Bybit snapshot message (or Bybit u == 1 restart): replace the book, go LIVE."""
+        self.counters.snapshots += 1
+        dec = self.decoder
+        dec.book_depth = self._depth
+        rc = dec.apply_snapshot(self.book, self.raw)
+        if rc == APPLIED:
+            # the precisions the snapshot was printed at: checksums computed from the book use them
+            dec.set_symbol_precision(dec.symbol_index, dec.px_decimals, dec.qty_decimals)
+            self._buffer.clear()
+            self.state = SyncState.LIVE
+            return Step.SNAPSHOT
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"snapshot checksum mismatch (venue {self.decoder.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("snapshot level does not fit the book")
 
     def on_snapshot(self, snap: BookSnapshot) -> bool:
         """Apply a REST snapshot and replay the buffer. True when LIVE; False: fetch again."""

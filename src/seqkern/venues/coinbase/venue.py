@@ -123,9 +123,14 @@ class CoinbaseSpot(CexVenue):
             by_channel.setdefault(ch, []).append(pid)
         return [self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
 
-    def resubscribe_frames(self, venue_symbol: str, req_id: int) -> list[bytes]:
-        return [self._frame("unsubscribe", "level2", [venue_symbol]),
-                self._frame("subscribe", "level2", [venue_symbol])]
+    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Unsubscribe + subscribe ``streams`` (no second heartbeats subscription)."""
+        by_channel: dict[str, list[str]] = {}
+        for s in streams:
+            ch, pid = s.split(":", 1)
+            by_channel.setdefault(ch, []).append(pid)
+        return ([self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
+                + [self._frame("subscribe", ch, pids) for ch, pids in by_channel.items()])
 
     # ---- REST book (tools; the sync snapshot comes in the stream) ---------------------------
 
