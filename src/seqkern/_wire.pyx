@@ -517,7 +517,8 @@ cdef class DepthDecoder:
         book.valid = False
         if raw is not None:
             raw_clear(raw._r)
-            raw._r.active = self._s.has_checksum != 0 and self._s.checksum != 0
+            # Kraken's checksum is computed from the book at its precision: no strings to keep (cex4)
+            raw._r.active = self._s.has_checksum != 0 and self._s.checksum != 0 and self.format != CF_KRAKEN
         rc = self.apply(book, raw)
         if rc == C_APPLIED:
             book.valid = True
