@@ -40,6 +40,10 @@ cdef class L2Book:
     cdef readonly object top_levels       # int64[4, top_cap]: bid px, bid qty, ask px, ask qty
     cdef int64_t[:, ::1] _top
     cdef int64_t top_cap
+    cdef object _bb_cache                 # (px, qty) tuples of the last read best levels,
+    cdef object _ba_cache                 # reused until a level of that side changes
+    cdef bint _bb_dirty
+    cdef bint _ba_dirty
 
     cdef void _init_ladder(self, Ladder* L, object q, object b, int64_t cap)
     cdef int _apply_side(self, int side, const int64_t[::1] px, const int64_t[::1] qty) except -1

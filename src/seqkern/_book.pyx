@@ -184,6 +184,8 @@ cdef class L2Book:
         self._top = self.top_levels
         self.last_update_id = -1
         self.valid = False
+        self._bb_dirty = True
+        self._ba_dirty = True
 
     cdef void _init_ladder(self, Ladder* L, object q, object b, int64_t cap):
         cdef int64_t[::1] qv = q
@@ -209,11 +211,15 @@ cdef class L2Book:
         if t * self.tick != px:
             return LV_UNALIGNED
         if side == SIDE_BID:
+            self._bb_dirty = True
             return lad_set(&self.bids, t, qty, &self.evicted, &self.dropped)
+        self._ba_dirty = True
         return lad_set(&self.asks, -t, qty, &self.evicted, &self.dropped)
 
     cdef void clear_side(self, int side) noexcept nogil:
         cdef Ladder* L = &self.bids if side == SIDE_BID else &self.asks
+        self._bb_dirty = True
+        self._ba_dirty = True
         memset(L.qty, 0, L.cap * sizeof(int64_t))
         memset(L.bits, 0, L.nwords * sizeof(uint64_t))
         L.count = 0
@@ -308,14 +314,17 @@ cdef class L2Book:
 
     def best_bid(self):
         """(px_1e9, qty_1e8) of the best bid, or None."""
-        if self.bids.count == 0:
-            return None
-        return (self.bid_px(), self.bid_qty())
+        if self._bb_dirty:
+            self._bb_cache = (self.bid_px(), self.bid_qty()) if self.bids.count > 0 else None
+            self._bb_dirty = False
+        return self._bb_cache
 
     def best_ask(self):
-        if self.asks.count == 0:
-            return None
-        return (self.ask_px(), self.ask_qty())
+        """(px_1e9, qty_1e8) of the best ask, or None."""
+        if self._ba_dirty:
+            self._ba_cache = (self.ask_px(), self.ask_qty()) if self.asks.count > 0 else None
+            self._ba_dirty = False
+        return self._ba_cache
 
     @property
     def best_bid_px(self):
