@@ -1,0 +1,370 @@
+# distutils: language = c++
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled book decoders of Kalshi, Polymarket and Hyperliquid: raw bytes into L2Books, no Python per level."""
+
+cimport cython
+from libc.stdint cimport int64_t, int32_t, int8_t
+from libc.string cimport memcmp
+
+import numpy as np
+
+from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
+from seqkern._book cimport L2Book, Ladder, LV_DROPPED, SIDE_BID, SIDE_ASK
+
+
+cdef extern from "_predwire_scan.h" namespace "skpred" nogil:
+    cdef cppclass PLevel:
+        const char* px
+        int32_t px_len
+        const char* qty
+        int32_t qty_len
+        const char* key
+        int32_t key_len
+        int32_t side
+        int32_t px_digits
+
+    cdef cppclass PredScan:
+        size_t n_levels
+        size_t max_levels
+        int64_t sid
+        int64_t seq
+        int64_t ts_ms
+        const char* sym
+        int32_t sym_len
+
+    PredScan* pscan_new(size_t cap_levels) except +
+    void pscan_free(PredScan* s)
+    const PLevel* pscan_level(const PredScan* s, size_t i)
+    int scan_kalshi(PredScan* s, const char* msg, size_t length)
+    int scan_polymarket(PredScan* s, const char* msg, size_t length)
+    int scan_hyperliquid(PredScan* s, const char* msg, size_t length)
+
+
+# message formats
+FORMAT_KALSHI = 11
+FORMAT_POLYMARKET = 12
+FORMAT_HYPERLIQUID = 13
+
+# scan results
+OTHER = 0
+DELTA = 1
+SNAPSHOT = 2
+ARRAY = 3          # top-level JSON array (Polymarket batches): split it and scan each element
+BAD_JSON = -1
+BAD_SHAPE = -2
+TOO_MANY_LEVELS = -3
+
+# apply results
+APPLIED = 0
+BAD_LEVEL = 3      # a price/qty that does not parse or fit, or a delta taking a level below zero
+NOT_BOOK = 4
+
+cdef enum:
+    C_APPLIED = 0
+    C_BAD_LEVEL = 3
+    C_NOT_BOOK = 4
+    C_DELTA = 1
+    C_SNAPSHOT = 2
+    C_FMT_KALSHI = 11
+    C_FMT_POLYMARKET = 12
+
+cdef int64_t ONE_DOLLAR = 1000000000   # px_1e9 of $1: a binary contract's full payout
+
+
+cdef inline int64_t ladder_qty(L2Book book, int side, int64_t px) noexcept nogil:
+    """Current quantity at ``px`` on one side of ``book`` (0 when absent)."""
+    cdef Ladder* L
+    cdef int64_t key, t = px // book.tick
+    if t * book.tick != px:
+        return 0
+    if side == SIDE_BID:
+        L = &book.bids
+        key = t
+    else:
+        L = &book.asks
+        key = -t
+    if L.count == 0 or key < L.lo or key >= L.lo + L.cap:
+        return 0
+    return L.qty[key & L.mask]
+
+
+@cython.final
+cdef class PredBookDecoder:
+    """Scans one venue book message at a time; header fields stay readable until the next scan.
+
+    Kalshi: ``apply_kalshi(yes_book, no_book)`` writes YES bids / NO asks (= 1 - NO bid) into the
+    YES leg's book and NO bids / NO asks (= 1 - YES bid) into the NO leg's book.
+    Polymarket: ``apply_book(book)`` for a ``book`` event, ``apply_changes(books)`` for a
+    ``price_change`` (``books`` maps asset-id bytes to L2Book). Hyperliquid: ``apply_book(book)``.
+    The levels written by the last apply are in ``delta_*`` (book 0) and ``delta2_*`` (Kalshi NO leg).
+    """
+
+    cdef PredScan* _s
+    cdef readonly int format
+    cdef int _last_rc
+    cdef readonly object delta_side
+    cdef readonly object delta_px
+    cdef readonly object delta_qty
+    cdef readonly object delta2_side
+    cdef readonly object delta2_px
+    cdef readonly object delta2_qty
+    cdef readonly Py_ssize_t n_applied
+    cdef int8_t* _ds
+    cdef int64_t* _dp
+    cdef int64_t* _dq
+    cdef int8_t* _ds2
+    cdef int64_t* _dp2
+    cdef int64_t* _dq2
+
+    def __cinit__(self, int format, Py_ssize_t max_levels=4096):
+        if format not in (FORMAT_KALSHI, FORMAT_POLYMARKET, FORMAT_HYPERLIQUID):
+            raise ValueError(f"unknown book message format {format}")
+        if max_levels < 1:
+            raise ValueError("max_levels must be positive")
+        self._s = pscan_new(<size_t>max_levels)
+        self.format = format
+        self._last_rc = OTHER
+        self.delta_side = np.zeros(max_levels, dtype=np.int8)
+        self.delta_px = np.zeros(max_levels, dtype=np.int64)
+        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
+        self.delta2_side = np.zeros(max_levels, dtype=np.int8)
+        self.delta2_px = np.zeros(max_levels, dtype=np.int64)
+        self.delta2_qty = np.zeros(max_levels, dtype=np.int64)
+        cdef int8_t[::1] ds = self.delta_side
+        cdef int64_t[::1] dp = self.delta_px
+        cdef int64_t[::1] dq = self.delta_qty
+        cdef int8_t[::1] ds2 = self.delta2_side
+        cdef int64_t[::1] dp2 = self.delta2_px
+        cdef int64_t[::1] dq2 = self.delta2_qty
+        self._ds = &ds[0]
+        self._dp = &dp[0]
+        self._dq = &dq[0]
+        self._ds2 = &ds2[0]
+        self._dp2 = &dp2[0]
+        self._dq2 = &dq2[0]
+        self.n_applied = 0
+
+    def __dealloc__(self):
+        if self._s != NULL:
+            pscan_free(self._s)
+            self._s = NULL
+
+    cpdef int scan(self, const unsigned char[::1] msg):
+        cdef int rc
+        cdef size_t n = msg.shape[0]
+        if n == 0:
+            self._last_rc = BAD_JSON
+            return BAD_JSON
+        with nogil:
+            if self.format == C_FMT_KALSHI:
+                rc = scan_kalshi(self._s, <const char*>&msg[0], n)
+            elif self.format == C_FMT_POLYMARKET:
+                rc = scan_polymarket(self._s, <const char*>&msg[0], n)
+            else:
+                rc = scan_hyperliquid(self._s, <const char*>&msg[0], n)
+        self._last_rc = rc
+        return rc
+
+    @property
+    def sid(self):
+        return self._s.sid
+
+    @property
+    def seq(self):
+        return self._s.seq
+
+    @property
+    def event_time_ns(self):
+        return self._s.ts_ms * 1000000
+
+    @property
+    def n_levels(self):
+        return self._s.n_levels if self._last_rc in (DELTA, SNAPSHOT) else 0
+
+    cpdef bytes symbol_bytes(self):
+        if self._last_rc not in (DELTA, SNAPSHOT) or self._s.sym == NULL:
+            return None
+        return (<const char*>self._s.sym)[:self._s.sym_len]
+
+    def levels(self):
+        """Scanned levels as (side, price_str, qty_str, key_str) (tests and tools only)."""
+        cdef size_t i
+        cdef const PLevel* L
+        out = []
+        if self._last_rc not in (DELTA, SNAPSHOT):
+            return out
+        for i in range(self._s.n_levels):
+            L = pscan_level(self._s, i)
+            out.append((L.side, (<const char*>L.px)[:L.px_len].decode(), (<const char*>L.qty)[:L.qty_len].decode(),
+                        (<const char*>L.key)[:L.key_len].decode() if L.key != NULL else None))
+        return out
+
+    # ---- Kalshi: one message, two derived books ---------------------------------------------
+
+    cdef int _kalshi(self, L2Book yes, L2Book no) noexcept nogil:
+        cdef size_t i
+        cdef const PLevel* L
+        cdef int64_t px, q, cur, newq
+        cdef int rc
+        cdef bint snap = self._last_rc == C_SNAPSHOT
+        self.n_applied = 0
+        if snap:
+            yes.clear_side(SIDE_BID)
+            yes.clear_side(SIDE_ASK)
+            no.clear_side(SIDE_BID)
+            no.clear_side(SIDE_ASK)
+        for i in range(self._s.n_levels):
+            L = pscan_level(self._s, i)
+            if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
+                return C_BAD_LEVEL
+            if px <= 0 or px >= ONE_DOLLAR:
+                return C_BAD_LEVEL
+            # a YES bid at p rests in the YES book and is the NO book's ask at 1 - p (and vice versa)
+            if L.side == 0:
+                cur = ladder_qty(yes, SIDE_BID, px)
+            else:
+                cur = ladder_qty(no, SIDE_BID, px)
+            newq = cur + q      # snapshot: repeated prices add up; delta: signed change
+            if newq < 0:
+                return C_BAD_LEVEL
+            if L.side == 0:
+                rc = yes.set_level(SIDE_BID, px, newq)
+                if rc > LV_DROPPED:
+                    return C_BAD_LEVEL
+                rc = no.set_level(SIDE_ASK, ONE_DOLLAR - px, newq)
+            else:
+                rc = no.set_level(SIDE_BID, px, newq)
+                if rc > LV_DROPPED:
+                    return C_BAD_LEVEL
+                rc = yes.set_level(SIDE_ASK, ONE_DOLLAR - px, newq)
+            if rc > LV_DROPPED:
+                return C_BAD_LEVEL
+            # delta arrays: YES book (0) and NO book (2) changes of this level
+            if L.side == 0:
+                self._ds[i] = SIDE_BID
+                self._dp[i] = px
+                self._ds2[i] = SIDE_ASK
+                self._dp2[i] = ONE_DOLLAR - px
+            else:
+                self._ds[i] = SIDE_ASK
+                self._dp[i] = ONE_DOLLAR - px
+                self._ds2[i] = SIDE_BID
+                self._dp2[i] = px
+            self._dq[i] = newq
+            self._dq2[i] = newq
+            self.n_applied = i + 1
+        return C_APPLIED
+
+    cpdef int apply_kalshi(self, L2Book yes, L2Book no):
+        """Apply a scanned Kalshi snapshot (both books replaced) or signed delta to both legs."""
+        cdef int rc
+        if self.format != FORMAT_KALSHI or self._last_rc not in (DELTA, SNAPSHOT):
+            return C_NOT_BOOK
+        with nogil:
+            rc = self._kalshi(yes, no)
+        if rc != C_APPLIED:
+            yes.valid = False
+            no.valid = False
+            return rc
+        yes.last_update_id = self._s.seq
+        no.last_update_id = self._s.seq
+        if self._s.ts_ms:
+            yes.ts_event_ns = self._s.ts_ms * 1000000
+            no.ts_event_ns = self._s.ts_ms * 1000000
+        if self._last_rc == SNAPSHOT:
+            yes.valid = True
+            no.valid = True
+        return C_APPLIED
+
+    # ---- one book per message: Hyperliquid l2Book, Polymarket book ----------------------------
+
+    cdef int _book(self, L2Book book) noexcept nogil:
+        cdef size_t i
+        cdef const PLevel* L
+        cdef int64_t px, q
+        cdef int rc
+        self.n_applied = 0
+        book.clear_side(SIDE_BID)
+        book.clear_side(SIDE_ASK)
+        for i in range(self._s.n_levels):
+            L = pscan_level(self._s, i)
+            if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
+                return C_BAD_LEVEL
+            rc = book.set_level(L.side, px, q)
+            if rc > LV_DROPPED:
+                return C_BAD_LEVEL
+            self._ds[i] = <int8_t>L.side
+            self._dp[i] = px
+            self._dq[i] = q
+            self.n_applied = i + 1
+        return C_APPLIED
+
+    cpdef int apply_book(self, L2Book book):
+        """Replace ``book`` with the scanned full book (Hyperliquid l2Book, Polymarket book)."""
+        cdef int rc
+        if self._last_rc != SNAPSHOT or self.format == FORMAT_KALSHI:
+            return C_NOT_BOOK
+        with nogil:
+            rc = self._book(book)
+        if rc != C_APPLIED:
+            book.valid = False
+            return rc
+        book.last_update_id = book.last_update_id + 1 if book.last_update_id >= 0 else 1
+        book.ts_event_ns = self._s.ts_ms * 1000000
+        book.valid = True
+        return C_APPLIED
+
+    cpdef int apply_changes(self, dict books):
+        """Apply a Polymarket price_change (absolute sizes) to the books of the assets it names.
+
+        Entries for assets not in ``books`` are skipped. Returns APPLIED or BAD_LEVEL (the book the
+        bad entry belongs to is marked invalid). ``delta_*`` hold the applied entries in order and
+        ``n_applied`` their count; ``touched`` the asset ids in first-seen order.
+        """
+        cdef size_t i
+        cdef const PLevel* L
+        cdef int64_t px, q
+        cdef int rc
+        cdef L2Book book = None
+        cdef const char* last_key = NULL
+        cdef int32_t last_len = -1
+        cdef Py_ssize_t w = 0
+        if self.format != FORMAT_POLYMARKET or self._last_rc != DELTA:
+            return C_NOT_BOOK
+        self.n_applied = 0
+        for i in range(self._s.n_levels):
+            L = pscan_level(self._s, i)
+            if L.key_len != last_len or memcmp(L.key, last_key, L.key_len) != 0:
+                last_key = L.key
+                last_len = L.key_len
+                book = books.get((<const char*>L.key)[:L.key_len])
+            if book is None:
+                continue
+            if parse_decimal(L.px, L.px_len, PX_DIGITS, &px) != FX_OK or \
+                    parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
+                book.valid = False
+                return C_BAD_LEVEL
+            rc = book.set_level(L.side, px, q)
+            if rc > LV_DROPPED:
+                book.valid = False
+                return C_BAD_LEVEL
+            book.ts_event_ns = self._s.ts_ms * 1000000
+            book.last_update_id = book.last_update_id + 1
+            self._ds[w] = <int8_t>L.side
+            self._dp[w] = px
+            self._dq[w] = q
+            w += 1
+        self.n_applied = w
+        return C_APPLIED
+
+    def change_key(self, Py_ssize_t i):
+        """Asset id (bytes) of the i-th scanned price_change entry."""
+        cdef const PLevel* L
+        if self._last_rc != DELTA or i < 0 or <size_t>i >= self._s.n_levels:
+            raise IndexError(i)
+        L = pscan_level(self._s, i)
+        return (<const char*>L.key)[:L.key_len]
