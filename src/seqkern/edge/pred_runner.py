@@ -142,7 +142,7 @@ class PredEdgeRunner:
             sid = len(self._legs_by_symbol)
             sym = EdgeSymbol(sid, leg.symbol, leg.symbol if self.venue.book_format == FORMAT_KALSHI else leg.venue_key,
                              self.venue.venue_id, itype, spec)
-            book = L2Book(self.venue.book_tick_1e9, depth_ticks=self.venue.depth_ticks)
+            book = L2Book(self.venue.book_tick(leg), depth_ticks=self.venue.depth_ticks)
             lg = _Leg(leg, sym, book, asyncio.Event())
             m.legs.append(lg)
             self._legs_by_symbol[leg.symbol] = lg

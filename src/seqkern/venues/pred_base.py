@@ -76,6 +76,10 @@ class BookFeedVenue(ABC):
     def legs(self, symbol: str) -> tuple[BookLeg, ...]:
         """The books a canonical symbol needs (Kalshi: the symbol's market gives YES and NO)."""
 
+    def book_tick(self, leg: BookLeg) -> int:
+        """Price grid of one leg's L2Book (default: the venue-wide finest tick)."""
+        return self.book_tick_1e9
+
     def ws_headers(self) -> list[tuple[str, str]]:
         """Handshake headers (Kalshi signs its websocket handshake)."""
         return []

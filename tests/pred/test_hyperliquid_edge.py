@@ -1,0 +1,169 @@
+"""Hyperliquid: signing vectors, literal doc examples, and the edge against the simulator over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from seqkern._book import L2Book
+from seqkern._predwire import FORMAT_HYPERLIQUID, SNAPSHOT, PredBookDecoder
+from seqkern.edge.pred_runner import PredEdgeRunner
+from seqkern.edge.sink import MemorySink
+from seqkern.sim.hyperliquid import HyperliquidSim
+from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
+from seqkern.venues.hyperliquid.execution import HyperliquidTransport, cloid_for, parse_post_response
+from seqkern.venues.hyperliquid.signing import L1Signer, action_hash, fixed_to_wire, float_to_wire
+from seqkern.venues.hyperliquid.venue import HyperliquidVenue
+from tests.pred.rig import ladder, until
+
+DOCS = Path("/work/shared/venues/doc-examples/hyperliquid")
+SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
+
+
+# Vectors: hyperliquid-python-sdk tests/signing_test.py (test_l1_action_signing_matches,
+# test_phantom_agent_creation_matches_production).
+def test_l1_signing_matches_sdk_vectors():
+    action = {"type": "dummy", "num": 100_000_000_000}      # float_to_int_for_hashing(1000)
+    main = L1Signer(SDK_KEY).sign_action(action, 0)
+    assert main == {"r": "0x53749d5b30552aeb2fca34b530185976545bb22d0b3ce6f62e31be961a59298",
+                    "s": "0x755c40ba9bf05223521753995abb2f73ab3229be8ec921f350cb447e384d8ed8", "v": 27}
+    test = L1Signer(SDK_KEY, mainnet=False).sign_action(action, 0)
+    assert test == {"r": "0x542af61ef1f429707e3c76c5293c80d01f74ef853e34b76efffcb57e574f9510",
+                    "s": "0x17b8b32f086e8cdede991f1e2c529f5dd5297cbe8128500e00cbaf766204a613", "v": 28}
+
+
+def test_order_action_hash_matches_sdk_vector():
+    order = {"type": "order", "orders": [{"a": 4, "b": True, "p": "1670.1", "s": "0.0147", "r": False,
+                                          "t": {"limit": {"tif": "Ioc"}}}], "grouping": "na"}
+    assert action_hash(order, None, 1677777606040).hex() == \
+        "0fcbeda5ae3c4950a548021552a4fea2226858c4453571bf3f24ba017eac2908"
+
+
+def test_float_and_fixed_to_wire():
+    assert float_to_wire(60000.0) == "60000" and float_to_wire(0.1 + 0.2) == "0.3"
+    assert float_to_wire(1e-8) == "0.00000001" and float_to_wire(1e20) == "100000000000000000000"
+    with pytest.raises(ValueError):
+        float_to_wire(1.5e-8)
+    assert fixed_to_wire(1_670_100_000_000, 9) == "1670.1" and fixed_to_wire(1_470_000, 8) == "0.0147"
+    assert fixed_to_wire(6_000_000_000_000, 8) == "60000"
+
+
+def test_doc_examples_parse():
+    d = PredBookDecoder(FORMAT_HYPERLIQUID)
+    b = L2Book(1_000_000_000, depth_ticks=1 << 16)
+    raw = (DOCS / "ws_l2book.json").read_bytes()
+    assert d.scan(raw) == SNAPSHOT and d.apply_book(b) == 0
+    doc = json.loads(raw)
+    assert b.best_bid()[0] == int(doc["data"]["levels"][0][0]["px"]) * 10**9
+    v = HyperliquidVenue()
+    trades = v.parse_other(json.loads((DOCS / "ws_trades.json").read_text()), 0)
+    assert trades[0].venue_symbol == "BTC" and trades[0].taker_side is Side.BUY
+    bbo = v.parse_other(json.loads((DOCS / "ws_bbo.json").read_text()), 0)[0]
+    assert bbo.bid_px_1e9 == 60000 * 10**9
+    assert parse_post_response((DOCS / "ws_post_response_resting.json").read_bytes())["response"]["payload"][
+        "response"]["data"]["statuses"][0]["resting"]["oid"] == 88383
+    body = json.loads((DOCS / "exchange_batch_modify_body.json").read_text())
+    assert body["action"]["modifies"][1]["oid"] == cloid_for(body["action"]["modifies"][1]["oid"])
+
+
+def _converged(sim, runner, coin, sym):
+    b = runner.book(sym)
+    bids, asks = sim.true_book(coin)
+    return b.valid and ladder(b, 0) == bids and ladder(b, 1) == asks
+
+
+def test_edge_against_simulator_market_data_orders_and_limits():
+    async def go():
+        sim = await HyperliquidSim().start()
+        signer = L1Signer("0x" + "42" * 32)
+        agent_of = L1Signer("0x" + "43" * 32)
+        sim.add_user(agent_of.address, agent=signer.address)
+        sink = MemorySink()
+        venue = HyperliquidVenue(sim.ws_url, sz_decimals={"BTC": 5, "ETH": 4})
+        tr = HyperliquidTransport(sim.ws_url, signer, account_address=agent_of.address)
+        runner = PredEdgeRunner(venue, ["BTC-USDC", "ETH-USDC"], sink, transport=tr)
+        await runner.start()
+        try:
+            await runner.wait_live("BTC-USDC")
+            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC") and
+                        _converged(sim, runner, "ETH", "ETH-USDC"), what="books equal to the venue")
+            # malformed frame: books invalid until the next full l2Book
+            sim.faults.malformed_json = 1
+            await until(lambda: runner.counters.unparsable >= 1, what="malformed frame")
+            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC"), what="reconverged")
+            sim.faults.drop_sockets = 1
+            await until(lambda: runner.counters.reconnects >= 1, what="reconnect")
+            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC"), what="reconverged after drop")
+            sim.paused = True
+            e = sim.coins["BTC"].engine
+            bb = e.best("BUY")
+            assert tr.assets == {"BTC": 0, "ETH": 1}
+            # Gtc + cloid, Alo, reduce-only flag
+            r = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000, bb - 50 * 10**9,
+                                                TimeInForce.GTC, "my-1"))
+            assert r.accepted, r.error_msg
+            o = e.orders[r.venue_order_id]
+            assert o.client_order_id == cloid_for("my-1") and o.owner == agent_of.address
+            r2 = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000, bb - 60 * 10**9,
+                                                 TimeInForce.POST_ONLY, "my-2"))
+            assert r2.accepted and e.orders[r2.venue_order_id].tif == "GTX"
+            alo_cross = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000,
+                                                        e.best("SELL"), TimeInForce.POST_ONLY, "x"))
+            assert not alo_cross.accepted and "Post only" in alo_cross.error_msg
+            # native modify keeps the oid on this venue's wire; mode NATIVE_ATOMIC at the transport
+            a = await runner.amend("BTC-USDC", venue_order_id=r.venue_order_id, new_px_1e9=bb - 40 * 10**9)
+            assert a.mode is AmendMode.NATIVE_ATOMIC and a.result.accepted, a.result.error_msg
+            assert e.orders[a.result.venue_order_id].px == bb - 40 * 10**9
+            assert sim.actions[-1]["type"] == "batchModify"
+            d = await runner.decrease("BTC-USDC", venue_order_id=a.result.venue_order_id, new_qty_1e8=50_000)
+            assert d.result.accepted and e.orders[d.result.venue_order_id].qty == 50_000
+            # cancel by oid and by cloid
+            c1 = await runner.cancel("BTC-USDC", venue_order_id=d.result.venue_order_id)
+            c2 = await runner.cancel("BTC-USDC", client_order_id="my-2")
+            assert c1.accepted and c2.accepted and sim.actions[-1]["type"] == "cancelByCloid"
+            # one signed action, per-order statuses (one below the $10 minimum)
+            b = await runner.batch([OrderRequest("ETH-USDC", Side.SELL, OrderType.LIMIT, 10_000_000,
+                                                 sim.coins["ETH"].engine.best("SELL") + 10**9 * k, TimeInForce.GTC)
+                                    for k in (1, 2)] +
+                                   [OrderRequest("ETH-USDC", Side.SELL, OrderType.LIMIT, 10_000, 4000 * 10**9)])
+            assert b.mode is BatchMode.NATIVE_BEST_EFFORT
+            assert [x.accepted for x in b.results] == [True, True, False]
+            assert "minimum value" in b.results[2].error_msg
+            # IOC taker fills and the fill arrives on userFills
+            f = await runner.place(OrderRequest("BTC-USDC", Side.SELL, OrderType.LIMIT, 100_000, bb - 10**9 * 5,
+                                                TimeInForce.IOC, "take"))
+            assert f.accepted and f.filled_qty_1e8 == 100_000
+            await until(lambda: any(fl.venue_order_id == f.venue_order_id for _, fl in sink.fills), what="fill")
+            # an unknown signer gets the L1's answer
+            stranger = HyperliquidTransport(sim.ws_url, L1Signer("0x" + "44" * 32))
+            await stranger.connect()
+            rs = await stranger.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000, bb - 10**11))
+            await stranger.close()
+            assert not rs.accepted and "does not exist" in rs.error_msg
+        finally:
+            await runner.stop()
+            await sim.stop()
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_connection_cap_per_ip():
+    async def go():
+        sim = await HyperliquidSim().start()
+        trs = [HyperliquidTransport(sim.ws_url, L1Signer("0x" + "45" * 32)) for _ in range(11)]
+        ok = 0
+        try:
+            for t in trs:
+                try:
+                    await t.connect()
+                    ok += 1
+                except Exception:
+                    pass
+            assert ok == 10 and sim.refused_connections == 1
+        finally:
+            for t in trs:
+                await t.close()
+            await sim.stop()
+    asyncio.run(asyncio.wait_for(go(), 60))
