@@ -97,6 +97,7 @@ def test_edge_against_simulator_market_data_orders_and_limits():
             sim.faults.drop_sockets = 1
             await until(lambda: runner.counters.reconnects >= 1, what="reconnect")
             await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC"), what="reconverged after drop")
+            await until(lambda: tr.connected, what="trading socket reconnected")
             sim.paused = True
             e = sim.coins["BTC"].engine
             bb = e.best("BUY")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -84,13 +85,45 @@ class HyperliquidTransport(OrderTransport):
         self._on_event: UserEventHandler | None = None
         self._orders: dict[int, tuple[str, bool, int, int, str]] = {}   # oid -> (symbol, buy, px, qty, tif)
         self._cum: dict[int, int] = {}
+        self._closing = False
+        self._supervisor: asyncio.Task | None = None
 
     # ---- connection ------------------------------------------------------------------------
 
-    async def connect(self) -> None:
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._ws.connected
+
+    async def _open(self) -> None:
         ws = HeaderWs(self.ws_url, self._on_message, lambda: [], idle_ping_s=30.0)
         self._ws = ws
         await ws.connect()
+        if self._on_event is not None:
+            self._send_user_subs()
+
+    async def _supervise(self) -> None:
+        """Reconnect the trading socket when it drops (in-flight posts fail as unavailable)."""
+        delay = 0.1
+        while not self._closing:
+            ws = self._ws
+            if ws is not None:
+                await ws.wait_closed()
+            for f in self._pending.values():
+                if not f.done():
+                    f.set_exception(VenueUnavailable("Hyperliquid trading socket closed"))
+            if self._closing:
+                return
+            await asyncio.sleep(delay)
+            try:
+                await self._open()
+                delay = 0.1
+            except WsConnectError as exc:
+                log.warning("hyperliquid trading socket: %s", exc)
+                delay = min(delay * 2, 10.0)
+
+    async def connect(self) -> None:
+        await self._open()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
         meta = await self._post("info", {"type": "meta"})
         for i, a in enumerate(meta.get("universe", [])):
             self.assets[a["name"]] = i
@@ -98,6 +131,11 @@ class HyperliquidTransport(OrderTransport):
             self.sz_decimals[a["name"]] = int(a["szDecimals"])
 
     async def close(self) -> None:
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         for f in self._pending.values():
             if not f.done():
                 f.set_exception(VenueUnavailable("Hyperliquid connection closed"))
@@ -316,11 +354,15 @@ class HyperliquidTransport(OrderTransport):
 
     async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:
         self._on_event = on_event
-        ws = self._ws
-        if ws is None or not ws.connected:
+        if not self.connected:
             raise VenueUnavailable("Hyperliquid websocket is not connected")
+        self._send_user_subs()
+
+    def _send_user_subs(self) -> None:
+        ws = self._ws
         for kind in ("orderUpdates", "userFills"):
-            ws.send_text(orjson.dumps({"method": "subscribe", "subscription": {"type": kind, "user": self.user}}))
+            ws.send_text(  # type: ignore[union-attr]
+                orjson.dumps({"method": "subscribe", "subscription": {"type": kind, "user": self.user}}))
 
     def _fill(self, f: dict[str, Any], ts_recv: int) -> None:
         oid = int(f["oid"])
