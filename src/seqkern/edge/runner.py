@@ -27,6 +27,7 @@ from seqkern.venues.base import (
     CexVenue,
     ControlEvent,
     FillEvent,
+    InstrumentInfo,
     OrderRequest,
     OrderResult,
     OrderTransport,
@@ -38,6 +39,9 @@ from seqkern.venues.base import (
     VenueUnavailable,
 )
 from seqkern.venues.book_sync import BookSync, Step, SyncState
+from seqkern.venues.pairspec import PairSpec, pairspec_table
+
+DEFAULT_SPECS = pairspec_table()
 
 log = logging.getLogger("seqkern.edge")
 
@@ -132,14 +136,30 @@ class EdgeRunner:
         vs = self.venue.venue_symbol(symbol)
         await asyncio.wait_for(self._live_events[vs].wait(), timeout_s)
 
-    async def load_instruments(self) -> dict[str, Any]:
+    async def load_instruments(self) -> dict[str, InstrumentInfo]:
         """The venue's instrument rules (tick, lot, minimums) by venue symbol, from its REST metadata."""
         body = await self.rest.request(self.venue.instruments_request())
         return self.venue.parse_instruments(body)
 
+    def pair_spec(self, symbol: str, info: InstrumentInfo) -> PairSpec:
+        """PairSpec from the venue's live rules; fees from the catalog listing, else the venue's base tier."""
+        itype = self.venue.instrument_type.value
+        default = DEFAULT_SPECS.get((symbol, self.venue.venue_id, itype))
+        maker, taker = (default.maker_fee_bps, default.taker_fee_bps) if default else self.venue.fees_bps
+        return PairSpec(symbol, self.venue.venue_id, itype, info.venue_symbol, info.tick_1e9, info.lot_1e8,
+                        info.min_qty_1e8, info.min_notional_1e9, maker, taker)
+
     async def start(self, specs: dict[str, Any] | None = None) -> None:
         """Connect and sync every symbol. ``specs`` maps canonical symbol -> PairSpec; symbols
-        without one get their rules from the venue's instrument metadata."""
+        without one get their rules from the venue's instrument metadata. A failed start leaves
+        nothing running."""
+        try:
+            await self._start(specs)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, specs: dict[str, Any] | None) -> None:
         specs = dict(specs or {})
         missing = [s for s in self._canonical if s not in specs and self.venue.venue_symbol(s) not in self._slots]
         if missing:
@@ -148,10 +168,17 @@ class EdgeRunner:
                 vs = self.venue.venue_symbol(s)
                 if vs not in info:
                     raise UnknownSymbol(f"{s} ({vs}) is not listed on {self.venue.name}")
-                specs[s] = info[vs]
+                specs[s] = self.pair_spec(s, info[vs])
         for s in self._canonical:
             if self.venue.venue_symbol(s) not in self._slots:
                 self.add_symbol(s, specs[s])
+        if self.transport is not None:
+            # the private stream first: an edge that cannot see its fills must not start
+            await self.transport.connect()
+            await self.transport.subscribe_user_stream(self._on_user_event)
+        self._start_market()
+
+    def _start_market(self) -> None:
         for slot in self._slots.values():
             self.sink.pair_spec(slot.sym)
         streams: list[str] = []
@@ -171,9 +198,6 @@ class EdgeRunner:
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
-        if self.transport is not None:
-            await self.transport.connect()
-            await self.transport.subscribe_user_stream(self._on_user_event)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -115,7 +115,8 @@ class JsonLinesSink:
 
     def pair_spec(self, sym: EdgeSymbol) -> None:
         self._w({"kind": "PAIR_SPEC", "id": sym.symbol_id, "symbol": sym.symbol, "venue_symbol": sym.venue_symbol,
-                 "venue_id": sym.venue_id, "instrument_type": sym.instrument_type.name})
+                 "venue_id": sym.venue_id, "instrument_type": sym.instrument_type.value,
+                 "tick_1e9": getattr(sym.spec, "tick_1e9", 0), "lot_1e8": getattr(sym.spec, "lot_1e8", 0)})
 
     def bbo(self, symbol_id: int, bid_px: int, bid_qty: int, ask_px: int, ask_qty: int,
             ts_event_ns: int, ts_recv_ns: int) -> None:

@@ -30,14 +30,18 @@ import orjson
 from aiohttp import WSMsgType, web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 
+from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
 from seqkern.venues.binance import constants as C
 from seqkern.venues.binance.auth import ed25519_verify_b64, verify_hmac_sha256_hex, wsapi_payload
+from seqkern.venues.catalog import VENUE_BINANCE
+from seqkern.venues.pairspec import pairspec_table
+
+_DEFAULT_SPECS = pairspec_table()
 
 log = logging.getLogger("seqkern.sim.binance")
 
@@ -131,7 +135,7 @@ class BinanceSim:
         self.events_skipped = 0
         self.rest_calls: dict[str, int] = {}
         self._symbols: dict[str, _SymbolState] = {}
-        for i, spec in enumerate(symbols or [default_symbol()]):
+        for i, spec in enumerate(symbols or [default_symbol(futures=futures)]):
             eng = MatchingEngine(spec.symbol, spec.tick_1e9, spec.step_1e8)
             feed: RandomWalkFeed | ReplayFeed
             if replay_path:
@@ -173,6 +177,9 @@ class BinanceSim:
 
     def last_update_id(self, symbol: str) -> int:
         return self._symbols[symbol].last_u
+
+    def spec(self, symbol: str) -> SimSymbol:
+        return self._symbols[symbol].spec
 
     def engine(self, symbol: str) -> MatchingEngine:
         return self._symbols[symbol].engine
@@ -458,7 +465,8 @@ class BinanceSim:
                      "tickSize": format_px(s.tick_1e9)},
                     {"filterType": "LOT_SIZE", "minQty": format_qty(s.min_qty_1e8), "maxQty": "9000",
                      "stepSize": format_qty(s.step_1e8)},
-                    {"filterType": "NOTIONAL", "minNotional": format_px(s.min_notional_1e9)},
+                    {"filterType": "MIN_NOTIONAL", "notional": format_px(s.min_notional_1e9)} if self.futures
+                    else {"filterType": "NOTIONAL", "minNotional": format_px(s.min_notional_1e9)},
                 ]})
         return web.json_response({"timezone": "UTC", "serverTime": _ms(), "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
@@ -491,18 +499,28 @@ class BinanceSim:
         acct = self._rest_account(request)
         body = await request.text()
         qs = request.rel_url.raw_query_string   # as sent (percent-encoded), which is what was signed
-        payload = qs + body
         pairs = parse_qsl(qs, keep_blank_values=True) + parse_qsl(body, keep_blank_values=True)
         params = dict(pairs)
         sig = params.pop("signature", "")
         if not sig:
             raise _mandatory("signature")
-        # Binance signs the exact query string + body with the signature parameter removed
-        signed_part = payload.replace(f"&signature={sig}", "").replace(f"signature={sig}&", "")
-        if not verify_hmac_sha256_hex(acct.secret, signed_part, sig):
+        # Binance verifies the exact query string + body as sent, minus the signature parameter
+        parts = [x for x in qs.split("&") if not x.startswith("signature=")]
+        signed_part = "&".join(parts) + body
+        if not self._verify(acct, signed_part, sig):
             raise BinanceApiError(C.ERR_BAD_SIGNATURE, "Signature for this request is not valid.")
         self._check_timestamp(params)
         return acct, params
+
+    @staticmethod
+    def _verify(acct: SimAccount, payload: str, sig: str) -> bool:
+        """HMAC keys verify hex HMAC-SHA256; Ed25519 keys verify a base64 Ed25519 signature."""
+        pub = acct.public_key()
+        if pub is not None:
+            return ed25519_verify_b64(pub, payload, sig)
+        if acct.secret and all(c in "0123456789abcdefABCDEF" for c in sig):
+            return verify_hmac_sha256_hex(acct.secret, payload, sig)
+        return False
 
     @staticmethod
     def _check_timestamp(params: dict[str, Any]) -> None:
@@ -595,14 +613,7 @@ class BinanceSim:
         sig = params.get("signature")
         if not sig:
             raise _mandatory("signature")
-        payload = wsapi_payload(params)
-        ok = False
-        if acct.secret and all(c in "0123456789abcdefABCDEF" for c in str(sig)):
-            ok = verify_hmac_sha256_hex(acct.secret, payload, str(sig))
-        pub = acct.public_key()
-        if not ok and pub is not None:
-            ok = ed25519_verify_b64(pub, payload, str(sig))
-        if not ok:
+        if not self._verify(acct, wsapi_payload(params), str(sig)):
             raise BinanceApiError(C.ERR_BAD_SIGNATURE, "Signature for this request is not valid.")
         self._check_timestamp(params)
         return acct
@@ -717,7 +728,10 @@ class BinanceSim:
             raise BinanceApiError(C.ERR_INVALID_MESSAGE, "Filter failure: PRICE_FILTER")
         if qty % s.step_1e8 or qty < s.min_qty_1e8:
             raise BinanceApiError(C.ERR_INVALID_MESSAGE, "Filter failure: LOT_SIZE")
-        if check_px and not self.futures and px * qty // 100_000_000 < s.min_notional_1e9:
+        if check_px and px * qty // 100_000_000 < s.min_notional_1e9:
+            if self.futures:
+                raise BinanceApiError(-4164, f"Order's notional must be no smaller than {format_px(s.min_notional_1e9)} "
+                                             "(unless you choose reduce only).")
             raise BinanceApiError(C.ERR_INVALID_MESSAGE, "Filter failure: NOTIONAL")
 
     async def _place(self, acct: SimAccount, p: dict[str, str]) -> dict[str, Any]:
@@ -951,9 +965,10 @@ class BinanceSim:
         return ws
 
 
-def default_symbol(symbol: str = "BTCUSDT", mid: str = "60000") -> SimSymbol:
-    base = symbol[:-4] if symbol.endswith(("USDT", "USDC")) else symbol[:3]
-    quote = symbol[len(base):]
-    return SimSymbol(symbol, base, quote, tick_1e9=parse_px("0.01"), step_1e8=parse_qty("0.00001"),
-                     min_qty_1e8=parse_qty("0.00001"), min_notional_1e9=parse_px("5"),
+def default_symbol(symbol: str = "BTC-USDT", *, futures: bool = False, mid: str = "60000") -> SimSymbol:
+    """A simulated listing with the catalog's default rules for Binance spot or USD-M."""
+    spec = _DEFAULT_SPECS[(symbol, VENUE_BINANCE, "perp" if futures else "spot")]
+    base, quote = symbol.split("-")
+    return SimSymbol(spec.venue_symbol, base, quote, tick_1e9=spec.tick_1e9, step_1e8=spec.lot_1e8,
+                     min_qty_1e8=spec.min_qty_1e8, min_notional_1e9=spec.min_notional_1e9,
                      mid_px_1e9=parse_px(mid))

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-from seqkern._fixed import parse_px, parse_qty
 
+from seqkern._fixed import parse_px, parse_qty
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, SimFill, SimOrder
 
 
@@ -75,8 +75,9 @@ class ReplayFeed:
     depth updates are skipped. The replay loops when it reaches the end.
     """
 
-    def __init__(self, engine: MatchingEngine, path: str | Path) -> None:
+    def __init__(self, engine: MatchingEngine, path: str | Path, *, messages_per_tick: int = 1) -> None:
         self.engine = engine
+        self.messages_per_tick = messages_per_tick
         self.messages = [orjson.loads(line) for line in Path(path).read_bytes().splitlines() if line.strip()]
         self._it: Iterator = iter(())
         self._mm: dict[tuple[str, int], SimOrder] = {}
@@ -94,8 +95,9 @@ class ReplayFeed:
             e._rest(o)
             self._mm[(side, px)] = o
 
-    def step(self, actions: int = 1) -> list[SimFill]:
-        for _ in range(actions):
+    def step(self, actions: int = 0) -> list[SimFill]:
+        """Replay the next recorded message(s); ``actions`` is the random walk's knob, unused here."""
+        for _ in range(self.messages_per_tick):
             msg = next(self._it, None)
             if msg is None:
                 self._it = iter(self.messages)

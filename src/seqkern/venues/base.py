@@ -10,32 +10,18 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from seqkern.errors import SeqkernError
 
+# the result-mode and instrument enums are the catalog's (one definition in the kernel)
+from seqkern.venues.catalog import AmendMode, BatchMode, InstrumentType
+from seqkern.venues.credentials import CexCredentials
 
-class InstrumentType(enum.IntEnum):
-    SPOT = 1
-    PERP = 2
-
-
-class AmendMode(enum.Enum):
-    """What really ran for an amend: the venue's in-place amend, or a cancel then a new order."""
-
-    NATIVE_ATOMIC = "NATIVE_ATOMIC"
-    CANCEL_REPLACE = "CANCEL_REPLACE"
-
-
-class BatchMode(enum.Enum):
-    """What really ran for a batch: one native request, or one request per order."""
-
-    NATIVE_ATOMIC = "NATIVE_ATOMIC"          # one venue request, all-or-nothing validation
-    NATIVE_BEST_EFFORT = "NATIVE_BEST_EFFORT"  # one venue request, per-order results
-    SERIAL = "SERIAL"                        # the venue has no batch: orders sent one by one
+__all__ = ["AmendMode", "BatchMode", "CexCredentials", "InstrumentType"]
 
 
 class ResyncMethod(enum.Enum):
@@ -284,20 +270,6 @@ UserEvent = FillEvent | OrderUpdate | BalanceEvent
 UserEventHandler = Callable[[UserEvent], None]
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """API credentials. ``repr`` never shows the secrets."""
-
-    api_key: str
-    secret: str = field(repr=False, default="")
-    ed25519_private_key_pem: str = field(repr=False, default="")
-    passphrase: str = field(repr=False, default="")
-
-    def __repr__(self) -> str:
-        shown = self.api_key[:4] + "..." if self.api_key else ""
-        return f"Credentials(api_key={shown!r}, secret=<hidden>)"
-
-
 # ---- the traits ----------------------------------------------------------------------------------
 
 
@@ -315,6 +287,7 @@ class CexVenue(ABC):
     limits: SubscriptionLimits
     rate_limits: tuple[RateLimitPool, ...]
     max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
+    fees_bps: tuple[float, float] = (0.0, 0.0)   # base-tier (maker, taker) when the catalog has none
 
     def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints()
@@ -418,4 +391,4 @@ class OrderTransport(ABC):
         """Start the private stream; fills, order updates and balances go to ``on_event``."""
 
 
-OrderTransportFactory = Callable[[CexVenue, Credentials], Awaitable[OrderTransport]]
+OrderTransportFactory = Callable[[CexVenue, CexCredentials], Awaitable[OrderTransport]]

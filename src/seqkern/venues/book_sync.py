@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from seqkern._book import L2Book
 from seqkern._wire import APPLIED, BAD_LEVEL, GAP, STALE, DepthDecoder
-
 from seqkern.venues.base import BookSnapshot, CexVenue
 
 log = logging.getLogger("seqkern.edge.book")

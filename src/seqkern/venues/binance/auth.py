@@ -87,16 +87,22 @@ class BinanceSigner:
     def has_ed25519(self) -> bool:
         return self._ed is not None
 
+    def _sign(self, payload: str) -> str:
+        # an Ed25519 API key signs every request with Ed25519; an HMAC key with HMAC-SHA256
+        if self._ed is not None:
+            return ed25519_sign_b64(self._ed, payload)
+        return hmac_sha256_hex(self._secret, payload)
+
     def sign_rest(self, params: dict[str, Any]) -> str:
-        """Signed REST query string (params + signature)."""
+        """Signed REST query string (params + signature, the base64 of Ed25519 percent-encoded)."""
         q = rest_query(params)
-        return f"{q}&signature={hmac_sha256_hex(self._secret, q)}"
+        return f"{q}&signature={quote(self._sign(q), safe='')}"
 
     def sign_wsapi(self, params: dict[str, Any]) -> dict[str, Any]:
-        """WS API params with apiKey and HMAC signature added."""
+        """WS API params with apiKey and signature added."""
         p = dict(params)
         p["apiKey"] = self.api_key
-        p["signature"] = hmac_sha256_hex(self._secret, wsapi_payload(p))
+        p["signature"] = self._sign(wsapi_payload(p))
         return p
 
     def sign_logon(self, timestamp_ms: int) -> dict[str, Any]:

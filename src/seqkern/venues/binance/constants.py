@@ -8,8 +8,12 @@ batch orders); see docs/venues-binance.md.
 from __future__ import annotations
 
 from seqkern.venues.base import PingRule, RateLimitPool, SubscriptionLimits, VenueEndpoints
+from seqkern.venues.catalog import VENUE_BINANCE
 
-VENUE_ID_BINANCE = 3   # wire slot of Binance in the spec's VenueId table (spot and USD-M share it)
+VENUE_ID_BINANCE = VENUE_BINANCE   # spot and USD-M share one VenueId
+
+SPOT_FEES_BPS = (10.0, 10.0)   # maker, taker base tier (cex.md 2.5)
+USDM_FEES_BPS = (2.0, 5.0)     # (cex.md 2.7)
 
 SPOT_ENDPOINTS = VenueEndpoints(
     market_ws="wss://stream.binance.com:9443",

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from seqkern._fixed import format_px, format_qty, parse_qty
 
+from seqkern._fixed import format_px, format_qty, parse_qty
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RestClient
 from seqkern.edge.ws import WsConnection
@@ -34,7 +34,7 @@ from seqkern.venues.base import (
     AmendResult,
     BatchMode,
     BatchResult,
-    Credentials,
+    CexCredentials,
     OrderRequest,
     OrderResult,
     OrderTransport,
@@ -66,11 +66,14 @@ class _Known:
 class BinanceWsApiTransport(OrderTransport):
     """One WS API session per edge; requests are correlated by id; responses and user events share it."""
 
-    def __init__(self, *, futures: bool, ws_api_url: str, credentials: Credentials, rest: RestClient,
+    def __init__(self, *, futures: bool, ws_api_url: str, credentials: CexCredentials, rest: RestClient,
                  private_ws_base: str = "", recv_window_ms: int = 5000, request_timeout_s: float = 10.0) -> None:
         self.futures = futures
         self.url = ws_api_url
-        self.signer = BinanceSigner(credentials.api_key, credentials.secret, credentials.ed25519_private_key_pem)
+        # the catalog keeps an Ed25519 key as a PEM in api_secret; otherwise it is the HMAC secret
+        secret = credentials.api_secret
+        pem = secret if secret.startswith("-----BEGIN") else ""
+        self.signer = BinanceSigner(credentials.api_key, "" if pem else secret, pem)
         self.rest = rest
         self.private_ws_base = private_ws_base
         self.recv_window_ms = recv_window_ms

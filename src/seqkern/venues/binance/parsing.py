@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import orjson
-from seqkern._fixed import parse_px, parse_qty
 
+from seqkern._fixed import parse_px, parse_qty
 from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BalanceEvent,

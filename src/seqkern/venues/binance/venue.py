@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from seqkern._wire import FORMAT_BINANCE
 
+from seqkern._wire import FORMAT_BINANCE
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
@@ -45,6 +45,7 @@ class BinanceSpot(CexVenue):
     snapshot_limit = constants.SPOT_SNAPSHOT_LIMIT
     depth_suffix = "@depth@100ms"
     weights = constants.SPOT_WEIGHTS
+    fees_bps = constants.SPOT_FEES_BPS
 
     @classmethod
     def default_endpoints(cls) -> VenueEndpoints:
@@ -102,6 +103,7 @@ class BinanceUsdm(BinanceSpot):
     rate_limits = constants.USDM_RATE_LIMITS
     snapshot_limit = constants.USDM_SNAPSHOT_LIMIT
     weights = constants.USDM_WEIGHTS
+    fees_bps = constants.USDM_FEES_BPS
 
     @classmethod
     def default_endpoints(cls) -> VenueEndpoints:

@@ -1,0 +1,258 @@
+"""`venue-edge-cex`: start one venue edge chosen by VENUE=<name> (spot and perp are separate processes).
+
+Configuration, strongest first: command-line flags, environment variables, a TOML config file.
+
+    VENUE=binance venue-edge-cex --symbols BTC-USDT,ETH-USDT --out -
+    VENUE=binance-perp venue-edge-cex --config edge.toml
+
+Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
+venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
+<PREFIX>_MARKET_WS,
+<PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp).
+The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
+and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from seqkern.edge.rest import RateLimiter, RestClient
+from seqkern.edge.runner import EdgeRunner
+from seqkern.edge.sink import EdgeSink, JsonLinesSink
+from seqkern.edge.ws import EdgeConfigError, ssl_context_for
+from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
+from seqkern.venues.base import CexVenue, OrderTransport
+from seqkern.venues.catalog import launcher_names
+from seqkern.venues.credentials import CexCredentials, validate_credentials
+
+log = logging.getLogger("seqkern.edge.launcher")
+
+
+@dataclass(frozen=True)
+class EdgeVenue:
+    """One VENUE value: its CexVenue class, env prefix, and how to build its order transport."""
+
+    venue_cls: type[CexVenue]
+    env_prefix: str
+    catalog_venue: str
+    transport: Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]
+
+
+def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.binance.execution import BinanceWsApiTransport
+
+        ep = venue.endpoints
+        return BinanceWsApiTransport(futures=futures, ws_api_url=ep.trade_ws, credentials=creds, rest=rest,
+                                     private_ws_base=ep.private_ws or ep.market_ws)
+    return build
+
+
+def _edge_venues() -> dict[str, EdgeVenue]:
+    from seqkern.venues.binance import BinanceSpot, BinanceUsdm
+
+    return {
+        "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
+        "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
+    }
+
+
+def valid_venues() -> list[str]:
+    return sorted(_edge_venues())
+
+
+def resolve_venue(name: str | None) -> EdgeVenue:
+    venues = _edge_venues()
+    valid = ", ".join(sorted(venues))
+    if not name:
+        raise UnknownVenue(f"VENUE is not set; valid names: {valid}")
+    key = name.strip().lower()
+    if key not in venues:
+        if key in launcher_names():
+            raise UnknownVenue(f"VENUE {name!r} is in the venue catalog but this build has no edge "
+                               f"adapter for it yet; valid names: {valid}")
+        raise UnknownVenue(f"unknown VENUE {name!r}; valid names: {valid}")
+    return venues[key]
+
+
+def _load_config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise EdgeConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgeConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _secret_from(section: Mapping[str, Any], name: str, env: Mapping[str, str]) -> str:
+    if section.get(f"{name}_env"):
+        return env.get(str(section[f"{name}_env"]), "")
+    return str(section.get(name, "") or "")
+
+
+def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
+                     env: Mapping[str, str]) -> CexCredentials | None:
+    """Credentials from the environment, else the config file, checked by the catalog's rules.
+
+    The secret is the HMAC secret, or an Ed25519 private key PEM (inline or ``*_SECRET_FILE``).
+    None means market data only.
+    """
+    sec = cfg.get("credentials", {}) or {}
+    key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
+    secret = env.get(f"{prefix}_API_SECRET") or _secret_from(sec, "api_secret", env)
+    secret_file = env.get(f"{prefix}_API_SECRET_FILE") or str(sec.get("api_secret_file", "") or "")
+    if secret_file and not secret:
+        try:
+            secret = Path(secret_file).read_text().strip() + "\n"
+        except OSError:
+            raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
+    if not key and not secret:
+        return None
+    creds = validate_credentials(catalog_venue, {"api_key": key, "api_secret": secret.strip()
+                                                 if not secret.startswith("-----BEGIN") else secret})
+    assert isinstance(creds, CexCredentials)
+    return creds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="venue-edge-cex", description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venue", help="venue name (default: $VENUE)")
+    ap.add_argument("--symbols", help="comma-separated canonical symbols, e.g. BTC-USDT,ETH-USDT")
+    ap.add_argument("--config", help="TOML config file (default: $SEQKERN_EDGE_CONFIG)")
+    ap.add_argument("--cc", help="CC-LINK address of the command center (host:port or unix:/path)")
+    ap.add_argument("--out", help="write published records as JSON lines to this file ('-' = stdout) "
+                                  "instead of a CC")
+    ap.add_argument("--market-ws", help="market-data websocket base URL")
+    ap.add_argument("--trade-ws", help="websocket order-entry URL")
+    ap.add_argument("--rest", help="REST base URL")
+    ap.add_argument("--private-ws", help="private stream base URL")
+    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run until signalled)")
+    ap.add_argument("--log-level", default="INFO")
+    return ap
+
+
+@dataclass
+class EdgeConfig:
+    venue_name: str
+    edge_venue: EdgeVenue
+    venue: CexVenue
+    symbols: list[str]
+    credentials: CexCredentials | None
+    cc: str
+    out: str
+    duration: float
+
+
+def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
+    env = dict(os.environ if env is None else env)
+    args = build_parser().parse_args(argv)
+    cfg = _load_config(args.config or env.get("SEQKERN_EDGE_CONFIG"))
+    edge_cfg = cfg.get("edge", {}) or {}
+    name = args.venue or env.get("VENUE") or edge_cfg.get("venue")
+    ev = resolve_venue(name)
+    assert name is not None
+    p = ev.env_prefix
+    ep_cfg = cfg.get("endpoints", {}) or {}
+    endpoints = ev.venue_cls.default_endpoints()
+    overrides = {}
+    for field_name, flag in (("market_ws", args.market_ws), ("trade_ws", args.trade_ws), ("rest", args.rest),
+                             ("private_ws", args.private_ws)):
+        v = flag or env.get(f"{p}_{field_name.upper()}") or ep_cfg.get(field_name)
+        if v:
+            ssl_context_for(str(v))   # reject plain ws:// / http:// to anything but loopback, early
+            overrides[field_name] = str(v).rstrip("/")
+    endpoints = replace(endpoints, **overrides)
+    venue = ev.venue_cls(endpoints)
+    sym_text = args.symbols or env.get("SEQKERN_SYMBOLS") or ",".join(edge_cfg.get("symbols", []) or [])
+    symbols = [s.strip() for s in str(sym_text).split(",") if s.strip()]
+    if not symbols:
+        raise EdgeConfigError("no symbols: pass --symbols, set SEQKERN_SYMBOLS or [edge] symbols")
+    for s in symbols:
+        venue.venue_symbol(s)
+    creds = load_credentials(p, ev.catalog_venue, cfg, env)
+    cc = args.cc or env.get("SEQKERN_CC") or str(edge_cfg.get("cc", "") or "")
+    out = args.out or ""
+    if not cc and not out:
+        out = "-"
+    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration)
+
+
+def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
+    if conf.cc:
+        try:
+            from seqkern.edge.cclink_sink import CcLinkSink  # type: ignore[import-not-found]
+        except ImportError:
+            raise EdgeConfigError("this build has no CC-LINK publisher yet; use --out to write JSON lines") from None
+        return CcLinkSink.connect(conf.cc), None  # pragma: no cover - arrives with CC-LINK
+    fh = sys.stdout if conf.out == "-" else open(conf.out, "w", buffering=1)  # noqa: SIM115
+    return JsonLinesSink(fh), (None if conf.out == "-" else fh)
+
+
+async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
+    rest = RestClient(conf.venue.endpoints.rest, RateLimiter(conf.venue.rate_limits))
+    transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest) if conf.credentials else None
+    runner = EdgeRunner(conf.venue, conf.symbols, sink, transport=transport, rest=rest)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await runner.start()
+    log.info("%s edge up: %d symbols, order entry %s", conf.venue_name, len(conf.symbols),
+             "on" if transport else "off (no credentials)")
+    try:
+        if conf.duration > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), conf.duration)
+        else:
+            await stop.wait()
+    finally:
+        await runner.stop()
+        log.info("%s edge stopped: %s", conf.venue_name, runner.status()["counters"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        conf = configure(argv)
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=getattr(logging, str(build_parser().parse_args(argv).log_level).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        import uvloop
+        runner_fn: Callable[..., Any] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner_fn = asyncio.run
+    try:
+        sink, fh = build_sink(conf)
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    try:
+        return int(runner_fn(run_edge(conf, sink)))
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 1
+    finally:
+        if fh is not None:
+            fh.close()

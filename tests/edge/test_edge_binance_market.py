@@ -1,0 +1,90 @@
+"""Edge against the Binance simulators over real sockets: book equality and recovery from faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.edge.edge_rig import rig, run, until
+
+
+def test_book_equals_simulator_at_checkpoints(futures: bool) -> None:
+    async def go() -> None:
+        async with rig(futures) as r:
+            for _ in range(3):
+                await asyncio.sleep(0.3)
+                await r.checkpoint()
+            assert r.edge.counters.deltas_published > 10
+            assert r.edge.counters.unparsable == 0 and r.edge.counters.resyncs == 0
+            assert r.sink.trades and r.sink.bbos and r.sink.snapshots
+            assert r.sink.specs[0].venue_symbol == "BTCUSDT"
+            # BBO published equals the book's top
+            _, bp, bq, ap, aq, _, _ = r.sink.bbos[-1]
+            book = r.edge.book("BTCUSDT")
+            assert (bp, bq) == book.best_bid() and (ap, aq) == book.best_ask()
+    run(go())
+
+
+def test_dropped_socket_reconnects_and_resyncs(futures: bool) -> None:
+    async def go() -> None:
+        async with rig(futures) as r:
+            await r.checkpoint()
+            r.sim.faults.drop_sockets = 1
+            await until(lambda: r.edge.counters.reconnects >= 1, 5.0, "a reconnect")
+            await until(lambda: r.edge.sync("BTCUSDT").state.value == "LIVE", 5.0, "live again")
+            assert r.sink.resyncs, "the CC must be told the book went stale"
+            await asyncio.sleep(0.2)
+            await r.checkpoint()
+    run(go())
+
+
+def test_sequence_gap_resyncs_that_symbol(futures: bool) -> None:
+    async def go() -> None:
+        async with rig(futures) as r:
+            await r.checkpoint()
+            snaps = r.edge.sync("BTCUSDT").counters.snapshots
+            r.sim.faults.skip_sequence = 1
+            await until(lambda: r.edge.sync("BTCUSDT").counters.gaps >= 1, 5.0, "the gap to be seen")
+            assert any("gap" in why for _, why in r.sink.resyncs)
+            await until(lambda: r.edge.sync("BTCUSDT").counters.snapshots > snaps
+                        and r.edge.sync("BTCUSDT").state.value == "LIVE", 5.0, "a new snapshot")
+            await r.checkpoint()
+            assert r.edge.counters.reconnects == 0   # a gap resyncs the book, not the socket
+    run(go())
+
+
+def test_malformed_json_is_counted_and_resynced(futures: bool) -> None:
+    async def go() -> None:
+        async with rig(futures) as r:
+            await r.checkpoint()
+            r.sim.faults.malformed_json = 2
+            await until(lambda: r.edge.counters.unparsable >= 1, 5.0, "the malformed frame")
+            await until(lambda: r.sim.faults.malformed_json == 0, 5.0, "both malformed frames")
+            await asyncio.sleep(0.1)
+            await r.checkpoint()
+    run(go())
+
+
+def test_snapshot_429_and_5xx_are_retried_with_retry_after(futures: bool) -> None:
+    def arm(sim) -> None:
+        sim.faults.rest_errors = [(429, 1.0), (503, 0.0), (418, 0.0)]
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        async with rig(futures, before_start=arm) as r:
+            waited = loop.time() - t0
+            codes = r.edge.rest.status_counts
+            assert codes.get(429) == 1 and codes.get(503) == 1 and codes.get(418) == 1
+            assert waited >= 1.0, "Retry-After: 1 must be honoured"
+            await r.checkpoint()
+    run(go())
+
+
+def test_slow_rest_snapshot_still_converges(futures: bool) -> None:
+    def arm(sim) -> None:
+        sim.faults.rest_delay_s = 0.3
+    async def go() -> None:
+        async with rig(futures, before_start=arm) as r:
+            await asyncio.sleep(0.2)
+            await r.checkpoint()
+            assert r.edge.sync("BTCUSDT").counters.snapshots >= 1
+    run(go())
