@@ -211,6 +211,7 @@ class PredEdgeRunner:
             self._sid_seq.clear()
             if hasattr(self.venue, "book_sids"):
                 self.venue.book_sids.clear()
+            self.venue.on_connect()
             for m in self._markets.values():
                 self._invalidate(m, "connecting", publish=False)
             try:

@@ -80,6 +80,9 @@ class BookFeedVenue(ABC):
         """Price grid of one leg's L2Book (default: the venue-wide finest tick)."""
         return self.book_tick_1e9
 
+    def on_connect(self) -> None:  # noqa: B027 - optional hook
+        """A new connection is being set up (per-connection subscription state resets here)."""
+
     def ws_headers(self) -> list[tuple[str, str]]:
         """Handshake headers (Kalshi signs its websocket handshake)."""
         return []
