@@ -199,6 +199,21 @@ cdef class PredBookDecoder:
                         (<const char*>L.key)[:L.key_len].decode() if L.key != NULL else None))
         return out
 
+    cdef void _empty_side(self, L2Book book, int side) noexcept nogil:
+        """Remove a side's levels one by one (cost ~ levels present, not the ring size)."""
+        cdef Ladder* L = &book.bids if side == SIDE_BID else &book.asks
+        cdef Py_ssize_t i, n
+        if L.count == 0:
+            return
+        if <size_t>L.count > self._s.max_levels:
+            book.clear_side(side)
+            return
+        n = book.levels_c(side, L.count, self._dp2, self._dq2)
+        for i in range(n):
+            book.set_level(side, self._dp2[i], 0)
+        if L.count != 0:
+            book.clear_side(side)
+
     # ---- Kalshi: one message, two derived books ---------------------------------------------
 
     cdef int _kalshi(self, L2Book yes, L2Book no) noexcept nogil:
@@ -209,10 +224,10 @@ cdef class PredBookDecoder:
         cdef bint snap = self._last_rc == C_SNAPSHOT
         self.n_applied = 0
         if snap:
-            yes.clear_side(SIDE_BID)
-            yes.clear_side(SIDE_ASK)
-            no.clear_side(SIDE_BID)
-            no.clear_side(SIDE_ASK)
+            self._empty_side(yes, SIDE_BID)
+            self._empty_side(yes, SIDE_ASK)
+            self._empty_side(no, SIDE_BID)
+            self._empty_side(no, SIDE_ASK)
         for i in range(self._s.n_levels):
             L = pscan_level(self._s, i)
             if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:
@@ -286,8 +301,8 @@ cdef class PredBookDecoder:
         cdef int64_t px, q
         cdef int rc
         self.n_applied = 0
-        book.clear_side(SIDE_BID)
-        book.clear_side(SIDE_ASK)
+        self._empty_side(book, SIDE_BID)
+        self._empty_side(book, SIDE_ASK)
         for i in range(self._s.n_levels):
             L = pscan_level(self._s, i)
             if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:

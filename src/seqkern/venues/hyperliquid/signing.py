@@ -11,14 +11,13 @@ from typing import Any
 
 import msgpack
 from coincurve import PrivateKey, PublicKey
-from Crypto.Hash import keccak
 
+from seqkern._evmhash import keccak256
 from seqkern._fixed import format_fixed
 from seqkern.errors import CredentialError
 
-
-def keccak256(data: bytes) -> bytes:
-    return keccak.new(data=data, digest_bits=256).digest()
+__all__ = ["DOMAIN_SEPARATOR", "L1Signer", "action_hash", "agent_digest", "fixed_to_wire", "float_to_wire",
+           "keccak256", "recover_signer"]
 
 
 _DOMAIN_TYPE = keccak256(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
