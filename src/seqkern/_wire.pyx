@@ -7,6 +7,9 @@ from libc.stdint cimport int64_t, int32_t, int8_t
 
 import numpy as np
 
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
 
@@ -31,6 +34,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int64_t transact_ms
         const char* sym
         int32_t sym_len
+        const char* impl
+        bint has_pu
 
     DepthScan* scan_new(size_t cap_levels) except +
     void scan_free(DepthScan* s)
@@ -41,7 +46,8 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
 
 
 # message formats (one scanner per venue format; OKX / Bybit join as siblings)
-FORMAT_BINANCE = 1
+FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
+FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
 
 # scan results
 OTHER = 0
@@ -88,48 +94,63 @@ cdef class DepthDecoder:
     cdef DepthScan* _s
     cdef readonly int format
     cdef int _last_rc
-    cdef readonly object delta_side     # int8[max_levels]: levels written by the last apply
-    cdef readonly object delta_px       # int64[max_levels] px_1e9
-    cdef readonly object delta_qty      # int64[max_levels] qty_1e8 (0 = level removed)
-    cdef readonly Py_ssize_t n_applied  # valid entries in the delta arrays
-    cdef int8_t* _ds
-    cdef int64_t* _dp
-    cdef int64_t* _dq
+    cdef readonly object delta_bids     # int64[max_levels, 2]: (px_1e9, qty_1e8) bid levels written by the last apply
+    cdef readonly object delta_asks     # int64[max_levels, 2]: ask levels (qty 0 = level removed)
+    cdef readonly Py_ssize_t n_bids     # valid rows of delta_bids
+    cdef readonly Py_ssize_t n_asks     # valid rows of delta_asks
+    cdef readonly bint bbo_changed      # the last apply changed the book's best bid/ask (price or size)
+    cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
+    cdef int64_t* _db
+    cdef int64_t* _da
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
-        if format != FORMAT_BINANCE:
+        if format != FORMAT_BINANCE and format != FORMAT_BINANCE_USDM:
             raise ValueError(f"unknown depth message format {format}")
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
         self._s = scan_new(<size_t>max_levels)
+        self._s.has_pu = format == FORMAT_BINANCE_USDM
         self.format = format
         self._last_rc = SCAN_OTHER
-        self.delta_side = np.zeros(max_levels, dtype=np.int8)
-        self.delta_px = np.zeros(max_levels, dtype=np.int64)
-        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
-        cdef int8_t[::1] ds = self.delta_side
-        cdef int64_t[::1] dp = self.delta_px
-        cdef int64_t[::1] dq = self.delta_qty
-        self._ds = &ds[0]
-        self._dp = &dp[0]
-        self._dq = &dq[0]
-        self.n_applied = 0
+        # the CC-LINK level block layout: int64[n, 2] rows of (px, qty), bids and asks apart
+        self.delta_bids = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_asks = np.zeros((max_levels, 2), dtype=np.int64)
+        cdef int64_t[:, ::1] db = self.delta_bids
+        cdef int64_t[:, ::1] da = self.delta_asks
+        self._db = &db[0, 0]
+        self._da = &da[0, 0]
+        self.n_bids = 0
+        self.n_asks = 0
 
     def __dealloc__(self):
         if self._s != NULL:
             scan_free(self._s)
             self._s = NULL
 
-    cpdef int scan(self, const unsigned char[::1] msg):
-        cdef int rc
-        cdef size_t n = msg.shape[0]
-        if n == 0:
-            self._last_rc = SCAN_BAD_JSON
+    cdef int _scan(self, const char* p, Py_ssize_t n) noexcept nogil:
+        if n <= 0:
             return SCAN_BAD_JSON
-        with nogil:
-            rc = scan_binance_depth(self._s, <const char*>&msg[0], n)
+        return scan_binance_depth(self._s, p, <size_t>n)
+
+    cpdef int scan(self, object msg) except? -100:
+        """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
+        cdef Py_buffer view
+        cdef int rc
+        if PyBytes_CheckExact(msg):
+            rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
+        else:
+            PyObject_GetBuffer(msg, &view, PyBUF_SIMPLE)
+            try:
+                rc = self._scan(<const char*>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         self._last_rc = rc
         return rc
+
+    @property
+    def implementation(self):
+        """The simdjson implementation the scanners run on ("haswell" with AVX2, else "fallback")."""
+        return (<bytes>self._s.impl).decode()
 
     @property
     def first_id(self):
@@ -171,7 +192,9 @@ cdef class DepthDecoder:
         cdef size_t i
         cdef int64_t px, qty
         cdef int rc
-        self.n_applied = 0
+        cdef int64_t* row
+        self.n_bids = 0
+        self.n_asks = 0
         for i in range(self._s.n_levels):
             if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
                 return C_BAD_LEVEL
@@ -180,21 +203,41 @@ cdef class DepthDecoder:
             rc = book.set_level(scan_level(self._s, i).side, px, qty)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
-            self._ds[i] = <int8_t>scan_level(self._s, i).side
-            self._dp[i] = px
-            self._dq[i] = qty
-            self.n_applied = i + 1
+            if scan_level(self._s, i).side == SIDE_BID:
+                row = self._db + 2 * self.n_bids
+                self.n_bids += 1
+            else:
+                row = self._da + 2 * self.n_asks
+                self.n_asks += 1
+            row[0] = px
+            row[1] = qty
         return C_APPLIED
 
     cpdef int apply(self, L2Book book):
-        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time."""
+        """Apply the scanned levels unconditionally; sets last_update_id = u and the event time.
+
+        Afterwards ``bbo_changed`` tells whether the top of book moved, and bid_px .. ask_qty
+        hold the new top (0 for an empty side).
+        """
         cdef int rc
+        cdef int64_t bp, bq, ap, aq
         if self._last_rc != SCAN_DEPTH:
             return C_NOT_DEPTH
         with nogil:
+            bp = book.bid_px()
+            bq = book.bid_qty()
+            ap = book.ask_px()
+            aq = book.ask_qty()
             rc = self._apply_levels(book)
+            self.bid_px = book.bid_px()
+            self.bid_qty = book.bid_qty()
+            self.ask_px = book.ask_px()
+            self.ask_qty = book.ask_qty()
+            self.bbo_changed = (bp != self.bid_px or bq != self.bid_qty
+                                or ap != self.ask_px or aq != self.ask_qty)
         if rc != C_APPLIED:
             book.valid = False
+            self.bbo_changed = False
             return rc
         book.last_update_id = self._s.final_id
         book.ts_event_ns = self._s.event_ms * 1000000

@@ -10,11 +10,18 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+// simdjson's on-demand front end compiles against one CPU target, its "builtin" implementation,
+// which is the scalar fallback unless the build targets a newer CPU. On x86-64 we select the AVX2
+// (haswell) kernels: simdjson compiles them inside a target region, and scan_new checks at run
+// time that the CPU has AVX2 (every x86 server since 2013) and refuses to scan otherwise.
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(SIMDJSON_BUILTIN_IMPLEMENTATION)
+#define SIMDJSON_BUILTIN_IMPLEMENTATION haswell
+#define SKWIRE_REQUIRES_HASWELL 1
+#endif
 #include "simdjson.h"
+#include <stdexcept>
 
 namespace skwire {
-
-namespace od = simdjson::ondemand;
 
 enum : int {
     SCAN_OTHER = 0,      // well-formed JSON that is not a depth message (ack, trade, ...)
@@ -32,8 +39,14 @@ struct Level {
     int32_t side;  // 0 bid, 1 ask
 };
 
+struct DepthScan;
+typedef int (*scan_fn)(DepthScan* s, const char* msg, size_t len);
+
 struct DepthScan {
-    od::parser parser;
+    void* parser = nullptr;     // the on-demand parser of the implementation chosen at runtime
+    void (*free_parser)(void*) = nullptr;
+    scan_fn binance = nullptr;  // scanner per venue format
+    const char* impl = "";
     std::vector<char> buf;
     std::vector<Level> levels;
     size_t n_levels = 0;
@@ -45,6 +58,7 @@ struct DepthScan {
     int64_t transact_ms = 0;    // T (USD-M)
     const char* sym = nullptr;  // "s" value (venue symbol), not NUL-terminated
     int32_t sym_len = 0;
+    bool has_pu = false;        // USD-M events carry "T" and "pu"; spot events never do
 
     explicit DepthScan(size_t cap_levels) : max_levels(cap_levels) {
         levels.resize(cap_levels);
@@ -52,9 +66,25 @@ struct DepthScan {
     }
 };
 
-inline DepthScan* scan_new(size_t cap_levels) { return new DepthScan(cap_levels); }
-inline void scan_free(DepthScan* s) { delete s; }
 inline const Level* scan_level(const DepthScan* s, size_t i) { return &s->levels[i]; }
+
+}  // namespace skwire
+
+
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
+#endif
+namespace skwire {
+namespace scan {
+
+namespace od = simdjson::ondemand;
+
+inline void* new_parser() {
+    od::parser* p = new od::parser();
+    (void)p->allocate(1 << 16);   // grows on demand past 64 KiB; no reallocation churn below
+    return p;
+}
+inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
@@ -96,59 +126,32 @@ static inline int scan_levels(DepthScan* s, od::value& v, int side) {
 }
 
 // Binance spot / USD-M "depthUpdate" event object (raw stream, or the "data" of a combined one).
-static int scan_binance_event(DepthScan* s, od::object& obj) {
-    bool depth = false;
-    bool have_U = false, have_u = false;
+// Fields are looked up by name (order-independent; `field` iteration is avoided because its
+// std::pair base cannot be instantiated inside a CPU target region).
+static inline int scan_binance_event(DepthScan* s, od::object& obj) {
+    std::string_view e;
+    od::value v;
     int rc;
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k.size() == 1) {
-            switch (k[0]) {
-            case 'e': {
-                std::string_view e;
-                if (f.value().get_string().get(e)) return SCAN_BAD_SHAPE;
-                if (e != "depthUpdate") return SCAN_OTHER;
-                depth = true;
-                break;
-            }
-            case 'E':
-                if (f.value().get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 'T':
-                if (f.value().get_int64().get(s->transact_ms)) return SCAN_BAD_SHAPE;
-                break;
-            case 's':
-                if (!token_string(f.value(), &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-                break;
-            case 'U':
-                if (f.value().get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
-                have_U = true;
-                break;
-            case 'u':
-                if (f.value().get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-                have_u = true;
-                break;
-            case 'b':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 0);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            case 'a':
-                if (!depth) return SCAN_OTHER;
-                rc = scan_levels(s, f.value(), 1);
-                if (rc != SCAN_DEPTH) return rc;
-                break;
-            default:
-                break;  // unread fields are skipped by the iterator
-            }
-        } else if (k == "pu") {
-            if (f.value().get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
-        }
+    auto err = obj.find_field_unordered("e").get(v);
+    if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;
+    if (err) return SCAN_BAD_JSON;
+    if (v.get_string().get(e)) return SCAN_BAD_SHAPE;
+    if (e != "depthUpdate") return SCAN_OTHER;
+    if (obj.find_field_unordered("E").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("U").get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+    if (s->has_pu) {
+        auto terr = obj.find_field_unordered("T").get_int64().get(s->transact_ms);
+        if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
+        if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
-    if (!depth) return SCAN_OTHER;
-    if (!have_U || !have_u || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    if (obj.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 0);
+    if (rc != SCAN_DEPTH) return rc;
+    if (obj.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
+    rc = scan_levels(s, v, 1);
+    if (rc != SCAN_DEPTH) return rc;
     return SCAN_DEPTH;
 }
 
@@ -167,42 +170,73 @@ static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::docum
     if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
     std::memcpy(s->buf.data(), msg, len);
     std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (s->parser.iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
+    if (static_cast<od::parser*>(s->parser)->iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
     return SCAN_DEPTH;
 }
 
 // Binance depth diff, raw ({"e":"depthUpdate",...}) or combined ({"stream":...,"data":{...}}).
+static inline bool has_prefix_key(const char* msg, size_t len, const char* key, size_t klen) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    if (i >= len || msg[i] != '{') return false;
+    i++;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    return len - i >= klen && std::memcmp(msg + i, key, klen) == 0;
+}
+
 inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
     scan_reset(s);
-    if (len == 0 || msg[0] != '{') {
-        // not an object: still tell malformed input apart from a valid non-object (e.g. "[]")
-        if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (len == 0 || (msg[0] != '{' && msg[0] != ' ' && msg[0] != '\n')) {
         od::json_type t;
         if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;
+        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
     }
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
-    // combined-stream wrapper: {"stream": "...", "data": {...}}
-    for (auto fr : obj) {
-        od::field f;
-        if (std::move(fr).get(f)) return SCAN_BAD_JSON;
-        std::string_view k = f.escaped_key();
-        if (k == "stream") {
-            continue;
-        } else if (k == "data") {
-            od::object inner;
-            if (f.value().get_object().get(inner)) return SCAN_OTHER;
-            return scan_binance_event(s, inner);
-        } else {
-            // a raw event: restart on the whole object
-            if (doc.rewind(), doc.get_object().get(obj)) return SCAN_BAD_JSON;
-            return scan_binance_event(s, obj);
-        }
+    if (has_prefix_key(msg, len, "\"stream\"", 8)) {
+        od::object inner;
+        auto err = obj.find_field_unordered("data").get_object().get(inner);
+        if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
+        if (err) return SCAN_BAD_JSON;
+        return scan_binance_event(s, inner);
     }
-    return SCAN_OTHER;
+    return scan_binance_event(s, obj);
 }
+
+}  // namespace scan
+}  // namespace skwire
+#ifdef SKWIRE_REQUIRES_HASWELL
+SIMDJSON_UNTARGET_REGION
+#endif
+
+
+namespace skwire {
+
+inline DepthScan* scan_new(size_t cap_levels) {
+#ifdef SKWIRE_REQUIRES_HASWELL
+    const simdjson::implementation* hw = simdjson::get_available_implementations()["haswell"];
+    if (hw == nullptr || !hw->supported_by_runtime_system())
+        throw std::runtime_error("seqkern._wire needs a CPU with AVX2 (simdjson haswell kernels)");
+#endif
+    DepthScan* s = new DepthScan(cap_levels);
+    s->parser = scan::new_parser();
+    s->free_parser = &scan::free_parser;
+    s->binance = &scan::scan_binance_depth;
+#ifdef SKWIRE_REQUIRES_HASWELL
+    s->impl = "haswell";
+#else
+    s->impl = "builtin";
+#endif
+    return s;
+}
+
+inline void scan_free(DepthScan* s) {
+    if (s->parser) s->free_parser(s->parser);
+    delete s;
+}
+
+inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) { return s->binance(s, msg, len); }
 
 }  // namespace skwire

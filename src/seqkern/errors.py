@@ -70,3 +70,9 @@ class CredentialError(SeqkernError, ValueError):
 
 class NoRoutableVenue(SeqkernError):
     code = "NO_ROUTABLE_VENUE"
+
+
+class RouteError(SeqkernError, ValueError):
+    """A routing request the SOR cannot take: bad parent, bad venue inputs, malformed arrays."""
+
+    code = "BAD_ROUTE_REQUEST"

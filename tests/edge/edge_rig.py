@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from seqkern.edge.backoff import Backoff
@@ -67,9 +67,11 @@ def endpoints(sim: BinanceSim) -> VenueEndpoints:
 
 
 @contextlib.asynccontextmanager
-async def rig(futures: bool, *, credentials: CexCredentials | None = None, before_start: Callable[[BinanceSim], Awaitable[None] | None] | None = None,
+async def rig(futures: bool, *, credentials: CexCredentials | None = None,
+              before_start: Callable[[BinanceSim], Awaitable[None] | None] | None = None,
+              symbols: tuple[str, ...] = ("BTC-USDT",), streams_per_connection: int = 0,
               **sim_kw: Any) -> AsyncIterator[Rig]:
-    sim = BinanceSim(futures=futures, **sim_kw)
+    sim = BinanceSim(futures=futures, symbols=sim_kw.pop("symbols_sim", None), **sim_kw)
     sim.add_account(API_KEY, SECRET, balances={"USDT": "1000000", "BTC": "100"})
     await sim.start()
     try:
@@ -78,6 +80,8 @@ async def rig(futures: bool, *, credentials: CexCredentials | None = None, befor
             if r is not None:
                 await r
         venue = (BinanceUsdm if futures else BinanceSpot)(endpoints(sim))
+        if streams_per_connection:
+            venue.limits = replace(venue.limits, streams_per_connection=streams_per_connection)
         rest = RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits), default_retry_after_s=0.2)
         transport = None
         if credentials is not None:
@@ -85,11 +89,12 @@ async def rig(futures: bool, *, credentials: CexCredentials | None = None, befor
                                               credentials=credentials, rest=rest,
                                               private_ws_base=venue.endpoints.private_ws)
         sink = MemorySink()
-        edge = EdgeRunner(venue, ["BTC-USDT"], sink, transport=transport, rest=rest,
+        edge = EdgeRunner(venue, list(symbols), sink, transport=transport, rest=rest,
                           backoff=Backoff(0.05, 0.5), snapshot_retry=Backoff(0.02, 0.2))
         await edge.start()
         try:
-            await edge.wait_live("BTC-USDT", 10.0)
+            for sym in symbols:
+                await edge.wait_live(sym, 10.0)
             yield Rig(sim, edge, sink, futures)
         finally:
             await edge.stop()

@@ -35,7 +35,7 @@ def feed(sync: BookSync, raw: bytes) -> Step:
 
 
 def make(venue) -> BookSync:
-    return BookSync(venue, "BTCUSDT", L2Book(TICK, depth_ticks=4096), DepthDecoder())
+    return BookSync(venue, "BTCUSDT", L2Book(TICK, depth_ticks=4096), DepthDecoder(venue.depth_format))
 
 
 def test_spot_buffer_snapshot_replay_live() -> None:

@@ -174,3 +174,47 @@ def test_ed25519_session_logon_user_stream() -> None:
             assert t.accepted
             await until(lambda: any(f.client_order_id == "edfill" for _, f in r.sink.fills), 3.0, "fill")
     run(go())
+
+
+def test_slow_ws_api_answers_and_timeouts() -> None:
+    from seqkern.venues.base import VenueUnavailable
+
+    async def go() -> None:
+        async with rig(False, credentials=CREDS) as r:
+            r.sim.faults.ws_api_delay_s = 0.3
+            bid = r.sim.engine(SYM).best("BUY")
+            ok = await r.edge.place(limit(bid, "0.001", "slow1"))
+            assert ok.accepted
+            r.edge.transport.request_timeout_s = 0.1
+            try:
+                await r.edge.place(limit(bid, "0.001", "slow2"))
+            except VenueUnavailable as exc:
+                assert "no response" in exc.message
+            else:
+                raise AssertionError("a late answer must surface as VenueUnavailable")
+            r.sim.faults.ws_api_delay_s = 0.0
+            r.edge.transport.request_timeout_s = 5.0
+            await asyncio.sleep(0.4)   # the late answer arrives and is dropped
+            again = await r.edge.place(limit(bid, "0.001", "fast3"))
+            assert again.accepted
+    run(go())
+
+
+def test_user_stream_survives_a_dropped_session(futures: bool) -> None:
+    async def go() -> None:
+        async with rig(futures, credentials=CREDS) as r:
+            transport = r.edge.transport
+            r.sim.faults.drop_user_sockets = 1
+            await until(lambda: r.sim.faults.drop_user_sockets == 0, 3.0, "the drop")
+            if not futures:
+                await until(lambda: transport.sessions >= 2, 5.0, "a new WS API session")
+            await asyncio.sleep(0.5)   # USD-M: the private loop reconnects with a fresh listenKey
+            r.sim.paused = True
+            eng = r.sim.engine(SYM)
+            ask = eng.best("SELL")
+            qty = "0.002" if futures else "0.001"
+            t = await r.edge.place(limit(ask, qty, "after-drop", tif=TimeInForce.IOC))
+            assert t.accepted
+            await until(lambda: any(f.client_order_id == "after-drop" for _, f in r.sink.fills), 5.0,
+                        "a fill on the revived user stream")
+    run(go())

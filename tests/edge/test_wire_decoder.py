@@ -15,6 +15,7 @@ from seqkern._wire import (
     BAD_LEVEL,
     BAD_SHAPE,
     DEPTH,
+    FORMAT_BINANCE_USDM,
     GAP,
     NOT_DEPTH,
     OTHER,
@@ -93,7 +94,7 @@ def test_spot_rule_first_last() -> None:
 
 
 def test_usdm_rule_prev_final() -> None:
-    dec = DepthDecoder()
+    dec = DepthDecoder(FORMAT_BINANCE_USDM)
     book = _empty_book(100)
     dec.scan(_msg(101, 110, pu=100))
     assert dec.apply_checked(book, RULE_PREV_FINAL) == APPLIED
@@ -108,11 +109,9 @@ def test_delta_arrays_report_applied_levels() -> None:
     book = _empty_book(0)
     dec.scan(_msg(1, 2, bids=[(TICK * 5, 7)], asks=[(TICK * 6, 0), (TICK * 7, 9)]))
     assert dec.apply(book) == APPLIED
-    n = dec.n_applied
-    assert n == 3
-    assert dec.delta_side[:n].tolist() == [0, 1, 1]
-    assert dec.delta_px[:n].tolist() == [TICK * 5, TICK * 6, TICK * 7]
-    assert dec.delta_qty[:n].tolist() == [7, 0, 9]
+    assert (dec.n_bids, dec.n_asks) == (1, 2)
+    assert dec.delta_bids[:dec.n_bids].tolist() == [[TICK * 5, 7]]
+    assert dec.delta_asks[:dec.n_asks].tolist() == [[TICK * 6, 0], [TICK * 7, 9]]
 
 
 levels = st.lists(st.tuples(st.integers(1, 300), st.integers(0, 50)), max_size=12)

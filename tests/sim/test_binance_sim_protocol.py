@@ -47,6 +47,14 @@ def test_market_streams_subscribe_ack_and_formats() -> None:
                     msg = orjson.loads((await ws.receive(timeout=2)).data)
                     assert msg["stream"] == "btcusdt@depth@100ms" and msg["data"]["e"] == "depthUpdate"
                     assert set(msg["data"]) == {"e", "E", "s", "U", "u", "b", "a"}
+                    await ws.send_str('{"method":"UNSUBSCRIBE","params":["btcusdt@depth@100ms"],"id":3}')
+                    await ws.send_str('{"method":"LIST_SUBSCRIPTIONS","id":4}')
+                    seen = {}
+                    while 4 not in seen:
+                        m = orjson.loads((await ws.receive(timeout=2)).data)
+                        if "id" in m:
+                            seen[m["id"]] = m
+                    assert seen[3] == {"result": None, "id": 3} and seen[4]["result"] == []
                     await ws.send_str('{"method":"NOPE","id":2}')
                     while True:
                         m = orjson.loads((await ws.receive(timeout=2)).data)

@@ -42,18 +42,16 @@ from seqkern.venues.book_sync import BookSync, Step, SyncState
 from seqkern.venues.pairspec import PairSpec, pairspec_table
 
 DEFAULT_SPECS = pairspec_table()
+_PUBLISH = Step.PUBLISH
 
 log = logging.getLogger("seqkern.edge")
 
 
 @dataclass
 class EdgeCounters:
-    frames: int = 0
-    depth: int = 0
     other: int = 0
     unparsable: int = 0
     unknown_symbol: int = 0
-    deltas_published: int = 0
     snapshots_published: int = 0
     resyncs: int = 0
     reconnects: int = 0
@@ -271,21 +269,22 @@ class EdgeRunner:
 
     def _on_market(self, shard: _Shard, payload: memoryview, ts_recv: int) -> None:
         """Hot path: one websocket message. Depth goes bytes -> book in C; the rest via orjson."""
-        self.counters.frames += 1
         dec = shard.decoder
         rc = dec.scan(payload)
         if rc == DEPTH:
-            self.counters.depth += 1
             slot = shard.slots.get(dec.symbol_bytes())
             if slot is None:
                 self.counters.unknown_symbol += 1
                 return
             step = slot.sync.on_depth(payload)
-            if step is Step.PUBLISH:
-                self.counters.deltas_published += 1
-                self.sink.l2_delta(slot.sym.symbol_id, dec.final_id, dec.delta_side, dec.delta_px,
-                                   dec.delta_qty, dec.n_applied, dec.event_time_ns, ts_recv)
-                self._publish_book_bbo(slot, dec.final_id, dec.event_time_ns, ts_recv)
+            if step is _PUBLISH:
+                sid = slot.sym.symbol_id
+                self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
+                                   dec.n_asks, dec.event_time_ns, ts_recv)
+                if dec.bbo_changed and dec.final_id >= slot.last_bbo_id:
+                    slot.last_bbo_id = dec.final_id
+                    slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
+                    self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty, dec.event_time_ns, ts_recv)
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))

@@ -36,8 +36,10 @@ class EdgeSink(Protocol):
 
     def l2_snapshot(self, symbol_id: int, book: L2Book, ts_event_ns: int, ts_recv_ns: int) -> None: ...
 
-    def l2_delta(self, symbol_id: int, update_id: int, side: np.ndarray, px: np.ndarray, qty: np.ndarray,
-                 n: int, ts_event_ns: int, ts_recv_ns: int) -> None: ...
+    def l2_delta(self, symbol_id: int, update_id: int, bids: np.ndarray, n_bids: int, asks: np.ndarray,
+                 n_asks: int, ts_event_ns: int, ts_recv_ns: int) -> None:
+        """Levels changed by one venue message: ``bids[:n_bids]`` / ``asks[:n_asks]`` are int64
+        (px_1e9, qty_1e8) rows, qty 0 = removed. The arrays are reused: copy what you keep."""
 
     def trade(self, symbol_id: int, trade: TradeEvent) -> None: ...
 
@@ -80,9 +82,9 @@ class MemorySink:
         self.snapshots.append((symbol_id, book.last_update_id))
         self._notify("l2_snapshot")
 
-    def l2_delta(self, symbol_id: int, update_id: int, side: np.ndarray, px: np.ndarray, qty: np.ndarray,
-                 n: int, ts_event_ns: int, ts_recv_ns: int) -> None:
-        self.deltas.append((symbol_id, update_id, n))
+    def l2_delta(self, symbol_id: int, update_id: int, bids: np.ndarray, n_bids: int, asks: np.ndarray,
+                 n_asks: int, ts_event_ns: int, ts_recv_ns: int) -> None:
+        self.deltas.append((symbol_id, update_id, n_bids + n_asks))
 
     def trade(self, symbol_id: int, trade: TradeEvent) -> None:
         self.trades.append((symbol_id, trade))
@@ -129,10 +131,10 @@ class JsonLinesSink:
                  "bids": list(zip(bp.tolist(), bq.tolist(), strict=True)),
                  "asks": list(zip(ap.tolist(), aq.tolist(), strict=True))})
 
-    def l2_delta(self, symbol_id: int, update_id: int, side: np.ndarray, px: np.ndarray, qty: np.ndarray,
-                 n: int, ts_event_ns: int, ts_recv_ns: int) -> None:
+    def l2_delta(self, symbol_id: int, update_id: int, bids: np.ndarray, n_bids: int, asks: np.ndarray,
+                 n_asks: int, ts_event_ns: int, ts_recv_ns: int) -> None:
         self._w({"kind": "L2_DELTA", "id": symbol_id, "update_id": update_id,
-                 "levels": list(zip(side[:n].tolist(), px[:n].tolist(), qty[:n].tolist(), strict=True))})
+                 "bids": bids[:n_bids].tolist(), "asks": asks[:n_asks].tolist()})
 
     def trade(self, symbol_id: int, trade: TradeEvent) -> None:
         self._w({"kind": "TRADE", "id": symbol_id, **trade.__dict__})

@@ -150,6 +150,7 @@ class BinanceSim:
         self._user_sessions: dict[str, list[web.WebSocketResponse]] = {}   # api key -> spot WS API sessions
         self._listen_keys: dict[str, str] = {}                              # listenKey -> api key
         self._private: dict[str, list[web.WebSocketResponse]] = {}          # api key -> USD-M private sockets
+        self._api_sockets: set[web.WebSocketResponse] = set()               # every WS API session
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task | None = None
         self._app = self._build_app()
@@ -233,6 +234,13 @@ class BinanceSim:
             for c in list(self._market):
                 await c.ws.close()
             self._market.clear()
+        if self.faults.take("drop_user_sockets"):
+            for ws in [w for lst in (*self._user_sessions.values(), *self._private.values()) for w in lst]:
+                await ws.close()
+            for lst in (*self._user_sessions.values(), *self._private.values()):
+                lst.clear()
+            for ws in list(self._api_sockets):
+                await ws.close()
         for st in self._symbols.values():
             fills = st.feed.step(self.actions_per_tick)
             await self._after_match(st, fills)
@@ -566,6 +574,7 @@ class BinanceSim:
         ws = self._ws()
         await ws.prepare(request)
         session: dict[str, Any] = {"api_key": None, "subscribed": False}
+        self._api_sockets.add(ws)
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -575,6 +584,7 @@ class BinanceSim:
                 resp = await self._ws_api_request(ws, session, msg.data)
                 await ws.send_str(orjson.dumps(resp).decode())
         finally:
+            self._api_sockets.discard(ws)
             key = session.get("api_key")
             if key and ws in self._user_sessions.get(key, []):
                 self._user_sessions[key].remove(ws)

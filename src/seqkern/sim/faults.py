@@ -10,6 +10,7 @@ class FaultPlan:
     """One-shot and standing faults. One-shot counters are consumed as the simulator hits them."""
 
     drop_sockets: int = 0          # close every market-data socket this many times (next ticks)
+    drop_user_sockets: int = 0     # close every order-entry / private-stream socket (next ticks)
     skip_sequence: int = 0         # withhold this many depth events (ids advance, clients see a gap)
     corrupt_checksum: int = 0      # send this many depth events with a wrong checksum (venues that have one)
     malformed_json: int = 0        # send this many truncated JSON frames on market-data sockets

@@ -321,6 +321,10 @@ class CexVenue(ABC):
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Subscribe frames for ``streams`` (already split by ``limits.args_per_request``)."""
 
+    @abstractmethod
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
+
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""
         n = self.limits.streams_per_connection

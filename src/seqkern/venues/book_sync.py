@@ -36,8 +36,11 @@ class SyncCounters:
     snapshots: int = 0
     snapshot_retries: int = 0
     buffer_overflows: int = 0
-    applied: int = 0
     stale: int = 0
+
+
+_LIVE = SyncState.LIVE
+_PUBLISH = Step.PUBLISH
 
 
 class BookSync:
@@ -53,6 +56,7 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
+        self._rule = venue.sequence_rule
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
@@ -80,11 +84,10 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
-        if self.state is SyncState.LIVE:
-            rc = dec.apply_checked(self.book, self.venue.sequence_rule)
+        if self.state is _LIVE:
+            rc = dec.apply_checked(self.book, self._rule)
             if rc == APPLIED:
-                self.counters.applied += 1
-                return Step.PUBLISH
+                return _PUBLISH
             if rc == STALE:
                 self.counters.stale += 1
                 return Step.IGNORED

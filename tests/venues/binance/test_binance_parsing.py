@@ -7,7 +7,14 @@ import orjson
 import pytest
 from seqkern._book import L2Book
 from seqkern._fixed import parse_px, parse_qty
-from seqkern._wire import APPLIED, DEPTH, RULE_FIRST_LAST, RULE_PREV_FINAL, DepthDecoder
+from seqkern._wire import (
+    APPLIED,
+    DEPTH,
+    FORMAT_BINANCE_USDM,
+    RULE_FIRST_LAST,
+    RULE_PREV_FINAL,
+    DepthDecoder,
+)
 
 from seqkern.venues.base import (
     BalanceEvent,
@@ -63,7 +70,9 @@ def test_depth_update_doc_example_through_the_compiled_decoder() -> None:
 
 
 def test_usdm_depth_doc_example_carries_pu() -> None:
-    dec = DepthDecoder()
+    spot = DepthDecoder()
+    assert spot.scan(USDM_DEPTH) == DEPTH and spot.prev_final_id == -1   # spot format ignores pu
+    dec = DepthDecoder(FORMAT_BINANCE_USDM)
     assert dec.scan(USDM_DEPTH) == DEPTH
     assert (dec.first_id, dec.final_id, dec.prev_final_id) == (157, 160, 149)
     assert dec.transact_time_ns == 123456788 * 1_000_000
@@ -141,6 +150,7 @@ def test_venue_declarations() -> None:
     assert spot.market_streams("BTCUSDT")[0] == "btcusdt@depth@100ms"
     assert orjson.loads(spot.subscribe_frames(["btcusdt@depth@100ms"], 7)[0]) == {
         "method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 7}
+    assert orjson.loads(spot.unsubscribe_frames(["a", "b"], 9)[0])["method"] == "UNSUBSCRIBE"
     assert spot.snapshot_request("BTCUSDT").cost == (("REQUEST_WEIGHT", 50),)   # limit 1000
     # USD-M: depth on /public, trades on /market, separate connections
     shards = perp.shard_streams(perp.market_streams("BTCUSDT"))

@@ -28,7 +28,7 @@ import orjson
 from seqkern._fixed import format_px, format_qty, parse_qty
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RestClient
-from seqkern.edge.ws import WsConnection
+from seqkern.edge.ws import WsConnectError, WsConnection
 from seqkern.venues.base import (
     AmendMode,
     AmendResult,
@@ -93,6 +93,8 @@ class BinanceWsApiTransport(OrderTransport):
         self.unparsable = 0
         self._closing = False
         self._user_subscribed = False
+        self._revive: asyncio.Task | None = None
+        self.sessions = 0
 
     def __repr__(self) -> str:
         return f"BinanceWsApiTransport(futures={self.futures}, url={self.url!r}, signer={self.signer!r})"
@@ -106,12 +108,17 @@ class BinanceWsApiTransport(OrderTransport):
             ws = WsConnection(self.url, self._on_message, on_close=self._on_close)
             await ws.connect()
             self._ws = ws
+            self.sessions += 1
             resubscribe = self._user_subscribed and not self.futures
         if resubscribe:   # a new session: the spot user stream lives on the WS API session
             await self._subscribe_spot_user_stream()
 
     async def close(self) -> None:
         self._closing = True
+        if self._revive:
+            self._revive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revive
         if self._private_task:
             self._private_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -126,6 +133,22 @@ class BinanceWsApiTransport(OrderTransport):
             if not fut.done():
                 fut.set_exception(VenueUnavailable("WS API connection closed before the response"))
         self._pending.clear()
+        if not self._closing and self._user_subscribed and not self.futures and self._revive is None:
+            # the spot user stream lives on this session: bring it back without waiting for an order
+            self._revive = asyncio.get_running_loop().create_task(self._revive_session())
+
+    async def _revive_session(self) -> None:
+        backoff = Backoff(0.1, 10.0)
+        try:
+            while not self._closing:
+                await asyncio.sleep(backoff.next_delay())
+                try:
+                    await self.connect()
+                    return
+                except (VenueUnavailable, VenueRejected, WsConnectError) as exc:
+                    log.warning("WS API session: reconnect failed: %s", exc)
+        finally:
+            self._revive = None
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from seqkern._wire import FORMAT_BINANCE
+from seqkern._wire import FORMAT_BINANCE, FORMAT_BINANCE_USDM
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
@@ -74,6 +74,11 @@ class BinanceSpot(CexVenue):
         return [orjson.dumps({"method": "SUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
                 for k, i in enumerate(range(0, len(streams), n))]
 
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [orjson.dumps({"method": "UNSUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
+                for k, i in enumerate(range(0, len(streams), n))]
+
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/api/v3/depth", {"symbol": venue_symbol, "limit": self.snapshot_limit},
                            (("REQUEST_WEIGHT", constants.spot_depth_weight(self.snapshot_limit)),))
@@ -97,6 +102,7 @@ class BinanceSpot(CexVenue):
 class BinanceUsdm(BinanceSpot):
     name = "binance-perp"
     instrument_type = InstrumentType.PERP
+    depth_format = FORMAT_BINANCE_USDM
     sequence_rule = book.USDM_RULE
     ping = constants.USDM_PING
     limits = constants.USDM_LIMITS
