@@ -96,25 +96,33 @@ cdef class PredBookDecoder:
     YES leg's book and NO bids / NO asks (= 1 - YES bid) into the NO leg's book.
     Polymarket: ``apply_book(book)`` for a ``book`` event, ``apply_changes(books)`` for a
     ``price_change`` (``books`` maps asset-id bytes to L2Book). Hyperliquid: ``apply_book(book)``.
-    The levels written by the last apply are in ``delta_*`` (book 0) and ``delta2_*`` (Kalshi NO leg).
+    Deltas of the last apply are in ``delta_bids0/asks0`` (book slot 0) and ``delta_bids1/asks1``.
     """
 
     cdef PredScan* _s
     cdef readonly int format
     cdef int _last_rc
-    cdef readonly object delta_side
-    cdef readonly object delta_px
-    cdef readonly object delta_qty
-    cdef readonly object delta2_side
-    cdef readonly object delta2_px
-    cdef readonly object delta2_qty
+    # levels written by the last apply, per book slot (Kalshi: 0 YES leg, 1 NO leg; Polymarket:
+    # the first and second token a price_change names), as int64 (px_1e9, qty_1e8) rows
+    cdef readonly object delta_bids0
+    cdef readonly object delta_asks0
+    cdef readonly object delta_bids1
+    cdef readonly object delta_asks1
+    cdef readonly Py_ssize_t n_bids0
+    cdef readonly Py_ssize_t n_asks0
+    cdef readonly Py_ssize_t n_bids1
+    cdef readonly Py_ssize_t n_asks1
     cdef readonly Py_ssize_t n_applied
-    cdef int8_t* _ds
-    cdef int64_t* _dp
-    cdef int64_t* _dq
-    cdef int8_t* _ds2
-    cdef int64_t* _dp2
-    cdef int64_t* _dq2
+    cdef readonly Py_ssize_t n_slots      # Polymarket: distinct tokens in the last price_change
+    cdef readonly bint delta_complete     # False: more than two tokens, deltas not all recorded
+    cdef int64_t* _b0
+    cdef int64_t* _a0
+    cdef int64_t* _b1
+    cdef int64_t* _a1
+    cdef int64_t* _sp                     # scratch for emptying a side
+    cdef int64_t* _sq
+    cdef object _scratch
+    cdef object _slot_keys
 
     def __cinit__(self, int format, Py_ssize_t max_levels=4096):
         if format not in (FORMAT_KALSHI, FORMAT_POLYMARKET, FORMAT_HYPERLIQUID):
@@ -124,25 +132,26 @@ cdef class PredBookDecoder:
         self._s = pscan_new(<size_t>max_levels)
         self.format = format
         self._last_rc = OTHER
-        self.delta_side = np.zeros(max_levels, dtype=np.int8)
-        self.delta_px = np.zeros(max_levels, dtype=np.int64)
-        self.delta_qty = np.zeros(max_levels, dtype=np.int64)
-        self.delta2_side = np.zeros(max_levels, dtype=np.int8)
-        self.delta2_px = np.zeros(max_levels, dtype=np.int64)
-        self.delta2_qty = np.zeros(max_levels, dtype=np.int64)
-        cdef int8_t[::1] ds = self.delta_side
-        cdef int64_t[::1] dp = self.delta_px
-        cdef int64_t[::1] dq = self.delta_qty
-        cdef int8_t[::1] ds2 = self.delta2_side
-        cdef int64_t[::1] dp2 = self.delta2_px
-        cdef int64_t[::1] dq2 = self.delta2_qty
-        self._ds = &ds[0]
-        self._dp = &dp[0]
-        self._dq = &dq[0]
-        self._ds2 = &ds2[0]
-        self._dp2 = &dp2[0]
-        self._dq2 = &dq2[0]
+        self.delta_bids0 = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_asks0 = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_bids1 = np.zeros((max_levels, 2), dtype=np.int64)
+        self.delta_asks1 = np.zeros((max_levels, 2), dtype=np.int64)
+        self._scratch = np.zeros((2, max_levels), dtype=np.int64)
+        cdef int64_t[:, ::1] b0 = self.delta_bids0
+        cdef int64_t[:, ::1] a0 = self.delta_asks0
+        cdef int64_t[:, ::1] b1 = self.delta_bids1
+        cdef int64_t[:, ::1] a1 = self.delta_asks1
+        cdef int64_t[:, ::1] sc = self._scratch
+        self._b0 = &b0[0, 0]
+        self._a0 = &a0[0, 0]
+        self._b1 = &b1[0, 0]
+        self._a1 = &a1[0, 0]
+        self._sp = &sc[0, 0]
+        self._sq = &sc[1, 0]
         self.n_applied = 0
+        self.n_slots = 0
+        self.delta_complete = True
+        self._slot_keys = [None, None]
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -208,9 +217,9 @@ cdef class PredBookDecoder:
         if <size_t>L.count > self._s.max_levels:
             book.clear_side(side)
             return
-        n = book.levels_c(side, L.count, self._dp2, self._dq2)
+        n = book.levels_c(side, L.count, self._sp, self._sq)
         for i in range(n):
-            book.set_level(side, self._dp2[i], 0)
+            book.set_level(side, self._sp[i], 0)
         if L.count != 0:
             book.clear_side(side)
 
@@ -223,6 +232,7 @@ cdef class PredBookDecoder:
         cdef int rc
         cdef bint snap = self._last_rc == C_SNAPSHOT
         self.n_applied = 0
+        self.n_bids0 = self.n_asks0 = self.n_bids1 = self.n_asks1 = 0
         if snap:
             self._empty_side(yes, SIDE_BID)
             self._empty_side(yes, SIDE_ASK)
@@ -256,19 +266,22 @@ cdef class PredBookDecoder:
                 rc = yes.set_level(SIDE_ASK, ONE_DOLLAR - px, newq)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
-            # delta arrays: YES book (0) and NO book (2) changes of this level
-            if L.side == 0:
-                self._ds[i] = SIDE_BID
-                self._dp[i] = px
-                self._ds2[i] = SIDE_ASK
-                self._dp2[i] = ONE_DOLLAR - px
-            else:
-                self._ds[i] = SIDE_ASK
-                self._dp[i] = ONE_DOLLAR - px
-                self._ds2[i] = SIDE_BID
-                self._dp2[i] = px
-            self._dq[i] = newq
-            self._dq2[i] = newq
+            # delta rows: slot 0 = YES book, slot 1 = NO book (a YES bid is the NO book's ask)
+            if not snap:
+                if L.side == 0:
+                    self._b0[2 * self.n_bids0] = px
+                    self._b0[2 * self.n_bids0 + 1] = newq
+                    self.n_bids0 += 1
+                    self._a1[2 * self.n_asks1] = ONE_DOLLAR - px
+                    self._a1[2 * self.n_asks1 + 1] = newq
+                    self.n_asks1 += 1
+                else:
+                    self._b1[2 * self.n_bids1] = px
+                    self._b1[2 * self.n_bids1 + 1] = newq
+                    self.n_bids1 += 1
+                    self._a0[2 * self.n_asks0] = ONE_DOLLAR - px
+                    self._a0[2 * self.n_asks0 + 1] = newq
+                    self.n_asks0 += 1
             self.n_applied = i + 1
         return C_APPLIED
 
@@ -312,9 +325,6 @@ cdef class PredBookDecoder:
             rc = book.set_level(L.side, px, q)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
-            self._ds[i] = <int8_t>L.side
-            self._dp[i] = px
-            self._dq[i] = q
             self.n_applied = i + 1
         return C_APPLIED
 
@@ -348,15 +358,36 @@ cdef class PredBookDecoder:
         cdef const char* last_key = NULL
         cdef int32_t last_len = -1
         cdef Py_ssize_t w = 0
+        cdef int slot = -1
+        cdef int64_t* rows
+        cdef bytes key
         if self.format != FORMAT_POLYMARKET or self._last_rc != DELTA:
             return C_NOT_BOOK
         self.n_applied = 0
+        self.n_bids0 = self.n_asks0 = self.n_bids1 = self.n_asks1 = 0
+        self.n_slots = 0
+        self.delta_complete = True
+        self._slot_keys[0] = None
+        self._slot_keys[1] = None
         for i in range(self._s.n_levels):
             L = pscan_level(self._s, i)
             if L.key_len != last_len or memcmp(L.key, last_key, L.key_len) != 0:
                 last_key = L.key
                 last_len = L.key_len
-                book = books.get((<const char*>L.key)[:L.key_len])
+                key = (<const char*>L.key)[:L.key_len]
+                book = books.get(key)
+                slot = -1
+                if book is not None:
+                    if self._slot_keys[0] == key:
+                        slot = 0
+                    elif self._slot_keys[1] == key:
+                        slot = 1
+                    elif self.n_slots < 2:
+                        slot = self.n_slots
+                        self._slot_keys[slot] = key
+                        self.n_slots += 1
+                    else:
+                        self.delta_complete = False
             if book is None:
                 continue
             if parse_decimal(L.px, L.px_len, PX_DIGITS, &px) != FX_OK or \
@@ -369,12 +400,31 @@ cdef class PredBookDecoder:
                 return C_BAD_LEVEL
             book.ts_event_ns = self._s.ts_ms * 1000000
             book.last_update_id = book.last_update_id + 1
-            self._ds[w] = <int8_t>L.side
-            self._dp[w] = px
-            self._dq[w] = q
+            if slot == 0:
+                if L.side == SIDE_BID:
+                    rows = self._b0 + 2 * self.n_bids0
+                    self.n_bids0 += 1
+                else:
+                    rows = self._a0 + 2 * self.n_asks0
+                    self.n_asks0 += 1
+                rows[0] = px
+                rows[1] = q
+            elif slot == 1:
+                if L.side == SIDE_BID:
+                    rows = self._b1 + 2 * self.n_bids1
+                    self.n_bids1 += 1
+                else:
+                    rows = self._a1 + 2 * self.n_asks1
+                    self.n_asks1 += 1
+                rows[0] = px
+                rows[1] = q
             w += 1
         self.n_applied = w
         return C_APPLIED
+
+    def slot_key(self, int slot):
+        """Token id (bytes) whose deltas are in slot 0 or 1 after apply_changes (None if unused)."""
+        return self._slot_keys[slot]
 
     def change_key(self, Py_ssize_t i):
         """Asset id (bytes) of the i-th scanned price_change entry."""

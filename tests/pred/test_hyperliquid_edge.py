@@ -7,14 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
-
 from seqkern._book import L2Book
 from seqkern._predwire import FORMAT_HYPERLIQUID, SNAPSHOT, PredBookDecoder
+
 from seqkern.edge.pred_runner import PredEdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.sim.hyperliquid import HyperliquidSim
 from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
-from seqkern.venues.hyperliquid.execution import HyperliquidTransport, cloid_for, parse_post_response
+from seqkern.venues.hyperliquid.execution import (
+    HyperliquidTransport,
+    cloid_for,
+    parse_post_response,
+)
 from seqkern.venues.hyperliquid.signing import L1Signer, action_hash, fixed_to_wire, float_to_wire
 from seqkern.venues.hyperliquid.venue import HyperliquidVenue
 from tests.pred.rig import ladder, until

@@ -145,7 +145,7 @@ def test_every_order_verb_with_modes(keygen):
             bad = KalshiTransport(sim.base_http, sim.ws_url, KalshiSigner(KEY_ID, rsa_pem()[0]))
             rb = await bad.place(OrderRequest(T, Side.BUY, OrderType.LIMIT, 100_000_000, 10_000_000))
             await bad.close()
-            assert not rb.accepted and rb.error_code == 401 or "authentication" in rb.error_msg
+            assert (not rb.accepted and rb.error_code == 401) or "authentication" in rb.error_msg
             assert sim.auth_failures >= 1
         finally:
             await runner.stop()

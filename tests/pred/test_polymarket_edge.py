@@ -11,9 +11,9 @@ import orjson
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-
 from seqkern._book import L2Book
 from seqkern._predwire import DELTA, FORMAT_POLYMARKET, SNAPSHOT, PredBookDecoder
+
 from seqkern.edge.pred_runner import PredEdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.sim.polymarket import PolymarketSim

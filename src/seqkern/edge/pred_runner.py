@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._book import L2Book
@@ -137,7 +136,7 @@ class PredEdgeRunner:
             return m
         m = _Market(name, spec=spec)
         itype = InstrumentType.PERP if self.venue.book_format not in (FORMAT_KALSHI, FORMAT_POLYMARKET) \
-            else InstrumentType.SPOT
+            else InstrumentType.BINARY
         for leg in sorted(legs, key=lambda lg: lg.no_leg):
             sid = len(self._legs_by_symbol)
             sym = EdgeSymbol(sid, leg.symbol, leg.symbol if self.venue.book_format == FORMAT_KALSHI else leg.venue_key,
@@ -277,9 +276,7 @@ class PredEdgeRunner:
     def _resync_all(self, reason: str) -> None:
         for m in self._markets.values():
             self._invalidate(m, reason)
-        if self.venue.book_format == FORMAT_KALSHI:
-            self._request_snapshots(list(self._markets.values()))
-        elif self.venue.book_format == FORMAT_POLYMARKET:
+        if self.venue.book_format == FORMAT_KALSHI or self.venue.book_format == FORMAT_POLYMARKET:
             self._request_snapshots(list(self._markets.values()))
         # Hyperliquid: every l2Book message is a full book; the next one revalidates
 
@@ -304,7 +301,7 @@ class PredEdgeRunner:
         self.counters.frames += 1
         dec = self.decoder
         rc = dec.scan(payload)
-        if rc == SNAPSHOT or rc == DELTA:
+        if rc in (SNAPSHOT, DELTA):
             self.counters.book_messages += 1
             fmt = self.venue.book_format
             if fmt == FORMAT_KALSHI:
@@ -367,10 +364,11 @@ class PredEdgeRunner:
             m.valid = True
             self._publish_snapshot(m, ts_recv)
             return
-        n = dec.n_applied
         self.counters.deltas_published += 2
-        self.sink.l2_delta(yes.sym.symbol_id, seq, dec.delta_side, dec.delta_px, dec.delta_qty, n, ts_ev, ts_recv)
-        self.sink.l2_delta(no.sym.symbol_id, seq, dec.delta2_side, dec.delta2_px, dec.delta2_qty, n, ts_ev, ts_recv)
+        self.sink.l2_delta(yes.sym.symbol_id, seq, dec.delta_bids0, dec.n_bids0, dec.delta_asks0, dec.n_asks0,
+                           ts_ev, ts_recv)
+        self.sink.l2_delta(no.sym.symbol_id, seq, dec.delta_bids1, dec.n_bids1, dec.delta_asks1, dec.n_asks1,
+                           ts_ev, ts_recv)
         self._publish_bbo(yes, ts_ev, ts_recv)
         self._publish_bbo(no, ts_ev, ts_recv)
 
@@ -401,30 +399,27 @@ class PredEdgeRunner:
             return
         if dec.n_applied == 0:
             return
-        # a price_change names the tokens of one market (at most both legs): first and last entry
-        keys = {dec.change_key(0), dec.change_key(n_scanned - 1)}
-        for key in keys:
-            lg = self._leg_by_key.get(key)
+        # a price_change names the tokens of one market (its two legs): one delta per token
+        for slot in range(dec.n_slots):
+            lg = self._leg_by_key.get(dec.slot_key(slot))
             if lg is None or not lg.live.is_set():
                 continue
             ts_ev = lg.book.ts_event_ns
-            if len(keys) == 1:
-                self.sink.l2_delta(lg.sym.symbol_id, lg.book.last_update_id, dec.delta_side, dec.delta_px,
-                                   dec.delta_qty, dec.n_applied, ts_ev, ts_recv)
+            if slot == 0:
+                self.sink.l2_delta(lg.sym.symbol_id, lg.book.last_update_id, dec.delta_bids0, dec.n_bids0,
+                                   dec.delta_asks0, dec.n_asks0, ts_ev, ts_recv)
             else:
-                mask = self._applied_mask(dec, key, n_scanned)
-                self.sink.l2_delta(lg.sym.symbol_id, lg.book.last_update_id, dec.delta_side[:dec.n_applied][mask],
-                                   dec.delta_px[:dec.n_applied][mask], dec.delta_qty[:dec.n_applied][mask],
-                                   int(mask.sum()), ts_ev, ts_recv)
+                self.sink.l2_delta(lg.sym.symbol_id, lg.book.last_update_id, dec.delta_bids1, dec.n_bids1,
+                                   dec.delta_asks1, dec.n_asks1, ts_ev, ts_recv)
             self.counters.deltas_published += 1
             self._publish_bbo(lg, ts_ev, ts_recv)
-
-    def _applied_mask(self, dec: PredBookDecoder, key: bytes, n_scanned: int) -> np.ndarray:
-        """Which applied entries of a two-token price_change belong to ``key`` (entries of
-        unsubscribed tokens are not applied, so only subscribed keys count)."""
-        keys = [dec.change_key(i) for i in range(n_scanned)]
-        applied = [k for k in keys if k in self._books]
-        return np.fromiter((k == key for k in applied), dtype=bool, count=len(applied))
+        if not dec.delta_complete:
+            # more than two tokens in one message: publish the books whole rather than lose levels
+            for i in range(n_scanned):
+                lg = self._leg_by_key.get(dec.change_key(i))
+                if lg is not None and lg.live.is_set():
+                    self.sink.l2_snapshot(lg.sym.symbol_id, lg.book, lg.book.ts_event_ns, ts_recv)
+                    self._publish_bbo(lg, lg.book.ts_event_ns, ts_recv)
 
     def _on_full_book(self, dec: PredBookDecoder, ts_recv: int) -> None:
         key = dec.symbol_bytes()

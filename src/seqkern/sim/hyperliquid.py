@@ -75,6 +75,7 @@ class HyperliquidSim:
         self._task: asyncio.Task | None = None
         app = web.Application()
         app.router.add_get("/ws", self._ws)
+        app.router.add_post("/info", self._rest_info)
         self._app = app
 
     def add_user(self, address: str, *, agent: str | None = None, vault: str | None = None) -> None:
@@ -84,6 +85,10 @@ class HyperliquidSim:
             self.agents[agent.lower()] = a
         if vault:
             self.vaults[vault.lower()] = a
+
+    @property
+    def base_http(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
@@ -243,6 +248,13 @@ class HyperliquidSim:
                 resp = {"type": "error", "payload": str(e)}
             await self._send(cl, {"channel": "post", "data": {"id": rid, "response": resp}})
 
+    async def _rest_info(self, request: web.Request) -> web.Response:
+        try:
+            body = orjson.loads(await request.read())
+            return web.json_response(self._info(body))
+        except (orjson.JSONDecodeError, _L1Error, KeyError, AttributeError) as exc:
+            return web.json_response({"error": str(exc)}, status=422)
+
     def _info(self, p: dict[str, Any]) -> Any:
         if p.get("type") == "meta":
             return {"universe": [{"name": c.name, "szDecimals": c.sz_decimals, "maxLeverage": 40}
@@ -342,10 +354,9 @@ class HyperliquidSim:
     def _find(self, user: str, asset: Any, oid: Any = None, cloid: str | None = None) -> tuple[SimCoin, SimOrder]:
         c = self._coin(asset)
         for name, o in self._orders.values():
-            if name == c.name and o.owner == user and ((oid is not None and o.order_id == oid) or
-                                                       (cloid is not None and o.client_order_id == cloid)):
-                if o.order_id in c.engine.orders:
-                    return c, o
+            if name == c.name and o.owner == user and o.order_id in c.engine.orders and (
+                    (oid is not None and o.order_id == oid) or (cloid is not None and o.client_order_id == cloid)):
+                return c, o
         raise _L1Error("Order was never placed, already canceled, or filled.")
 
     def _cancel(self, user: str, x: dict[str, Any], *, by_cloid: bool) -> Any:

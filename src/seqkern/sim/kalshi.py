@@ -348,6 +348,7 @@ class KalshiSim:
                      "/portfolio/orders/{oid}/decrease"):
             r.add_post(API + path, self._legacy)
         r.add_get(API + "/markets/{ticker}/orderbook", self._rest_book)
+        r.add_get(API + "/markets/{ticker}", self._rest_market)
         return app
 
     @web.middleware
@@ -463,6 +464,15 @@ class KalshiSim:
         snap = self._snapshot_msg(m)
         return web.json_response({"orderbook_fp": {"yes_dollars": snap.get("yes_dollars_fp", []),
                                                    "no_dollars": snap.get("no_dollars_fp", [])}})
+
+    async def _rest_market(self, request: web.Request) -> web.Response:
+        m = self.markets.get(request.match_info["ticker"])
+        if m is None:
+            raise KalshiApiError(404, "not_found", "market not found")
+        return web.json_response({"market": {"ticker": m.ticker, "status": m.status,
+                                             "price_level_structure": "linear_cent",
+                                             "price_ranges": [{"start": "0.0000", "end": "1.0000",
+                                                               "step": _dollars(m.engine.tick)}]}})
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         try:

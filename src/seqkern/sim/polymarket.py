@@ -463,7 +463,7 @@ class PolymarketSim:
                     continue
                 try:
                     auth = orjson.loads(msg.data)["auth"]
-                    addr, secret, passphrase = self.creds[auth["apiKey"]]
+                    _, secret, passphrase = self.creds[auth["apiKey"]]
                     ok = auth["secret"] == secret and auth["passphrase"] == passphrase
                 except (orjson.JSONDecodeError, KeyError, TypeError):
                     ok = False

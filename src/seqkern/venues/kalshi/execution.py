@@ -235,7 +235,8 @@ class KalshiTransport(OrderTransport):
             return self._rejected(venue_symbol, client_order_id, exc)
         self._orders.pop(o.order_id, None)
         self._by_client.pop(o.client_order_id, None)
-        return OrderResult(True, o.venue_symbol, o.client_order_id, o.order_id, OrderStatus.CANCELED, o.filled)
+        cid = str(resp.get("client_order_id") or o.client_order_id)
+        return OrderResult(True, o.venue_symbol, cid, o.order_id, OrderStatus.CANCELED, o.filled)
 
     async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                     client_order_id: str = "", new_qty_1e8: int | None = None,

@@ -52,7 +52,7 @@ from seqkern.venues.polymarket.signing import (
     _sig_hex,
     to_checksum,
 )
-from seqkern.venues.polymarket.venue import PolymarketVenue, PolyMarket
+from seqkern.venues.polymarket.venue import PolyMarket, PolymarketVenue
 from seqkern.venues.pred_ws import HeaderWs
 
 log = logging.getLogger("seqkern.venues.polymarket")
