@@ -123,6 +123,10 @@ cdef class PredBookDecoder:
     cdef int64_t* _sq
     cdef object _scratch
     cdef object _slot_keys
+    cdef list _ck                         # apply_changes cache: token id bytes -> book, across messages
+    cdef list _cb
+    cdef object _cdict
+    cdef Py_ssize_t _clen
 
     def __cinit__(self, int format, Py_ssize_t max_levels=4096):
         if format not in (FORMAT_KALSHI, FORMAT_POLYMARKET, FORMAT_HYPERLIQUID):
@@ -152,6 +156,10 @@ cdef class PredBookDecoder:
         self.n_slots = 0
         self.delta_complete = True
         self._slot_keys = [None, None]
+        self._ck = []
+        self._cb = []
+        self._cdict = None
+        self._clen = -1
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -374,8 +382,8 @@ cdef class PredBookDecoder:
             if L.key_len != last_len or memcmp(L.key, last_key, L.key_len) != 0:
                 last_key = L.key
                 last_len = L.key_len
-                key = (<const char*>L.key)[:L.key_len]
-                book = books.get(key)
+                key = self._cached_key(books, L.key, L.key_len)
+                book = self._cached_book
                 slot = -1
                 if book is not None:
                     if self._slot_keys[0] == key:
@@ -421,6 +429,32 @@ cdef class PredBookDecoder:
             w += 1
         self.n_applied = w
         return C_APPLIED
+
+    cdef L2Book _cached_book
+
+    cdef bytes _cached_key(self, dict books, const char* p, int32_t n):
+        """The token id and its book, from a small cache of recent ids (no bytes built on a hit)."""
+        cdef Py_ssize_t j
+        cdef bytes k
+        if books is not self._cdict or len(books) != self._clen:
+            self._ck = []
+            self._cb = []
+            self._cdict = books
+            self._clen = len(books)
+        for j in range(len(self._ck)):
+            k = <bytes>self._ck[j]
+            if len(k) == n and memcmp(<const char*>k, p, n) == 0:
+                self._cached_book = <L2Book>self._cb[j]
+                return k
+        k = p[:n]
+        self._cached_book = books.get(k)
+        if self._cached_book is not None:
+            if len(self._ck) >= 8:
+                self._ck.pop(0)
+                self._cb.pop(0)
+            self._ck.append(k)
+            self._cb.append(self._cached_book)
+        return k
 
     def slot_key(self, int slot):
         """Token id (bytes) whose deltas are in slot 0 or 1 after apply_changes (None if unused)."""

@@ -356,34 +356,26 @@ static int poly_changes(PredScan* s, od::value v) {
     return PS_DELTA;
 }
 
-// {"event_type":"book"|"price_change", ...}; the event_type may come after the levels
-inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    size_t i = ps_skip_ws(msg, len);
-    if (i >= len || msg[i] != '{') return ps_non_object(s, msg, len);
-    od::document doc;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
-    std::string_view et;
-    {
-        od::object obj;
-        if (doc.get_object().get(obj)) return PS_BAD_JSON;
-        auto r = obj.find_field_unordered("event_type");
-        if (r.error() == simdjson::NO_SUCH_FIELD) return PS_OTHER;
-        if (r.get_string().get(et)) return PS_BAD_SHAPE;
-    }
-    int kind;
-    if (et == "book") kind = PS_SNAPSHOT;
-    else if (et == "price_change") kind = PS_DELTA;
-    else return PS_OTHER;
-    doc.rewind();
-    od::object obj;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+static inline int poly_kind(std::string_view et) {
+    if (et == "book") return PS_SNAPSHOT;
+    if (et == "price_change") return PS_DELTA;
+    return PS_OTHER;
+}
+
+// One pass over the event's fields once its kind is known (-1: unknown yet, fields before it skipped
+// only if they are not levels; ``*need_kind`` is set when a level field came before event_type).
+static int poly_fields(PredScan* s, od::object obj, int kind, bool* need_kind) {
     int rc;
     for (auto fr : obj) {
         od::field f;
         if (std::move(fr).get(f)) return PS_BAD_JSON;
         std::string_view k = f.escaped_key();
-        if (k == "asset_id") {
+        if (k == "event_type") {
+            std::string_view et;
+            if (f.value().get_string().get(et)) return PS_BAD_SHAPE;
+            kind = poly_kind(et);
+            if (kind == PS_OTHER) return PS_OTHER;
+        } else if (k == "asset_id") {
             if (!ps_token(f.value(), &s->sym, &s->sym_len)) return PS_BAD_SHAPE;
         } else if (k == "timestamp") {
             const char* p; int32_t n;
@@ -394,16 +386,48 @@ inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
                 t = t * 10 + (p[j] - '0');
             }
             s->ts_ms = t;
-        } else if (kind == PS_SNAPSHOT && (k == "bids" || k == "buys")) {
-            if ((rc = poly_side(s, f.value(), 0)) < 0) return rc;
-        } else if (kind == PS_SNAPSHOT && (k == "asks" || k == "sells")) {
-            if ((rc = poly_side(s, f.value(), 1)) < 0) return rc;
-        } else if (kind == PS_DELTA && k == "price_changes") {
-            if ((rc = poly_changes(s, f.value())) < 0) return rc;
+        } else if (k == "bids" || k == "buys" || k == "asks" || k == "sells" || k == "price_changes") {
+            if (kind < 0) { *need_kind = true; return PS_OTHER; }
+            if (kind == PS_SNAPSHOT && k != "price_changes") {
+                if ((rc = poly_side(s, f.value(), (k == "bids" || k == "buys") ? 0 : 1)) < 0) return rc;
+            } else if (kind == PS_DELTA && k == "price_changes") {
+                if ((rc = poly_changes(s, f.value())) < 0) return rc;
+            }
         }
     }
+    if (kind < 0) return PS_OTHER;
     if (kind == PS_SNAPSHOT && s->sym == nullptr) return PS_BAD_SHAPE;
     return kind;
+}
+
+// {"event_type":"book"|"price_change", ...}: one pass when event_type precedes the levels (the
+// venue's order); otherwise the kind is looked up first and the object read again.
+inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
+    ps_reset(s);
+    size_t i = ps_skip_ws(msg, len);
+    if (i >= len || msg[i] != '{') return ps_non_object(s, msg, len);
+    od::document doc;
+    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
+    od::object obj;
+    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    bool need_kind = false;
+    int rc = poly_fields(s, obj, -1, &need_kind);
+    if (!need_kind) return rc;
+    ps_reset(s);
+    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
+    std::string_view et;
+    {
+        od::object o2;
+        if (doc.get_object().get(o2)) return PS_BAD_JSON;
+        auto r = o2.find_field_unordered("event_type");
+        if (r.error() == simdjson::NO_SUCH_FIELD) return PS_OTHER;
+        if (r.get_string().get(et)) return PS_BAD_SHAPE;
+    }
+    int kind = poly_kind(et);
+    if (kind == PS_OTHER) return PS_OTHER;
+    doc.rewind();
+    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    return poly_fields(s, obj, kind, &need_kind);
 }
 
 // ---- Hyperliquid ------------------------------------------------------------------------------
