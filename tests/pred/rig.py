@@ -42,3 +42,17 @@ def ladder(book, side: int, n: int = 1000) -> list[tuple[int, int]]:
     if side == 0:
         return [(int(p), int(q)) for p, q in zip(bp, bq, strict=True) if q > 0]
     return [(int(p), int(q)) for p, q in zip(ap, aq, strict=True) if q > 0]
+
+
+async def settled(sim, cond: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
+    """Pause the simulator's market (no new events), wait until ``cond`` holds, resume.
+
+    Book equality is only defined between messages: with the market paused the edge drains what
+    was sent, so the check cannot race the venue's next tick on a loaded machine.
+    """
+    was = sim.paused
+    sim.paused = True
+    try:
+        await until(cond, timeout_s, what)
+    finally:
+        sim.paused = was

@@ -21,7 +21,7 @@ from seqkern.venues.hyperliquid.execution import (
 )
 from seqkern.venues.hyperliquid.signing import L1Signer, action_hash, fixed_to_wire, float_to_wire
 from seqkern.venues.hyperliquid.venue import HyperliquidVenue
-from tests.pred.rig import ladder, until
+from tests.pred.rig import ladder, settled, until
 
 DOCS = Path("/work/shared/venues/doc-examples/hyperliquid")
 SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
@@ -92,15 +92,15 @@ def test_edge_against_simulator_market_data_orders_and_limits():
         await runner.start()
         try:
             await runner.wait_live("BTC-USDC")
-            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC") and
-                        _converged(sim, runner, "ETH", "ETH-USDC"), what="books equal to the venue")
+            await settled(sim, lambda: _converged(sim, runner, "BTC", "BTC-USDC") and
+                          _converged(sim, runner, "ETH", "ETH-USDC"), "books equal to the venue")
             # malformed frame: books invalid until the next full l2Book
             sim.faults.malformed_json = 1
             await until(lambda: runner.counters.unparsable >= 1, what="malformed frame")
-            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC"), what="reconverged")
+            await settled(sim, lambda: _converged(sim, runner, "BTC", "BTC-USDC"), "reconverged")
             sim.faults.drop_sockets = 1
             await until(lambda: runner.counters.reconnects >= 1, what="reconnect")
-            await until(lambda: _converged(sim, runner, "BTC", "BTC-USDC"), what="reconverged after drop")
+            await settled(sim, lambda: _converged(sim, runner, "BTC", "BTC-USDC"), "reconverged after drop")
             await until(lambda: tr.connected, what="trading socket reconnected")
             sim.paused = True
             e = sim.coins["BTC"].engine

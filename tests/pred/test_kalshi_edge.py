@@ -15,7 +15,7 @@ from seqkern.venues.kalshi.auth import KalshiSigner
 from seqkern.venues.kalshi.execution import KalshiTransport
 from seqkern.venues.kalshi.venue import KalshiVenue
 from seqkern.venues.pairspec import PairSpec
-from tests.pred.rig import ed25519_pem, ladder, rsa_pem, until
+from tests.pred.rig import ed25519_pem, ladder, rsa_pem, settled, until
 
 T = "KXBTCZ-26DEC31-T99000"
 KEY_ID = "5a9e2c1b-0000-4000-8000-00000000abcd"
@@ -61,7 +61,7 @@ def test_both_legs_converge_and_resync_after_faults(legacy):
         try:
             await runner.wait_live(T)
             await runner.wait_live(f"{T}:NO")
-            await until(lambda: converged(sim, runner, T), what="both legs equal to the venue book")
+            await settled(sim, lambda: converged(sim, runner, T), "both legs equal to the venue book")
             # each leg is a proper two-sided book, mirrored: NO bid = 1 - YES ask
             yes, no = runner.book(T), runner.book(f"{T}:NO")
             assert yes.best_bid() and yes.best_ask() and no.best_bid() and no.best_ask()
@@ -72,18 +72,18 @@ def test_both_legs_converge_and_resync_after_faults(legacy):
             sim.faults.skip_sequence = 1
             await until(lambda: runner.counters.gaps > gaps, what="gap detected")
             assert runner.counters.snapshot_requests >= 1
-            await until(lambda: converged(sim, runner, T), what="convergence after the gap")
+            await settled(sim, lambda: converged(sim, runner, T), "convergence after the gap")
             assert sink.resyncs
             # a malformed frame: all books resync
             bad = runner.counters.unparsable
             sim.faults.malformed_json = 1
             await until(lambda: runner.counters.unparsable > bad, what="malformed frame seen")
-            await until(lambda: converged(sim, runner, T), what="convergence after malformed JSON")
+            await settled(sim, lambda: converged(sim, runner, T), "convergence after malformed JSON")
             # the socket dropped: reconnect, resubscribe, converge
             rec = runner.counters.reconnects
             sim.faults.drop_sockets = 1
             await until(lambda: runner.counters.reconnects > rec, what="reconnect")
-            await until(lambda: converged(sim, runner, T), what="convergence after reconnect")
+            await settled(sim, lambda: converged(sim, runner, T), "convergence after reconnect")
         finally:
             await runner.stop()
             await sim.stop()

@@ -22,7 +22,7 @@ from seqkern.venues.pairspec import PairSpec
 from seqkern.venues.polymarket.execution import PolymarketTransport, order_amounts, redeem_calldata
 from seqkern.venues.polymarket.signing import ApiCreds, OrderV2, PolySigner, l2_signature
 from seqkern.venues.polymarket.venue import PolymarketVenue, market_from_gamma
-from tests.pred.rig import ladder, until
+from tests.pred.rig import ladder, settled, until
 
 DOCS = Path("/work/shared/venues/doc-examples/polymarket")
 REC = Path("/work/shared/venues/recorded/polymarket")
@@ -117,13 +117,13 @@ def test_edge_against_simulator():
             assert tr.derived and sim.derive_calls == 1
             await runner.wait_live(SLUG)
             await runner.wait_live(f"{SLUG}:no")
-            await until(lambda: _converged(sim, runner, venue, SLUG), what="YES and NO token books")
+            await settled(sim, lambda: _converged(sim, runner, venue, SLUG), "YES and NO token books")
             sim.faults.malformed_json = 1
             await until(lambda: runner.counters.unparsable >= 1, what="malformed frame")
-            await until(lambda: _converged(sim, runner, venue, SLUG), what="resync after malformed JSON")
+            await settled(sim, lambda: _converged(sim, runner, venue, SLUG), "resync after malformed JSON")
             sim.faults.drop_sockets = 1
             await until(lambda: runner.counters.reconnects >= 1, what="reconnect")
-            await until(lambda: _converged(sim, runner, venue, SLUG), what="resync after reconnect")
+            await settled(sim, lambda: _converged(sim, runner, venue, SLUG), "resync after reconnect")
             sim.paused = True
             e = sim.markets[SLUG].engine
             r = await runner.place(OrderRequest(SLUG, Side.BUY, OrderType.LIMIT, 10 * 10**8, 50_000_000,

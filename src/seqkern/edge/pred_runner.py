@@ -276,9 +276,9 @@ class PredEdgeRunner:
     def _resync_all(self, reason: str) -> None:
         for m in self._markets.values():
             self._invalidate(m, reason)
-        if self.venue.book_format == FORMAT_KALSHI or self.venue.book_format == FORMAT_POLYMARKET:
-            self._request_snapshots(list(self._markets.values()))
-        # Hyperliquid: every l2Book message is a full book; the next one revalidates
+        # Kalshi: get_snapshot; Polymarket / Hyperliquid: resubscribe (the venue sends the book again;
+        # on Hyperliquid the next per-block l2Book would revalidate too)
+        self._request_snapshots(list(self._markets.values()))
 
     def _publish_bbo(self, lg: _Leg, ts_event: int, ts_recv: int) -> None:
         b = lg.book

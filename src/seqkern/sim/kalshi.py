@@ -206,9 +206,12 @@ class KalshiSim:
 
     async def tick(self) -> None:
         if self.faults.take("drop_sockets"):
-            for c in list(self._clients):
+            dropped = list(self._clients)
+            for c in dropped:
+                if c in self._clients:
+                    self._clients.remove(c)   # only these: a client reconnecting meanwhile stays
+            for c in dropped:
                 await c.ws.close()
-            self._clients.clear()
         for m in list(self.markets.values()):
             if m.status != "active":
                 continue
