@@ -3,7 +3,7 @@
 """Compiled venue depth decoders: raw websocket bytes straight into an L2Book, no Python per level."""
 
 cimport cython
-from libc.stdint cimport int64_t, int32_t, int8_t
+from libc.stdint cimport int64_t, int32_t, int8_t, uint64_t
 
 import numpy as np
 
@@ -74,6 +74,45 @@ cdef enum:
     C_GAP = 2
     C_BAD_LEVEL = 3
     C_NOT_DEPTH = 4
+
+
+cdef inline bint fast_decimal(const char* s, int32_t n, int digits, int64_t* out) noexcept nogil:
+    """Plain "123.4500" (digits, optional fraction) scaled by 10^digits; False = not this shape.
+
+    Anything else (sign, exponent, too many integer digits, a non-zero digit finer than the
+    scale) is left to the exact, general parse_decimal, which also reports the errors.
+    """
+    cdef int32_t i = 0
+    cdef int f = 0
+    cdef uint64_t v = 0
+    cdef unsigned int d
+    while i < n:
+        d = <unsigned int>(<unsigned char>s[i]) - 48
+        if d > 9:
+            break
+        v = v * 10 + d
+        i += 1
+    if i == 0 or i > 18 - digits:
+        return False
+    if i < n:
+        if s[i] != 46:   # '.'
+            return False
+        i += 1
+        while i < n:
+            d = <unsigned int>(<unsigned char>s[i]) - 48
+            if d > 9:
+                return False
+            if f < digits:
+                v = v * 10 + d
+                f += 1
+            elif d != 0:
+                return False
+            i += 1
+    while f < digits:
+        v = v * 10
+        f += 1
+    out[0] = <int64_t>v
+    return True
 
 
 class WireError(SeqkernError, ValueError):
@@ -193,17 +232,21 @@ cdef class DepthDecoder:
         cdef int64_t px, qty
         cdef int rc
         cdef int64_t* row
+        cdef const Level* lv
         self.n_bids = 0
         self.n_asks = 0
         for i in range(self._s.n_levels):
-            if parse_decimal(scan_level(self._s, i).px, scan_level(self._s, i).px_len, PX_DIGITS, &px) != FX_OK:
-                return C_BAD_LEVEL
-            if parse_decimal(scan_level(self._s, i).qty, scan_level(self._s, i).qty_len, QTY_DIGITS, &qty) != FX_OK:
-                return C_BAD_LEVEL
+            lv = scan_level(self._s, i)
+            if not fast_decimal(lv.px, lv.px_len, PX_DIGITS, &px):
+                if parse_decimal(lv.px, lv.px_len, PX_DIGITS, &px) != FX_OK:
+                    return C_BAD_LEVEL
+            if not fast_decimal(lv.qty, lv.qty_len, QTY_DIGITS, &qty):
+                if parse_decimal(lv.qty, lv.qty_len, QTY_DIGITS, &qty) != FX_OK:
+                    return C_BAD_LEVEL
             rc = book.set_level(scan_level(self._s, i).side, px, qty)
             if rc > LV_DROPPED:
                 return C_BAD_LEVEL
-            if scan_level(self._s, i).side == SIDE_BID:
+            if lv.side == SIDE_BID:
                 row = self._db + 2 * self.n_bids
                 self.n_bids += 1
             else:

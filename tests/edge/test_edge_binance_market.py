@@ -124,3 +124,33 @@ def test_server_pings_are_answered_and_the_connection_lives() -> None:
             assert r.edge.counters.reconnects == 0
             await r.checkpoint()
     run(go())
+
+
+def test_random_fault_schedule_always_converges(futures: bool) -> None:
+    """A seeded mix of every market-data fault, one after another; the book converges after each."""
+    import random
+
+    rng = random.Random(11 if futures else 12)
+    faults = ["drop_sockets", "skip_sequence", "malformed_json", "rest_429", "rest_503", "slow_rest"]
+
+    async def go() -> None:
+        async with rig(futures) as r:
+            for _ in range(6):
+                f = rng.choice(faults)
+                if f == "rest_429":
+                    r.sim.faults.rest_errors = [(429, 0.0)]
+                    r.sim.faults.skip_sequence = 1        # forces a snapshot that gets the 429
+                elif f == "rest_503":
+                    r.sim.faults.rest_errors = [(503, 0.0), (503, 0.0)]
+                    r.sim.faults.skip_sequence = 1
+                elif f == "slow_rest":
+                    r.sim.faults.rest_delay_s = 0.2
+                    r.sim.faults.skip_sequence = 1
+                else:
+                    setattr(r.sim.faults, f, 1)
+                await asyncio.sleep(0.15)
+                await until(lambda: r.edge.sync("BTC-USDT").state.value == "LIVE", 5.0, f"recovery from {f}")
+                r.sim.faults.rest_delay_s = 0.0
+                await r.checkpoint()
+            assert r.edge.sync("BTC-USDT").counters.snapshots >= 2
+    run(go(), timeout=60)

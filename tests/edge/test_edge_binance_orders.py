@@ -49,6 +49,8 @@ def test_spot_place_decrease_amend_batch_cancel() -> None:
             dec = await r.edge.decrease(SYM, venue_order_id=oid, new_qty_1e8=parse_qty("0.01"))
             assert dec.mode is AmendMode.NATIVE_ATOMIC and dec.keeps_priority and dec.result.accepted
             assert eng.orders[oid].qty == parse_qty("0.01") and eng.queue_position(oid) == pos
+            known = r.edge.transport.open_order(client_order_id="c1")
+            assert known is not None and known.qty_1e8 == parse_qty("0.01") and known.px_1e9 == bid
             # increasing is not allowed by keepPriority: the spot edge reports a cancel-replace
             am = await r.edge.amend(SYM, venue_order_id=oid, new_px_1e9=bid - TICK)
             assert am.mode is AmendMode.CANCEL_REPLACE and am.replaced_order_id == oid

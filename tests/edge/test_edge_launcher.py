@@ -78,3 +78,63 @@ def test_edge_process_publishes_from_the_simulator(tmp_path: Path) -> None:
     assert spec["venue_symbol"] == "BTCUSDT" and spec["venue_id"] == 3 and spec["instrument_type"] == "spot"
     assert spec["tick_1e9"] == 10_000_000
     assert "order entry on" in err
+
+
+def test_ed25519_key_from_a_secret_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    pem = Ed25519PrivateKey.from_private_bytes(bytes(range(32))).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    key_file = tmp_path / "ed25519.pem"
+    key_file.write_text(pem)
+    conf = configure(["--venue", "binance", "--symbols", "BTC-USDT"],
+                     env={"BINANCE_API_KEY": "ed-key", "BINANCE_API_SECRET_FILE": str(key_file)})
+    assert conf.credentials is not None and conf.credentials.api_secret.startswith("-----BEGIN")
+    assert "BEGIN" not in repr(conf.credentials)
+    with pytest.raises(CredentialError):
+        configure(["--venue", "binance", "--symbols", "BTC-USDT"],
+                  env={"BINANCE_API_KEY": "k", "BINANCE_API_SECRET_FILE": str(tmp_path / "missing.pem")})
+
+
+def test_edge_process_publishes_to_a_cc_over_cclink() -> None:
+    from collections import Counter
+
+    from seqkern.cclink import CcLinkServer, Kind, Region
+
+    async def go() -> tuple[int, str, Counter, set]:
+        sim = BinanceSim()
+        await sim.start()
+        cc = CcLinkServer("cc-ap", region=Region.AP)
+        kinds: Counter = Counter()
+        edges: set = set()
+
+        def seen(session, f) -> None:
+            kinds[Kind(f.kind).name] += 1
+            edges.add((session.edge_id, session.venue_slot))
+
+        for k in (Kind.PAIR_SPEC, Kind.L2_SNAPSHOT, Kind.L2_DELTA, Kind.BBO, Kind.TRADE):
+            cc.on(k, seen)
+        port = await cc.listen_tcp("127.0.0.1", 0)
+        try:
+            env = dict(os.environ, VENUE="binance", SEQKERN_CC=f"127.0.0.1:{port}",
+                       BINANCE_MARKET_WS=sim.base_ws, BINANCE_REST=sim.base_http)
+            proc = await asyncio.create_subprocess_exec(
+                *EDGE, "--symbols", "BTC-USDT", "--duration", "1.5", env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            _, err = await asyncio.wait_for(proc.communicate(), 20)
+            return proc.returncode or 0, err.decode(), kinds, edges
+        finally:
+            await cc.close()
+            await sim.stop()
+
+    rc, err, kinds, edges = run(go())
+    assert rc == 0, err
+    assert edges == {("venue-edge-binance", 3)}
+    assert kinds["PAIR_SPEC"] == 1 and kinds["L2_SNAPSHOT"] >= 1 and kinds["L2_DELTA"] > 5
+    assert kinds["BBO"] > 0 and kinds["TRADE"] > 0
+
+
+def test_bad_cc_address_is_a_clear_error() -> None:
+    with pytest.raises(Exception, match="expected host:port or unix:/path"):
+        configure(["--venue", "binance", "--symbols", "BTC-USDT", "--cc", "nowhere"], env={})

@@ -138,3 +138,37 @@ def test_book_matches_reference_model(events: list) -> None:
     bp, bq, ap, aq = book.top(1000)
     assert list(zip(bp.tolist(), bq.tolist(), strict=True)) == sorted(ref[0].items(), reverse=True)
     assert list(zip(ap.tolist(), aq.tolist(), strict=True)) == sorted(ref[1].items())
+
+
+decimals = st.one_of(
+    st.from_regex(r"\A[0-9]{1,12}(\.[0-9]{0,12})?\Z", fullmatch=True),
+    st.from_regex(r"\A[+-]?[0-9]{1,3}(\.[0-9]{1,4})?([eE][+-]?[0-9]{1,2})?\Z", fullmatch=True),
+    st.sampled_from(["0.00000001", "60000.01000000", "0.0000000001", "99999999999.5", "1.", ".5", "1e-9"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(decimals, decimals)
+def test_level_numbers_match_the_exact_parser(px_text: str, qty_text: str) -> None:
+    """The decoder's fast path and the exact parse_px/parse_qty agree on every string."""
+    from seqkern._fixed import parse_px, parse_qty
+
+    from seqkern.errors import FixedPointError
+
+    try:
+        px = parse_px(px_text)
+        qty = parse_qty(qty_text)
+        ok = px > 0 and qty >= 0
+    except FixedPointError:
+        ok = False
+    msg = orjson.dumps({"e": "depthUpdate", "E": 1, "s": "X", "U": 1, "u": 1,
+                        "b": [[px_text, qty_text]], "a": []})
+    dec = DepthDecoder()
+    assert dec.scan(msg) == DEPTH
+    book = L2Book(1, depth_ticks=64)
+    rc = dec.apply(book)
+    if ok:
+        assert rc == APPLIED
+        assert dec.delta_bids[:dec.n_bids].tolist() == [[px, qty]]
+    else:
+        assert rc == BAD_LEVEL

@@ -187,19 +187,40 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
         venue.venue_symbol(s)
     creds = load_credentials(p, ev.catalog_venue, cfg, env)
     cc = args.cc or env.get("SEQKERN_CC") or str(edge_cfg.get("cc", "") or "")
+    if cc:
+        parse_cc_address(cc)
     out = args.out or ""
     if not cc and not out:
         out = "-"
     return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration)
 
 
+def parse_cc_address(address: str) -> tuple[str, str | int]:
+    """"host:port" -> (host, port); "unix:/path" -> ("unix", path)."""
+    if address.startswith("unix:"):
+        path = address[5:]
+        if not path:
+            raise EdgeConfigError("CC address 'unix:' needs a socket path")
+        return "unix", path
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not (0 < int(port) < 65536):
+        raise EdgeConfigError(f"CC address {address!r}: expected host:port or unix:/path")
+    return host.strip("[]"), int(port)
+
+
 def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
     if conf.cc:
-        try:
-            from seqkern.edge.cclink_sink import CcLinkSink  # type: ignore[import-not-found]
-        except ImportError:
-            raise EdgeConfigError("this build has no CC-LINK publisher yet; use --out to write JSON lines") from None
-        return CcLinkSink.connect(conf.cc), None  # pragma: no cover - arrives with CC-LINK
+        from seqkern.cclink import EdgeLinkClient, Region
+        from seqkern.edge.cclink_sink import CcLinkSink
+        from seqkern.venues.catalog import venue_by_id
+
+        parse_cc_address(conf.cc)
+        venue = conf.venue
+        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[venue_by_id(venue.venue_id).region]
+        itype = 1 if venue.instrument_type.value == "spot" else 2
+        client = EdgeLinkClient(f"venue-edge-{conf.venue_name}", region=region, venue_slot=venue.venue_id,
+                                instrument_type=itype)
+        return CcLinkSink(client), None
     fh = sys.stdout if conf.out == "-" else open(conf.out, "w", buffering=1)  # noqa: SIM115
     return JsonLinesSink(fh), (None if conf.out == "-" else fh)
 
@@ -213,10 +234,19 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await runner.start()
-    log.info("%s edge up: %d symbols, order entry %s", conf.venue_name, len(conf.symbols),
-             "on" if transport else "off (no credentials)")
+    client = getattr(sink, "client", None) if conf.cc else None
+    if client is not None:
+        sink.attach(runner)   # type: ignore[attr-defined]
+        where, port = parse_cc_address(conf.cc)
+        # the link connects (and reconnects) in the background; orders and fills queue meanwhile
+        if where == "unix":
+            await client.connect_unix(str(port), wait=False)
+        else:
+            await client.connect_tcp(where, int(port), wait=False)
     try:
+        await runner.start()
+        log.info("%s edge up: %d symbols, order entry %s, publishing to %s", conf.venue_name,
+                 len(conf.symbols), "on" if transport else "off (no credentials)", conf.cc or conf.out)
         if conf.duration > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), conf.duration)
@@ -224,6 +254,8 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
             await stop.wait()
     finally:
         await runner.stop()
+        if client is not None:
+            await client.close()
         log.info("%s edge stopped: %s", conf.venue_name, runner.status()["counters"])
     return 0
 

@@ -837,8 +837,8 @@ class BinanceSim:
         st.engine.reduce(o.order_id, new_qty)
         self._unreserve(acct, st, o.side, o.px, released)
         orig = o.client_order_id
-        if p.get("newClientOrderId"):
-            o.client_order_id = p["newClientOrderId"]
+        # as Binance: the amended order gets newClientOrderId, or a random one when it is not sent
+        o.client_order_id = p.get("newClientOrderId") or f"sim{secrets.token_hex(8)}"
         self._user_order_event(acct, st, o, "REPLACED", orig_cid=orig)
         await self._after_match(st, [])
         amended = self._order_json(o, st)

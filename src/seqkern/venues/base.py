@@ -390,6 +390,13 @@ class OrderTransport(ABC):
     @abstractmethod
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult: ...
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        """The order as this edge last placed or amended it (None if unknown): a CC-LINK
+        DECREASE carries the amount to take off, so the edge needs the current quantity.
+        Transports that track their orders override this."""
+        return None
+
     @abstractmethod
     async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:
         """Start the private stream; fills, order updates and balances go to ``on_event``."""

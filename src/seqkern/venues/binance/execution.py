@@ -285,6 +285,14 @@ class BinanceWsApiTransport(OrderTransport):
                 return oid, k
         return None, None
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        _, k = self._lookup(venue_order_id, client_order_id)
+        if k is None:
+            return None
+        return OrderRequest(k.venue_symbol, k.side, OrderType.LIMIT, k.qty_1e8, k.px_1e9,
+                            client_order_id=k.client_order_id)
+
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                        client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
         if self.futures:
@@ -292,6 +300,11 @@ class BinanceWsApiTransport(OrderTransport):
                                     new_qty_1e8=new_qty_1e8)
         p = {"symbol": venue_symbol, **self._ident(venue_order_id, client_order_id),
              "newQty": format_qty(new_qty_1e8)}
+        _, known = self._lookup(venue_order_id, client_order_id)
+        keep_cid = client_order_id or (known.client_order_id if known is not None else "")
+        if keep_cid:
+            # without it Binance gives the amended order a random clientOrderId
+            p["newClientOrderId"] = keep_cid
         try:
             r = await self._call("order.amend.keepPriority", p, signed=True)
         except VenueRejected as exc:
