@@ -85,3 +85,63 @@ def test_venue_edge_pred_kalshi_discovery_process(tmp_path):
         assert proc.returncode == 0, err.decode()[-2000:]
         assert priv.splitlines()[1] not in err.decode()      # the key never reaches the logs
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_discovery_reaches_the_cc_over_cclink():
+    """Kalshi edge process -> CC-LINK -> a CC: the announced market arrives as PAIR_SPEC frames
+    (both legs, binary, its tick) within a bound, then its book."""
+    from seqkern.cclink import CcLinkServer, Kind, Region
+
+    async def go():
+        priv, pub = rsa_pem()
+        key_id = "5a9e2c1b-0000-4000-8000-00000000abcd"
+        sim = await KalshiSim().start()
+        sim.add_account(key_id, pub)
+        cc = CcLinkServer("cc-eu", region=Region.EU)
+        specs: dict[str, tuple[float, object]] = {}
+        books: set[int] = set()
+        ids: dict[int, str] = {}
+
+        def on_spec(session, f) -> None:
+            specs[f.symbol] = (time.monotonic(), f)
+            ids[f.symbol_id] = f.symbol
+
+        def on_book(session, f) -> None:
+            books.add(f.symbol_id)
+
+        cc.on(Kind.PAIR_SPEC, on_spec)
+        cc.on(Kind.L2_SNAPSHOT, on_book)
+        port = await cc.listen_tcp("127.0.0.1", 0)
+        env = {**os.environ, "VENUE": "kalshi", "KALSHI_MARKET_WS": sim.ws_url, "KALSHI_REST": sim.base_http,
+               "KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": priv, "SEQKERN_CC": f"127.0.0.1:{port}"}
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-pred"), "--symbols",
+                                                    "KXBTCZ-26DEC31-T99000", "--duration", "20", env=env,
+                                                    stderr=asyncio.subprocess.PIPE)
+        new = "KXETHZ-26DEC31-T5000"
+        try:
+            end = time.monotonic() + 15
+            while "KXBTCZ-26DEC31-T99000:NO" not in specs or len(books) < 2:
+                assert time.monotonic() < end, f"edge never bound its symbols: {list(specs)}"
+                await asyncio.sleep(0.02)
+            t0 = time.monotonic()
+            await sim.announce_market(new, step="0.0010")
+            while f"{new}:NO" not in specs:
+                assert time.monotonic() - t0 < 5, "announced market never reached the CC"
+                await asyncio.sleep(0.005)
+            delay = specs[new][0] - t0
+            f = specs[new][1]
+            assert f.venue_id == 19 and f.tick_1e9 == 1_000_000 and f.instrument_type == 3
+            sid = next(i for i, s in ids.items() if s == new)
+            while sid not in books:
+                assert time.monotonic() - t0 < 5, "no book for the announced market"
+                await asyncio.sleep(0.005)
+            print(f"kalshi discovery over CC-LINK: PAIR_SPEC at the CC after {delay * 1e3:.1f} ms, "
+                  f"book after {(time.monotonic() - t0) * 1e3:.1f} ms")
+            assert delay < 0.5
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+            await cc.close()
+            await sim.stop()
+        assert proc.returncode == 0, err.decode()[-2000:]
+    asyncio.run(asyncio.wait_for(go(), 60))

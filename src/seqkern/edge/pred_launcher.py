@@ -110,7 +110,7 @@ async def _get_json(url: str) -> Any:
 
 async def build_edge(args: argparse.Namespace, env: Mapping[str, str], sink: EdgeSink
                      ) -> tuple[PredEdgeRunner, BookFeedVenue]:
-    name = (args.venue or env.get("VENUE") or "").strip().lower()
+    name = _venue_name(args, env)
     if name not in PRED_VENUES:
         raise UnknownVenue(f"unknown VENUE {name!r}; this launcher runs {', '.join(PRED_VENUES)}")
     sym_text = args.symbols or env.get("SEQKERN_SYMBOLS") or ""
@@ -209,14 +209,27 @@ async def build_edge(args: argparse.Namespace, env: Mapping[str, str], sink: Edg
     return runner, venue
 
 
+def _venue_name(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    return (args.venue or env.get("VENUE") or "").strip().lower()
+
+
 def _sink(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[EdgeSink, IO[str] | None]:
     cc = args.cc or env.get("SEQKERN_CC") or ""
     if cc:
-        try:
-            from seqkern.edge.cclink_sink import CcLinkSink  # type: ignore[import-not-found]
-        except ImportError:
-            raise EdgeConfigError("this build has no CC-LINK publisher yet; use --out to write JSON lines") from None
-        return CcLinkSink.connect(cc), None  # pragma: no cover - arrives with CC-LINK
+        from seqkern.cclink import EdgeLinkClient, Region
+        from seqkern.edge.cclink_sink import CcLinkSink
+        from seqkern.edge.launcher import parse_cc_address
+        from seqkern.venues.catalog import venue_by_name
+
+        parse_cc_address(cc)
+        name = _venue_name(args, env)
+        if name not in PRED_VENUES:
+            raise UnknownVenue(f"unknown VENUE {name!r}; this launcher runs {', '.join(PRED_VENUES)}")
+        v = venue_by_name(name)
+        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[v.region]
+        client = EdgeLinkClient(f"venue-edge-{name}", region=region, venue_slot=v.venue_id,
+                                instrument_type=2 if name == "hyperliquid" else 3)
+        return CcLinkSink(client), None
     out = args.out or "-"
     fh = sys.stdout if out == "-" else open(out, "w", buffering=1)  # noqa: SIM115
     return JsonLinesSink(fh), (None if out == "-" else fh)
@@ -224,6 +237,15 @@ def _sink(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[EdgeSink, I
 
 async def _run(args: argparse.Namespace, env: Mapping[str, str], sink: EdgeSink) -> int:
     runner, venue = await build_edge(args, env, sink)
+    client = getattr(sink, "client", None)
+    if client is not None:
+        from seqkern.edge.launcher import parse_cc_address
+        sink.attach(runner)   # type: ignore[attr-defined]
+        where, port = parse_cc_address(args.cc or env.get("SEQKERN_CC", ""))
+        if where == "unix":
+            await client.connect_unix(str(port), wait=False)
+        else:
+            await client.connect_tcp(where, int(port), wait=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -239,6 +261,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str], sink: EdgeSink)
             await stop.wait()
     finally:
         await runner.stop()
+        if client is not None:
+            await client.close()
         log.info("%s edge stopped: %s", venue.name, json.dumps(runner.status()["counters"]))
     return 0
 

@@ -157,6 +157,11 @@ class PredEdgeRunner:
             self.sink.pair_spec(lg.sym)
         return m
 
+    @property
+    def _slots(self) -> dict[str, _Leg]:
+        """Published books by the symbol orders name (the shape the CC-LINK sink reads: ``.sym``, ``.book``)."""
+        return self._legs_by_symbol
+
     def book(self, symbol: str) -> L2Book:
         lg = self._legs_by_symbol.get(symbol)
         if lg is None:

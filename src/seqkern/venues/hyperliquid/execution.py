@@ -248,6 +248,16 @@ class HyperliquidTransport(OrderTransport):
         return OrderResult(False, req.venue_symbol, req.client_order_id, None, OrderStatus.REJECTED, 0,
                            getattr(exc, "venue_code", exc.code), str(exc))
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        if venue_order_id is None:
+            return None
+        k = self._orders.get(int(venue_order_id))
+        if k is None:
+            return None
+        sym, buy, px, qty, _ = k
+        return OrderRequest(sym, Side.BUY if buy else Side.SELL, OrderType.LIMIT, qty, px)
+
     # ---- verbs -----------------------------------------------------------------------------
 
     async def place(self, req: OrderRequest) -> OrderResult:

@@ -216,6 +216,19 @@ class KalshiTransport(OrderTransport):
             raise VenueRejected(f"unknown Kalshi order {venue_order_id or client_order_id!r}", venue_code="not_found")
         return o
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        """The resting order as this edge knows it (quantity = what still rests), in its leg's terms."""
+        oid = str(venue_order_id) if venue_order_id else self._by_client.get(client_order_id, "")
+        o = self._orders.get(oid)
+        if o is None:
+            return None
+        no_leg = ":" in o.venue_symbol
+        buy_yes = o.book_side == "bid"
+        side = (Side.SELL if buy_yes else Side.BUY) if no_leg else (Side.BUY if buy_yes else Side.SELL)
+        return OrderRequest(o.venue_symbol, side, OrderType.LIMIT, o.count - o.filled,
+                            ONE - o.yes_px if no_leg else o.yes_px, client_order_id=o.client_order_id)
+
     # ---- verbs -----------------------------------------------------------------------------
 
     async def place(self, req: OrderRequest) -> OrderResult:

@@ -208,6 +208,15 @@ class PolymarketTransport(OrderTransport):
             self._by_cid[cid] = oid
         return OrderResult(True, req.venue_symbol, cid, oid, st, filled)
 
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        oid = str(venue_order_id) if venue_order_id else self._by_cid.get(client_order_id, "")
+        k = self._orders.get(oid)
+        if k is None:
+            return None
+        sym, side, px, qty, cid = k
+        return OrderRequest(sym, side, OrderType.LIMIT, qty - self._cum.get(oid, 0), px, client_order_id=cid)
+
     def _cid(self, req: OrderRequest) -> str:
         return req.client_order_id or f"pm-{int(time.time() * 1000)}-{next(self._ids)}"
 
