@@ -201,3 +201,19 @@ def test_lifecycle_discovery_reaches_sink_and_is_quotable():
             await runner.stop()
             await sim.stop()
     run(go())
+
+
+def test_simulator_records_use_yes_price():
+    """The flag is per connection: NO levels come on the YES scale for that client only."""
+    from seqkern._fixed import parse_px
+    from seqkern.sim.kalshi import KalshiSim as Sim
+    from seqkern.venues.kalshi.execution import dollars
+
+    sim = Sim()
+    m = sim.markets[T]
+    plain = sim._snapshot_msg(m)
+    yes_scale = sim._snapshot_msg(m, True)
+    no_plain = {p for p, _ in plain["no_dollars_fp"]}
+    no_yes = {p for p, _ in yes_scale["no_dollars_fp"]}
+    assert {dollars(ONE - parse_px(p)) for p in no_plain} == no_yes
+    assert plain["yes_dollars_fp"] == yes_scale["yes_dollars_fp"]

@@ -254,12 +254,24 @@ class KalshiSim:
                         with contextlib.suppress(ConnectionError, RuntimeError):
                             await c.ws.send_str('{"type":"orderbook_delta","sid":' + str(sub.sid) + ',"msg":{"mar')
                         continue
-                    await self._send_sub(c, sub, "orderbook_delta", msg)
+                    await self._send_sub(c, sub, "orderbook_delta", self._yes_scale(msg) if c.use_yes_price else msg)
 
-    def _snapshot_msg(self, m: SimMarket) -> dict[str, Any]:
+    @staticmethod
+    def _yes_scale(msg: dict[str, Any]) -> dict[str, Any]:
+        """``use_yes_price``: a NO-side delta reported at its YES price (1 - p)."""
+        if msg.get("side") != "no":
+            return msg
+        out = dict(msg, price_dollars=_dollars(ONE - parse_px(msg["price_dollars"])))
+        if "price" in out:
+            out["price"] = 100 - out["price"]
+        return out
+
+    def _snapshot_msg(self, m: SimMarket, use_yes_price: bool = False) -> dict[str, Any]:
+        """The book as Kalshi sends it: YES and NO bids ascending; with ``use_yes_price`` the NO
+        levels are reported on the YES scale (1 - p), still ascending."""
         lv = self._levels_now(m)
         yes = sorted((p, q) for (s, p), q in lv.items() if s == "yes")
-        no = sorted((p, q) for (s, p), q in lv.items() if s == "no")
+        no = sorted((ONE - p if use_yes_price else p, q) for (s, p), q in lv.items() if s == "no")
         msg: dict[str, Any] = {"market_ticker": m.ticker}
         if yes:
             msg["yes_dollars_fp"] = [[_dollars(p), _fp(q)] for p, q in yes]
@@ -418,7 +430,7 @@ class KalshiSim:
                 if ch == "orderbook_delta":
                     for t in sorted(tickers):
                         if t in self.markets:
-                            await self._send_sub(c, sub, "orderbook_snapshot", self._snapshot_msg(self.markets[t]))
+                            await self._send_sub(c, sub, "orderbook_snapshot", self._snapshot_msg(self.markets[t], c.use_yes_price))
         elif name == "update_subscription":
             sids = params.get("sids") or ([params["sid"]] if "sid" in params else [])
             if len(sids) != 1 or sids[0] not in c.subs:
@@ -438,7 +450,7 @@ class KalshiSim:
                                   "msg": {"market_tickers": sorted(sub.tickers)}})
             if action in ("add_markets", "get_snapshot") and sub.channel == "orderbook_delta":
                 for t in tickers:
-                    await self._send_sub(c, sub, "orderbook_snapshot", self._snapshot_msg(self.markets[t]))
+                    await self._send_sub(c, sub, "orderbook_snapshot", self._snapshot_msg(self.markets[t], c.use_yes_price))
         elif name == "unsubscribe":
             for sid in params.get("sids") or []:
                 c.subs.pop(sid, None)
