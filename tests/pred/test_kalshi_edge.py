@@ -206,6 +206,7 @@ def test_lifecycle_discovery_reaches_sink_and_is_quotable():
 def test_simulator_records_use_yes_price():
     """The flag is per connection: NO levels come on the YES scale for that client only."""
     from seqkern._fixed import parse_px
+
     from seqkern.sim.kalshi import KalshiSim as Sim
     from seqkern.venues.kalshi.execution import dollars
 
