@@ -12,6 +12,7 @@ from seqkern._predwire import FORMAT_HYPERLIQUID, SNAPSHOT, PredBookDecoder
 
 from seqkern.edge.pred_runner import PredEdgeRunner
 from seqkern.edge.sink import MemorySink
+from seqkern.edge.ws import WsConnectError
 from seqkern.sim.hyperliquid import HyperliquidSim
 from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
 from seqkern.venues.hyperliquid.execution import (
@@ -21,6 +22,7 @@ from seqkern.venues.hyperliquid.execution import (
 )
 from seqkern.venues.hyperliquid.signing import L1Signer, action_hash, fixed_to_wire, float_to_wire
 from seqkern.venues.hyperliquid.venue import HyperliquidVenue
+from seqkern.venues.pred_ws import ConnectionBudget
 from tests.pred.rig import ladder, settled, until
 
 DOCS = Path("/work/shared/venues/doc-examples/hyperliquid")
@@ -154,21 +156,30 @@ def test_edge_against_simulator_market_data_orders_and_limits():
     asyncio.run(asyncio.wait_for(go(), 60))
 
 
-def test_connection_cap_per_ip():
+@pytest.mark.parametrize("edge_budget", [True, False], ids=["edge-enforces", "venue-enforces"])
+def test_connection_cap_per_ip(edge_budget):
+    """10 websockets per IP: the edge refuses the 11th itself (typed error, nothing sent); without
+    its budget the venue (simulator) answers the 11th handshake with 429."""
     async def go():
         sim = await HyperliquidSim().start()
-        trs = [HyperliquidTransport(sim.ws_url, L1Signer("0x" + "45" * 32)) for _ in range(11)]
-        ok = 0
+        budget = ConnectionBudget(10, 30) if edge_budget else ConnectionBudget(1000, 1000)
+        trs = [HyperliquidTransport(sim.ws_url, L1Signer("0x" + "45" * 32), budget=budget) for _ in range(11)]
+        errors = []
         try:
             for t in trs:
                 try:
                     await t.connect()
-                    ok += 1
-                except Exception:
-                    pass
-            assert ok == 10 and sim.refused_connections == 1
+                except WsConnectError as exc:
+                    errors.append(str(exc))
+            assert len(errors) == 1
+            if edge_budget:
+                assert "allows 10 per IP" in errors[0] and sim.refused_connections == 0 and budget.open == 10
+            else:
+                assert sim.refused_connections == 1
         finally:
             for t in trs:
                 await t.close()
             await sim.stop()
+        if edge_budget:
+            assert budget.open == 0
     asyncio.run(asyncio.wait_for(go(), 60))

@@ -210,7 +210,7 @@ class PredEdgeRunner:
     async def _run_conn(self) -> None:
         while not self._stopping:
             conn = HeaderWs(self.venue.ws_url, self._on_message, self.venue.ws_headers,
-                            idle_ping_s=20.0, pong_timeout_s=10.0)
+                            idle_ping_s=20.0, pong_timeout_s=10.0, budget=self.venue.connection_budget)
             self._conn = conn
             self._sid_seq.clear()
             if hasattr(self.venue, "book_sids"):

@@ -67,6 +67,7 @@ class BookFeedVenue(ABC):
     app_ping: bytes | None = None     # application-level keepalive text (Polymarket "PING")
     app_ping_s: float = 0.0
     max_connections: int = 0          # per IP, when the venue caps it (Hyperliquid: 10)
+    connection_budget: Any = None     # a pred_ws.ConnectionBudget shared by the venue's sockets
 
     def __init__(self, ws_url: str, rest_url: str = "") -> None:
         self.ws_url = ws_url

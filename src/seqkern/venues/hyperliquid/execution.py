@@ -36,8 +36,8 @@ from seqkern.venues.base import (
 )
 from seqkern.venues.catalog import venue_by_name
 from seqkern.venues.hyperliquid.signing import L1Signer, fixed_to_wire, keccak256
-from seqkern.venues.hyperliquid.venue import coin_of
-from seqkern.venues.pred_ws import HeaderWs
+from seqkern.venues.hyperliquid.venue import CONNECTIONS, coin_of
+from seqkern.venues.pred_ws import ConnectionBudget, HeaderWs
 
 log = logging.getLogger("seqkern.venues.hyperliquid")
 
@@ -65,13 +65,15 @@ class HyperliquidTransport(OrderTransport):
     graph_batch_mode = _CAPS.batch_graph if _CAPS else "serial"
 
     def __init__(self, ws_url: str, signer: L1Signer, *, vault_address: str | None = None,
-                 account_address: str | None = None, timeout_s: float = 10.0) -> None:
+                 account_address: str | None = None, timeout_s: float = 10.0,
+                 budget: ConnectionBudget | None = CONNECTIONS) -> None:
         self.ws_url = ws_url
         self.signer = signer
         self.vault = vault_address.lower() if vault_address else None
         # user streams are keyed by the master (or vault) address, never the agent's (pred-hl.md 3.4)
         self.user = self.vault or (account_address.lower() if account_address else signer.address)
         self.timeout_s = timeout_s
+        self.budget = budget
         self.assets: dict[str, int] = {}
         self.sz_decimals: dict[str, int] = {}
         self._coins: dict[int, str] = {}
@@ -95,7 +97,7 @@ class HyperliquidTransport(OrderTransport):
         return self._ws is not None and self._ws.connected
 
     async def _open(self) -> None:
-        ws = HeaderWs(self.ws_url, self._on_message, lambda: [], idle_ping_s=30.0)
+        ws = HeaderWs(self.ws_url, self._on_message, lambda: [], idle_ping_s=30.0, budget=self.budget)
         self._ws = ws
         await ws.connect()
         if self._on_event is not None:

@@ -13,12 +13,17 @@ from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import BboEvent, ControlEvent, Side, TradeEvent, VenueMessageError
 from seqkern.venues.catalog import VENUE_HYPERLIQUID
 from seqkern.venues.pred_base import BookFeedVenue, BookLeg, MarketEvent
+from seqkern.venues.pred_ws import ConnectionBudget
 
 PROD_WS = "wss://api.hyperliquid.xyz/ws"
 PROD_REST = "https://api.hyperliquid.xyz"
 MAX_WS_PER_IP = 10            # pred-hl.md section 0.9 (was 100 in older copies)
 MAX_NEW_WS_PER_MIN = 30
 PERP_MAX_DECIMALS = 6
+
+
+# one budget per process: the market-data and trading sockets of every edge in it share the cap
+CONNECTIONS = ConnectionBudget(MAX_WS_PER_IP, MAX_NEW_WS_PER_MIN, 60.0)
 
 
 def coin_of(symbol: str) -> str:
@@ -44,6 +49,7 @@ class HyperliquidVenue(BookFeedVenue):
     depth_ticks = 1 << 17
     has_sequence = False
     max_connections = MAX_WS_PER_IP
+    connection_budget = CONNECTIONS
 
     def __init__(self, ws_url: str = PROD_WS, rest_url: str = PROD_REST, *,
                  sz_decimals: dict[str, int] | None = None) -> None:
