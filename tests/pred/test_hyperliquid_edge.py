@@ -183,3 +183,23 @@ def test_connection_cap_per_ip(edge_budget):
         if edge_budget:
             assert budget.open == 0
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_fused_digest_equals_the_step_by_step_hash():
+    """The compiled one-call digest (vault, expiresAfter) equals msgpack -> keccak -> phantom agent
+    computed step by step, and the signature recovers to the signer."""
+    from coincurve import PrivateKey
+
+    from seqkern.venues.hyperliquid.signing import agent_digest, recover_signer
+    key = "0x" + "07" * 32
+    s = L1Signer(key)
+    action = {"type": "order", "orders": [{"a": 0, "b": True, "p": "60000", "s": "0.01", "r": False,
+                                           "t": {"limit": {"tif": "Gtc"}}}], "grouping": "na"}
+    vault = "0x1719884eb866cb12b2287399b15f7db5e7d775ea"
+    for v, exp in ((None, None), (vault, None), (vault, 1_767_225_660_000), (None, 5)):
+        sig = s.sign_action(action, 1_767_225_600_000, v, exp)
+        digest = agent_digest(action_hash(action, v, 1_767_225_600_000, exp))
+        raw = PrivateKey(bytes.fromhex(key[2:])).sign_recoverable(digest, hasher=None)
+        assert sig == {"r": hex(int.from_bytes(raw[:32], "big")), "s": hex(int.from_bytes(raw[32:64], "big")),
+                       "v": 27 + raw[64]}
+        assert recover_signer(action, 1_767_225_600_000, v, sig, expires_after=exp) == s.address

@@ -12,7 +12,7 @@ from typing import Any
 import msgpack
 from coincurve import PrivateKey, PublicKey
 
-from seqkern._evmhash import keccak256
+from seqkern._evmhash import hl_agent_digest, keccak256
 from seqkern._fixed import format_fixed
 from seqkern.errors import CredentialError
 
@@ -26,6 +26,7 @@ _AGENT_TYPE = keccak256(b"Agent(string source,bytes32 connectionId)")
 DOMAIN_SEPARATOR = keccak256(_DOMAIN_TYPE + keccak256(b"Exchange") + keccak256(b"1")
                              + (1337).to_bytes(32, "big") + bytes(32))
 _SOURCE = {True: keccak256(b"a"), False: keccak256(b"b")}   # mainnet "a", testnet "b"
+_AGENT_PREFIX = {m: _AGENT_TYPE + src for m, src in _SOURCE.items()}
 
 
 def action_hash(action: dict[str, Any], vault_address: str | None, nonce: int,
@@ -89,7 +90,11 @@ class L1Signer:
 
     def sign_action(self, action: dict[str, Any], nonce: int, vault_address: str | None = None,
                     expires_after: int | None = None) -> dict[str, Any]:
-        digest = agent_digest(action_hash(action, vault_address, nonce, expires_after), self.mainnet)
+        # one compiled call: msgpack bytes -> connection id -> phantom agent -> EIP-712 digest
+        vault = bytes.fromhex(vault_address.removeprefix("0x")) if vault_address is not None else None
+        digest = hl_agent_digest(msgpack.packb(action), nonce, vault,
+                                 -1 if expires_after is None else expires_after,
+                                 _AGENT_PREFIX[self.mainnet], DOMAIN_SEPARATOR)
         sig = self._key.sign_recoverable(digest, hasher=None)
         return {"r": hex(int.from_bytes(sig[:32], "big")), "s": hex(int.from_bytes(sig[32:64], "big")),
                 "v": 27 + sig[64]}

@@ -16,8 +16,8 @@ from typing import Any
 
 from coincurve import PrivateKey, PublicKey
 
+from seqkern._evmhash import eip712_digest, keccak256
 from seqkern.errors import CredentialError
-from seqkern.venues.hyperliquid.signing import keccak256
 
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -151,7 +151,7 @@ class PolySigner:
         return f"PolySigner(address={self.address})"
 
     def sign_order(self, order: OrderV2, *, neg_risk: bool = False) -> str:
-        digest = keccak256(b"\x19\x01" + self._dom[neg_risk] + order.struct_hash())
+        digest = eip712_digest(self._dom[neg_risk], order.struct_hash())
         return _sig_hex(self._key.sign_recoverable(digest, hasher=None))
 
     def l1_headers(self, timestamp: int | None = None, nonce: int = 0) -> dict[str, str]:
