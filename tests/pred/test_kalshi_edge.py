@@ -191,6 +191,9 @@ def test_lifecycle_discovery_reaches_sink_and_is_quotable():
             r = await runner.place(OrderRequest(new, Side.BUY, OrderType.LIMIT, 100_000_000, 10_000_000,
                                                 TimeInForce.GTC, "first"))
             assert r.accepted, r.error_msg
+            # the new market joined the existing subscriptions (add_markets), no new sid per market
+            book_subs = [s for c in sim._clients for s in c.subs.values() if s.channel == "orderbook_delta"]
+            assert len(book_subs) == 1 and new in book_subs[0].tickers
             print(f"kalshi discovery: PAIR_SPEC after {spec_delay * 1e3:.1f} ms, book live after "
                   f"{quote_delay * 1e3:.1f} ms")
             assert spec_delay < 0.5

@@ -213,8 +213,6 @@ class PredEdgeRunner:
                             idle_ping_s=20.0, pong_timeout_s=10.0, budget=self.venue.connection_budget)
             self._conn = conn
             self._sid_seq.clear()
-            if hasattr(self.venue, "book_sids"):
-                self.venue.book_sids.clear()
             self.venue.on_connect()
             for m in self._markets.values():
                 self._invalidate(m, "connecting", publish=False)
@@ -480,7 +478,7 @@ class PredEdgeRunner:
         m = self._add_market(nm.legs, spec)
         self._discovered[nm.market] = time.monotonic()
         self.counters.new_markets += 1
-        self._send(self.venue.subscribe_frames([nm.market], self._next_id(), legs=list(nm.legs)))
+        self._send(self.venue.subscribe_frames([nm.market], self._next_id(4), legs=list(nm.legs)))
         return m
 
     # ---- orders ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ BOOK_TICK_1E9 = 100_000          # $0.0001: every Kalshi price grid (cent, deci-
 DEFAULT_TICK_1E9 = 10_000_000    # $0.01 (linear_cent) when a market does not say
 
 BOOK_CHANNEL = "orderbook_delta"
-PUBLIC_CHANNELS = ("orderbook_delta", "ticker", "trade")
+PUBLIC_CHANNELS = ("orderbook_delta", "trade")     # the edge publishes its own books' BBO, not `ticker`
 LIFECYCLE_CHANNEL = "market_lifecycle_v2"
 
 
@@ -80,6 +80,7 @@ class KalshiVenue(BookFeedVenue):
         self.signer = signer
         self.discovery = discovery
         self.book_sids: set[int] = set()
+        self.channel_sids: dict[str, int] = {}     # first sid of each public channel on this connection
 
     def legs(self, symbol: str) -> tuple[BookLeg, ...]:
         p = parse_prediction(symbol)
@@ -93,7 +94,16 @@ class KalshiVenue(BookFeedVenue):
             return []
         return list(self.signer.headers("GET", self.ws_url).items())
 
+    def on_connect(self) -> None:
+        self.book_sids.clear()
+        self.channel_sids.clear()
+
     def subscribe_frames(self, markets: Sequence[str], req_id: int, *, legs: Sequence[BookLeg] = ()) -> list[bytes]:
+        """A new subscription on a fresh connection; later markets (discovery) join the existing
+        subscriptions with ``update_subscription add_markets`` (one sid per channel, not per market)."""
+        if all(ch in self.channel_sids for ch in PUBLIC_CHANNELS):
+            return [f for i, ch in enumerate(PUBLIC_CHANNELS)
+                    for f in self.add_markets_frames(self.channel_sids[ch], markets, req_id + i)]
         return [orjson.dumps({"id": req_id, "cmd": "subscribe",
                               "params": {"channels": list(PUBLIC_CHANNELS), "market_tickers": list(markets)}})]
 
@@ -113,8 +123,13 @@ class KalshiVenue(BookFeedVenue):
 
     def on_subscribed(self, obj: Any) -> None:
         msg = obj.get("msg") or {}
-        if msg.get("channel") == BOOK_CHANNEL and isinstance(msg.get("sid"), int):
-            self.book_sids.add(msg["sid"])
+        ch, sid = msg.get("channel"), msg.get("sid")
+        if not isinstance(sid, int):
+            return
+        if ch == BOOK_CHANNEL:
+            self.book_sids.add(sid)
+        if ch in PUBLIC_CHANNELS:
+            self.channel_sids.setdefault(ch, sid)
 
     def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
         if not isinstance(obj, dict):
