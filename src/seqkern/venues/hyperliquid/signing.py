@@ -48,6 +48,45 @@ def agent_digest(connection_id: bytes, mainnet: bool = True) -> bytes:
     return keccak256(b"\x19\x01" + DOMAIN_SEPARATOR + struct)
 
 
+class RecoverableSigner:
+    """secp256k1 recoverable signing of 32-byte digests with libsecp256k1 (coincurve's build).
+
+    Calls the library directly with buffers allocated once (RFC 6979 nonces, as coincurve's
+    ``sign_recoverable``); falls back to coincurve's public API when its cffi module is absent.
+    Returns 65 bytes r || s || recovery id.
+    """
+
+    __slots__ = ("_ctx", "_ffi", "_key", "_lib", "_out", "_recid", "_secret", "_sig")
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+        try:
+            from coincurve._libsecp256k1 import ffi, lib
+            from coincurve.context import GLOBAL_CONTEXT
+        except ImportError:   # pragma: no cover - other coincurve builds
+            self._lib = None
+            return
+        self._ffi, self._lib = ffi, lib
+        self._ctx = GLOBAL_CONTEXT.ctx
+        self._secret = key.secret
+        self._sig = ffi.new("secp256k1_ecdsa_recoverable_signature *")
+        self._out = ffi.new("unsigned char[64]")
+        self._recid = ffi.new("int *")
+
+    def __repr__(self) -> str:
+        return "RecoverableSigner(<key hidden>)"
+
+    def sign(self, digest: bytes) -> bytes:
+        lib = self._lib
+        if lib is None:   # pragma: no cover
+            return self._key.sign_recoverable(digest, hasher=None)
+        if not lib.secp256k1_ecdsa_sign_recoverable(self._ctx, self._sig, digest, self._secret,
+                                                    self._ffi.NULL, self._ffi.NULL):
+            raise ValueError("secp256k1 signing failed")
+        lib.secp256k1_ecdsa_recoverable_signature_serialize_compact(self._ctx, self._out, self._recid, self._sig)
+        return self._ffi.buffer(self._out, 64)[:] + bytes((self._recid[0],))
+
+
 def float_to_wire(x: float) -> str:
     """The venue's number format for a float input (8 decimals, exact, no trailing zeros)."""
     rounded = f"{x:.8f}"
@@ -72,7 +111,7 @@ def fixed_to_wire(value: int, digits: int) -> str:
 class L1Signer:
     """Signs L1 actions with one secp256k1 key; ``repr`` hides the key."""
 
-    __slots__ = ("_key", "address", "mainnet")
+    __slots__ = ("_key", "_raw", "address", "mainnet")
 
     def __init__(self, private_key_hex: str, *, mainnet: bool = True) -> None:
         try:
@@ -84,6 +123,7 @@ class L1Signer:
         pub = self._key.public_key.format(compressed=False)[1:]
         self.address = "0x" + keccak256(pub)[-20:].hex()
         self.mainnet = mainnet
+        self._raw = RecoverableSigner(self._key)
 
     def __repr__(self) -> str:
         return f"L1Signer(address={self.address})"
@@ -95,7 +135,7 @@ class L1Signer:
         digest = hl_agent_digest(msgpack.packb(action), nonce, vault,
                                  -1 if expires_after is None else expires_after,
                                  _AGENT_PREFIX[self.mainnet], DOMAIN_SEPARATOR)
-        sig = self._key.sign_recoverable(digest, hasher=None)
+        sig = self._raw.sign(digest)
         return {"r": hex(int.from_bytes(sig[:32], "big")), "s": hex(int.from_bytes(sig[32:64], "big")),
                 "v": 27 + sig[64]}
 

@@ -18,6 +18,7 @@ from coincurve import PrivateKey, PublicKey
 
 from seqkern._evmhash import eip712_digest, keccak256
 from seqkern.errors import CredentialError
+from seqkern.venues.hyperliquid.signing import RecoverableSigner
 
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -136,7 +137,7 @@ def clob_auth_digest(address: str, timestamp: str, nonce: int = 0, chain_id: int
 class PolySigner:
     """One EVM key; domain separators of both V2 exchanges precomputed. ``repr`` hides the key."""
 
-    __slots__ = ("_dom", "_key", "address")
+    __slots__ = ("_dom", "_key", "_raw", "address")
 
     def __init__(self, private_key_hex: str) -> None:
         try:
@@ -145,6 +146,7 @@ class PolySigner:
             raise CredentialError("Polymarket signer_private_key is not a 32-byte hex key",
                                   code="BAD_CREDENTIALS") from None
         self.address = address_of(self._key)
+        self._raw = RecoverableSigner(self._key)
         self._dom = {False: exchange_domain_separator(EXCHANGE_V2), True: exchange_domain_separator(NEG_RISK_EXCHANGE_V2)}
 
     def __repr__(self) -> str:
@@ -152,7 +154,7 @@ class PolySigner:
 
     def sign_order(self, order: OrderV2, *, neg_risk: bool = False) -> str:
         digest = eip712_digest(self._dom[neg_risk], order.struct_hash())
-        return _sig_hex(self._key.sign_recoverable(digest, hasher=None))
+        return _sig_hex(self._raw.sign(digest))
 
     def l1_headers(self, timestamp: int | None = None, nonce: int = 0) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
