@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from seqkern._evmhash import keccak256
 from seqkern._fixed import parse_px, parse_qty
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.ws import WsConnectError
@@ -39,7 +40,6 @@ from seqkern.venues.base import (
     VenueUnavailable,
 )
 from seqkern.venues.catalog import venue_by_name
-from seqkern.venues.hyperliquid.signing import keccak256
 from seqkern.venues.polymarket.signing import (
     BUY,
     SELL,

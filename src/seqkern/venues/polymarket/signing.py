@@ -18,7 +18,7 @@ from coincurve import PrivateKey, PublicKey
 
 from seqkern._evmhash import eip712_digest, keccak256
 from seqkern.errors import CredentialError
-from seqkern.venues.hyperliquid.signing import RecoverableSigner
+from seqkern.venues.evm_sign import RecoverableSigner
 
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
