@@ -203,3 +203,49 @@ def test_fused_digest_equals_the_step_by_step_hash():
         assert sig == {"r": hex(int.from_bytes(raw[:32], "big")), "s": hex(int.from_bytes(raw[32:64], "big")),
                        "v": 27 + raw[64]}
         assert recover_signer(action, 1_767_225_600_000, v, sig, expires_after=exp) == s.address
+
+
+def test_order_wire_equals_the_doc_body_byte_for_byte():
+    """Our wire for the doc example's order is the doc's action, key order included (msgpack hashes it)."""
+    import orjson as oj
+    body = json.loads((DOCS / "exchange_order_body.json").read_text())
+    tr = HyperliquidTransport("ws://127.0.0.1:1/ws", L1Signer(SDK_KEY))
+    tr.assets, tr.sz_decimals = {"BTC": 0}, {"BTC": 5}
+    wire = tr.order_wire(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 1_000_000, 60_000 * 10**9,
+                                      TimeInForce.GTC, "0x1234567890abcdef1234567890abcdef"))
+    action = {"type": "order", "orders": [wire], "grouping": "na"}
+    assert oj.dumps(action) == oj.dumps(body["action"])
+    assert list(wire) == ["a", "b", "p", "s", "r", "t", "c"]
+    # the vault + expiresAfter body: the signature we would send recovers to our signer
+    vb = json.loads((DOCS / "exchange_order_body_vault_expires.json").read_text())
+    sig = L1Signer(SDK_KEY).sign_action(vb["action"], vb["nonce"], vb["vaultAddress"], vb["expiresAfter"])
+    from seqkern.venues.hyperliquid.signing import recover_signer
+    assert recover_signer(vb["action"], vb["nonce"], vb["vaultAddress"], sig,
+                          expires_after=vb["expiresAfter"]) == L1Signer(SDK_KEY).address
+
+
+def test_batch_modify_two_orders_in_one_action():
+    async def go():
+        sim = await HyperliquidSim().start()
+        signer = L1Signer("0x" + "46" * 32)
+        sim.add_user(signer.address)
+        tr = HyperliquidTransport(sim.ws_url, signer, budget=ConnectionBudget(10, 30))
+        try:
+            await tr.connect()
+            sim.paused = True
+            e = sim.coins["BTC"].engine
+            bb = e.best("BUY")
+            reqs = [OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000, bb - k * 10**10, TimeInForce.GTC)
+                    for k in (3, 4)]
+            placed = await tr.batch(reqs)
+            oids = [r.venue_order_id for r in placed.results]
+            moved = [OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 200_000, bb - k * 10**10, TimeInForce.GTC)
+                     for k in (5, 6)]
+            res = await tr.batch_modify(list(zip(oids, moved, strict=True)))
+            assert [r.accepted for r in res.results] == [True, True]
+            assert sim.actions[-1]["type"] == "batchModify" and len(sim.actions[-1]["modifies"]) == 2
+            assert sorted(o.px for o in e.orders.values() if o.owner) == [bb - 6 * 10**10, bb - 5 * 10**10]
+        finally:
+            await tr.close()
+            await sim.stop()
+    asyncio.run(asyncio.wait_for(go(), 60))
