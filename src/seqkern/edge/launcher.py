@@ -7,8 +7,8 @@ Configuration, strongest first: command-line flags, environment variables, a TOM
 
 Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
 venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
-<PREFIX>_MARKET_WS,
-<PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS (PREFIX = BINANCE for binance and binance-perp).
+<PREFIX>_API_PASSPHRASE (OKX), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
+(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp).
 The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
 and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
 """
@@ -35,7 +35,11 @@ from seqkern.edge.ws import EdgeConfigError, ssl_context_for
 from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
 from seqkern.venues.base import CexVenue, OrderTransport
 from seqkern.venues.catalog import launcher_names
-from seqkern.venues.credentials import CexCredentials, validate_credentials
+from seqkern.venues.credentials import (
+    CexCredentials,
+    CexPassphraseCredentials,
+    validate_credentials,
+)
 
 log = logging.getLogger("seqkern.edge.launcher")
 
@@ -60,12 +64,38 @@ def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, Res
     return build
 
 
+def _okx_transport(inst_type: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.okx.execution import OkxWsTransport
+
+        ep = venue.endpoints
+        return OkxWsTransport(inst_type=inst_type, private_ws_url=ep.private_ws or ep.trade_ws,
+                              credentials=creds, rest=rest)  # type: ignore[arg-type]
+    return build
+
+
+def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.bybit.execution import BybitWsTransport
+
+        ep = venue.endpoints
+        return BybitWsTransport(category=category, trade_ws_url=ep.trade_ws, private_ws_url=ep.private_ws,
+                                credentials=creds)
+    return build
+
+
 def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
+    from seqkern.venues.bybit import BybitLinear, BybitSpot
+    from seqkern.venues.okx import OkxSpot, OkxSwap
 
     return {
         "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
         "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
+        "okx": EdgeVenue(OkxSpot, "OKX", "okx", _okx_transport("SPOT")),
+        "okx-perp": EdgeVenue(OkxSwap, "OKX", "okx", _okx_transport("SWAP")),
+        "bybit": EdgeVenue(BybitSpot, "BYBIT", "bybit", _bybit_transport("spot")),
+        "bybit-perp": EdgeVenue(BybitLinear, "BYBIT", "bybit", _bybit_transport("linear")),
     }
 
 
@@ -121,12 +151,15 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
             secret = Path(secret_file).read_text().strip() + "\n"
         except OSError:
             raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
+    passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)
     if not key and not secret:
         return None
-    creds = validate_credentials(catalog_venue, {"api_key": key, "api_secret": secret.strip()
-                                                 if not secret.startswith("-----BEGIN") else secret})
-    assert isinstance(creds, CexCredentials)
-    return creds
+    payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
+    if passphrase:   # OKX
+        payload["passphrase"] = passphrase
+    creds = validate_credentials(catalog_venue, payload)
+    assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))
+    return creds  # type: ignore[return-value]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from seqkern._book import L2Book
-from seqkern._wire import BAD_JSON, DEPTH, OTHER, DepthDecoder
+from seqkern._wire import APPLIED, BAD_JSON, DEPTH, OTHER, DepthDecoder
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.sink import EdgeSink, EdgeSymbol
@@ -32,6 +32,7 @@ from seqkern.venues.base import (
     OrderResult,
     OrderTransport,
     OrderUpdate,
+    ResyncMethod,
     TradeEvent,
     UserEvent,
     VenueMessageError,
@@ -43,6 +44,7 @@ from seqkern.venues.pairspec import PairSpec, pairspec_table
 
 DEFAULT_SPECS = pairspec_table()
 _PUBLISH = Step.PUBLISH
+_LIVE = SyncState.LIVE
 
 log = logging.getLogger("seqkern.edge")
 
@@ -68,6 +70,7 @@ class _SymbolSlot:
     snapshot_task: asyncio.Task | None = None
     last_bbo: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_bbo_id: int = -1
+    symbol_id: int = 0
 
 
 @dataclass
@@ -78,9 +81,19 @@ class _Shard:
     streams: list[str]
     decoder: DepthDecoder
     slots: dict[bytes, _SymbolSlot] = field(default_factory=dict)
+    slot_list: list[_SymbolSlot] = field(default_factory=list)   # by decoder.symbol_index
     conn: WsConnection | None = None
     task: asyncio.Task | None = None
     reconnect_now: bool = False
+
+    def add_slot(self, slot: _SymbolSlot) -> None:
+        """Carry this symbol's depth on this connection: its sync machine scans with this
+        connection's decoder, which reports the symbol's index in ``slot_list``."""
+        slot.shard = self
+        slot.sync.decoder = self.decoder
+        self.slots[slot.sym.venue_symbol.encode()] = slot
+        self.decoder.register_symbol(slot.sym.venue_symbol)
+        self.slot_list.append(slot)
 
 
 class EdgeRunner:
@@ -89,8 +102,10 @@ class EdgeRunner:
     def __init__(self, venue: CexVenue, symbols: Sequence[str], sink: EdgeSink, *,
                  transport: OrderTransport | None = None, rest: RestClient | None = None,
                  depth_ticks: int = 1 << 16, backoff: Backoff | None = None,
-                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000) -> None:
+                 snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000,
+                 resubscribe_timeout_s: float = 5.0) -> None:
         self.venue = venue
+        self.resubscribe_timeout_s = resubscribe_timeout_s
         self.sink = sink
         self.transport = transport
         self.rest = rest or RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
@@ -106,6 +121,9 @@ class EdgeRunner:
         self._canonical = list(symbols)
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
+        # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
+        self._direct = getattr(sink, "l2_from_decoder", None)
+        self._resub_id = 1 << 20
 
     # ---- setup -----------------------------------------------------------------------------
 
@@ -118,7 +136,7 @@ class EdgeRunner:
         sid = len(self._slots)
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
-        slot = _SymbolSlot(sym, book, BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
+        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
         self._slots[vs] = slot
         self._symbol_ids[vs] = sid
         self._live_events[vs] = asyncio.Event()
@@ -190,9 +208,7 @@ class EdgeRunner:
             for s in group:
                 slot = owner.get(s)
                 if slot is not None:
-                    slot.shard = shard
-                    slot.sync.decoder = shard.decoder
-                    shard.slots[slot.sym.venue_symbol.encode()] = slot
+                    shard.add_slot(slot)
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
@@ -272,26 +288,48 @@ class EdgeRunner:
         dec = shard.decoder
         rc = dec.scan(payload)
         if rc == DEPTH:
-            slot = shard.slots.get(dec.symbol_bytes())
-            if slot is None:
+            idx = dec.symbol_index
+            if idx < 0:
                 self.counters.unknown_symbol += 1
                 return
-            step = slot.sync.on_depth(payload)
-            if step is _PUBLISH:
-                sid = slot.sym.symbol_id
-                self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
-                                   dec.n_asks, dec.event_time_ns, ts_recv)
-                if dec.bbo_changed and dec.final_id >= slot.last_bbo_id:
-                    slot.last_bbo_id = dec.final_id
-                    slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
-                    self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty, dec.event_time_ns, ts_recv)
+            slot = shard.slot_list[idx]
+            sync = slot.sync
+            if sync.state is _LIVE and not (sync.in_stream and dec.is_snapshot):
+                # the live path inline: rule + book in C, frames written by the decoder when it can
+                rc = dec.apply_checked(slot.book, sync.rule, sync.raw)
+                if rc == APPLIED:
+                    sid = slot.symbol_id
+                    if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
+                        slot.last_bbo_id = dec.final_id
+                    with_bbo = dec.bbo_changed and dec.final_id >= slot.last_bbo_id
+                    if self._direct is not None and self._direct(sid, dec, ts_recv, with_bbo):
+                        if with_bbo:
+                            slot.last_bbo_id = dec.final_id
+                        return
+                    self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
+                                       dec.n_asks, dec.event_time_ns, ts_recv)
+                    if with_bbo:
+                        slot.last_bbo_id = dec.final_id
+                        slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
+                        self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty,
+                                      dec.event_time_ns, ts_recv)
+                    return
+                step = sync.on_live_result(rc)
+            else:
+                step = sync.on_depth(payload)
+            if step is Step.IGNORED:
+                return
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))
+            elif step is Step.SNAPSHOT:
+                self._publish_stream_snapshot(slot, ts_recv)
             elif step is Step.RESYNC:
                 self.counters.resyncs += 1
                 self._live_events[slot.sym.venue_symbol].clear()
                 self.sink.resync(slot.sym.symbol_id, slot.sync.last_reason)
+                if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                    self._resubscribe(shard, slot)
             return
         if rc == OTHER:
             self.counters.other += 1
@@ -317,6 +355,49 @@ class EdgeRunner:
             self._live_events[slot.sym.venue_symbol].clear()
             if slot.snapshot_task is not None:
                 slot.snapshot_task.cancel()
+                slot.snapshot_task = None
+            if self.venue.resync is ResyncMethod.RESUBSCRIBE:
+                self._resubscribe(shard, slot)
+
+    def _publish_stream_snapshot(self, slot: _SymbolSlot, ts_recv: int) -> None:
+        """An in-stream snapshot (OKX, Bybit) made the book whole again: publish it and go live."""
+        self.counters.snapshots_published += 1
+        slot.last_bbo = (0, 0, 0, 0)
+        slot.last_bbo_id = -1
+        self.sink.l2_snapshot(slot.sym.symbol_id, slot.book, slot.book.ts_event_ns, ts_recv)
+        self._publish_book_bbo(slot, slot.book.last_update_id, slot.book.ts_event_ns, ts_recv)
+        self._live_events[slot.sym.venue_symbol].set()
+
+    def _resubscribe(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """RESUBSCRIBE venues: unsubscribe + subscribe the depth stream; the venue answers with a
+        fresh snapshot (a lost connection instead resubscribes everything on reconnect)."""
+        conn = shard.conn
+        if conn is None or not conn.connected:
+            return
+        depth_stream = self.venue.market_streams(slot.sym.venue_symbol)[0]
+        self._resub_id += 1
+        try:
+            for frame in self.venue.resubscribe_frames([depth_stream], self._resub_id):
+                conn.send_text(frame)
+        except WsConnectError as exc:
+            log.warning("%s shard %d: resubscribe failed: %s", self.venue.name, shard.index, exc)
+        # RESUBSCRIBE venues have no REST snapshot task: the slot's task slot holds this watchdog
+        if slot.snapshot_task is not None:
+            slot.snapshot_task.cancel()
+        slot.snapshot_task = asyncio.get_running_loop().create_task(self._resubscribe_watchdog(shard, slot))
+
+    async def _resubscribe_watchdog(self, shard: _Shard, slot: _SymbolSlot) -> None:
+        """No snapshot after a resubscribe (refused or lost): reconnect the shard, which subscribes
+        everything again."""
+        try:
+            await asyncio.sleep(self.resubscribe_timeout_s)
+            if slot.sync.state is not SyncState.LIVE and shard.conn is not None and not self._stopping:
+                log.warning("%s %s: no snapshot %.1fs after resubscribing; reconnecting shard %d", self.venue.name,
+                            slot.sym.venue_symbol, self.resubscribe_timeout_s, shard.index)
+                shard.reconnect_now = True
+                await shard.conn.close()
+        finally:
+            if slot.snapshot_task is asyncio.current_task():
                 slot.snapshot_task = None
 
     def _on_market_event(self, shard: _Shard, ev: TradeEvent | BboEvent | ControlEvent) -> None:

@@ -104,12 +104,14 @@ class ReplayFeed:
                 msg = next(self._it, None)
                 if msg is None:
                     return []
-            if "data" in msg and "stream" in msg:
-                msg = msg["data"]
+            if "data" in msg and ("stream" in msg or "topic" in msg or "arg" in msg):
+                msg = msg["data"]       # Binance combined stream, Bybit topic, OKX channel push
+                if isinstance(msg, list):
+                    msg = msg[0] if msg else {}
             bids = msg.get("b", msg.get("bids", []))
             asks = msg.get("a", msg.get("asks", []))
-            for p, q in bids:
-                self._set(BUY, parse_px(p), parse_qty(q))
-            for p, q in asks:
-                self._set(SELL, parse_px(p), parse_qty(q))
+            for row in bids:            # [px, qty] or OKX's [px, sz, "0", orders]
+                self._set(BUY, parse_px(row[0]), parse_qty(row[1]))
+            for row in asks:
+                self._set(SELL, parse_px(row[0]), parse_qty(row[1]))
         return []

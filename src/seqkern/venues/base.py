@@ -325,6 +325,12 @@ class CexVenue(ABC):
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
 
+    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Frames that make a RESUBSCRIBE venue send fresh snapshots of ``streams``: unsubscribe,
+        then subscribe, on the same connection."""
+        unsub = self.unsubscribe_frames(streams, req_id)
+        return unsub + self.subscribe_frames(streams, req_id + len(unsub))
+
     def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
         """Split streams into per-connection groups within the venue's limit."""
         n = self.limits.streams_per_connection

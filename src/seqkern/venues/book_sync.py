@@ -1,4 +1,9 @@
-"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync."""
+"""Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync.
+
+Two venue procedures: REST snapshot + buffered replay (``ResyncMethod.SNAPSHOT``, Binance), and
+in-stream snapshots (``ResyncMethod.RESUBSCRIBE``, OKX and Bybit): the stream's own snapshot
+message replaces the book, deltas before it are dropped, and a fault means resubscribing.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import logging
 from dataclasses import dataclass
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_LEVEL, GAP, STALE, DepthDecoder
-from seqkern.venues.base import BookSnapshot, CexVenue
+from seqkern._wire import APPLIED, BAD_LEVEL, CHECKSUM, GAP, STALE, DepthDecoder, RawLevels
+from seqkern.venues.base import BookSnapshot, CexVenue, ResyncMethod
 
 log = logging.getLogger("seqkern.edge.book")
 
@@ -26,6 +31,7 @@ class Step(enum.Enum):
     BUFFERED = "BUFFERED"     # held for replay after the snapshot
     IGNORED = "IGNORED"       # older than the book
     RESYNC = "RESYNC"         # book invalidated: fetch a new snapshot (or resubscribe)
+    SNAPSHOT = "SNAPSHOT"     # an in-stream snapshot replaced the book: publish it whole, now LIVE
 
 
 @dataclass
@@ -37,6 +43,8 @@ class SyncCounters:
     snapshot_retries: int = 0
     buffer_overflows: int = 0
     stale: int = 0
+    checksum_failures: int = 0
+    waiting: int = 0          # deltas dropped while waiting for an in-stream snapshot
 
 
 _LIVE = SyncState.LIVE
@@ -56,17 +64,22 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
-        self._rule = venue.sequence_rule
+        self.rule = venue.sequence_rule   # seqkern._wire RULE_* checked on every live message
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
         self.last_reason = ""
+        self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE
+        # the venue's own level strings, for checksums computed over them (OKX legacy)
+        self.raw: RawLevels | None = RawLevels() if venue.has_checksum else None
 
     # ---- transitions ---------------------------------------------------------------------
 
     def restart(self, reason: str) -> None:
         """Drop the book and start buffering again (a reconnect or a detected fault)."""
         self.book.clear()
+        if self.raw is not None:
+            self.raw.clear()
         self._buffer.clear()
         self._first_buffered_id = -1
         self.state = SyncState.BUFFERING
@@ -84,20 +97,17 @@ class BookSync:
     def on_depth(self, raw: bytes | bytearray | memoryview) -> Step:
         """Feed a depth message the decoder has just scanned (``raw`` is its bytes)."""
         dec = self.decoder
+        if self.in_stream and dec.is_snapshot:
+            return self._on_stream_snapshot()
         if self.state is _LIVE:
-            rc = dec.apply_checked(self.book, self._rule)
+            rc = dec.apply_checked(self.book, self.rule, self.raw)
             if rc == APPLIED:
                 return _PUBLISH
-            if rc == STALE:
-                self.counters.stale += 1
-                return Step.IGNORED
-            if rc == GAP:
-                self.counters.gaps += 1
-                return self.invalidate(
-                    f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
-                    f"u={dec.final_id} pu={dec.prev_final_id}")
-            self.counters.bad_levels += 1
-            return self.invalidate("depth level does not fit the book")
+            return self.on_live_result(rc)
+        if self.in_stream:
+            # deltas older than the snapshot that the (re)subscription will send: nothing to keep
+            self.counters.waiting += 1
+            return Step.IGNORED
         # BUFFERING or INVALID (waiting for a snapshot): keep the bytes
         if len(self._buffer) >= self.venue.max_buffered_events:
             self.counters.buffer_overflows += 1
@@ -107,6 +117,37 @@ class BookSync:
             self._first_buffered_id = dec.first_id
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
+
+    def on_live_result(self, rc: int) -> Step:
+        """What a live message that was not APPLIED means (also the runner's inlined live path)."""
+        if rc == STALE:
+            self.counters.stale += 1
+            return Step.IGNORED
+        dec = self.decoder
+        if rc == GAP:
+            self.counters.gaps += 1
+            return self.invalidate(
+                f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
+                f"u={dec.final_id} pu={dec.prev_final_id}")
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue {dec.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("depth level does not fit the book")
+
+    def _on_stream_snapshot(self) -> Step:
+        """An OKX/Bybit snapshot message (or Bybit u == 1 restart): replace the book, go LIVE."""
+        self.counters.snapshots += 1
+        rc = self.decoder.apply_snapshot(self.book, self.raw)
+        if rc == APPLIED:
+            self._buffer.clear()
+            self.state = SyncState.LIVE
+            return Step.SNAPSHOT
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"snapshot checksum mismatch (venue {self.decoder.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("snapshot level does not fit the book")
 
     def on_snapshot(self, snap: BookSnapshot) -> bool:
         """Apply a REST snapshot and replay the buffer. True when LIVE; False: fetch again."""
