@@ -110,7 +110,10 @@ def test_edge_against_simulator():
             return PairSpec(nm.market, venue.venue_id, "binary", nm.market, nm.tick_1e9, 1_000_000, nm.min_qty_1e8, 0,
                             0.0, 100.0)
 
-        runner = PredEdgeRunner(venue, [SLUG], sink, transport=tr, spec_factory=spec_factory)
+        m0 = venue.markets[SLUG]
+        runner = PredEdgeRunner(venue, [SLUG], sink, transport=tr, spec_factory=spec_factory,
+                                specs={SLUG: PairSpec(SLUG, venue.venue_id, "binary", SLUG, m0.tick_1e9, 1_000_000,
+                                                      m0.min_size_1e8, 0, 0.0, 100.0)})
         await runner.start()
         try:
             # L2 credentials were derived from the signer (flat fields empty)
@@ -175,6 +178,14 @@ def test_edge_against_simulator():
             print(f"polymarket discovery: PAIR_SPEC after {spec_delay * 1e3:.1f} ms, quoted after "
                   f"{(time.monotonic() - t0) * 1e3:.1f} ms")
             assert spec_delay < 0.5
+            # a tick change: PAIR_SPEC re-sent for both legs with the new tick, then a finer price trades
+            n_specs = len(sink.specs)
+            await sim.change_tick(SLUG, "0.001")
+            await until(lambda: len(sink.specs) >= n_specs + 2, what="PAIR_SPEC re-sent")
+            assert {s.spec.tick_1e9 for s in sink.specs[n_specs:]} == {1_000_000}
+            assert {s.symbol_id for s in sink.specs[n_specs:]} == {runner.symbol_id(SLUG), runner.symbol_id(f"{SLUG}:no")}
+            fine = await runner.place(OrderRequest(SLUG, Side.BUY, OrderType.LIMIT, 5 * 10**8, 101_000_000))
+            assert fine.accepted, fine.error_msg
             # resolution and redemption through the relayer
             await sim.resolve(SLUG)
             await until(lambda: any(s.event == "resolved" for s in runner.market_status.values()), what="resolved")

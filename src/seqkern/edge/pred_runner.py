@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -450,11 +451,29 @@ class PredEdgeRunner:
                 self._pending_new.append(ev)
         elif isinstance(ev, MarketStatus):
             self.market_status[ev.market] = ev
+            tick = ev.detail.get("tick_1e9")
+            if tick:
+                self._retick(ev.market, int(tick))
         elif isinstance(ev, ControlEvent):
             if ev.action == "reconnect" and self._conn is not None:
                 asyncio.get_running_loop().create_task(self._conn.close())
             elif ev.action == "error":
                 log.warning("%s: venue error %s", self.venue.name, ev.detail)
+
+    def _retick(self, market: str, tick_1e9: int) -> None:
+        """The venue changed a market's tick: re-send its PAIR_SPEC (same symbol ids) with the new
+        tick. The books need nothing: their grid is the venue's finest tick."""
+        m = self._markets.get(market)
+        if m is None or m.spec is None or getattr(m.spec, "tick_1e9", None) in (None, tick_1e9):
+            return
+        try:
+            m.spec = dataclasses.replace(m.spec, tick_1e9=tick_1e9)
+        except (TypeError, ValueError, SeqkernError) as exc:
+            log.warning("%s %s: tick change to %d refused: %s", self.venue.name, market, tick_1e9, exc)
+            return
+        for lg in m.legs:
+            lg.sym = dataclasses.replace(lg.sym, spec=m.spec)
+            self.sink.pair_spec(lg.sym)
 
     # ---- venue-initiated discovery ---------------------------------------------------------
 

@@ -183,6 +183,20 @@ class PolymarketSim:
                 await self._send(c.ws, ev)
         return m
 
+    async def change_tick(self, slug: str, new_tick: str) -> None:
+        """Change a market's tick (ticks shrink near the extremes) and announce it per token."""
+        from seqkern._fixed import parse_px
+        m = self.markets[slug]
+        old = format_px(m.tick)
+        m.tick = parse_px(new_tick)
+        m.engine.tick = m.tick
+        for token in (m.yes_token, m.no_token):
+            ev = {"event_type": "tick_size_change", "asset_id": token, "market": m.condition_id,
+                  "old_tick_size": old, "new_tick_size": new_tick, "timestamp": str(int(time.time() * 1000))}
+            for c in list(self._mclients):
+                if token in c.assets:
+                    await self._send(c.ws, ev)
+
     async def resolve(self, slug: str, winner_yes: bool = True) -> None:
         m = self.markets[slug]
         m.resolved = "Yes" if winner_yes else "No"

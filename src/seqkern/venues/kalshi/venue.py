@@ -188,4 +188,6 @@ class KalshiVenue(BookFeedVenue):
                                "price_level_structure": msg.get("price_level_structure"),
                                **(msg.get("additional_metadata") or {})}, ts)]
         detail = {k: v for k, v in msg.items() if k not in ("market_ticker", "event_type")}
+        if ev == "price_level_structure_updated" and msg.get("price_ranges"):
+            detail["tick_1e9"] = finest_tick(msg)
         return [MarketStatus(ticker, str(ev), detail)]

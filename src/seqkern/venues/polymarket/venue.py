@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -133,9 +133,15 @@ class PolymarketVenue(BookFeedVenue):
                 return [BboEvent(str(obj["asset_id"]), parse_px(str(obj["best_bid"])), 0,
                                  parse_px(str(obj["best_ask"])), 0, ts, ts, ts_recv_ns)]
             if et == "tick_size_change":
-                return [MarketStatus(str(obj["market"]), "tick_size_change",
+                new = parse_px(str(obj["new_tick_size"]))
+                hit = self.by_token.get(str(obj["asset_id"]))
+                name = str(obj["market"])
+                if hit is not None:   # the transport checks prices against the new tick from now on
+                    self._index(replace(hit[0], tick_1e9=new))
+                    name = hit[0].slug
+                return [MarketStatus(name, "tick_size_change",
                                      {"asset_id": obj["asset_id"], "old": obj["old_tick_size"],
-                                      "new": obj["new_tick_size"]})]
+                                      "new": obj["new_tick_size"], "tick_1e9": new})]
             if et == "market_resolved":
                 return [MarketStatus(str(obj["market"]), "resolved",
                                      {"winning_asset_id": obj.get("winning_asset_id"),
