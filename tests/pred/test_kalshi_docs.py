@@ -101,3 +101,11 @@ def test_fill_example_maps_to_leg():
     f = tr.parse_fill(_j("ws_fill")["msg"], 0)
     assert f.venue_symbol == "KXBTCZ-26DEC31-T99000" and f.side is Side.BUY and f.px_1e9 == 430_000_000
     assert f.qty_1e8 == 35 * 10**8 and not f.maker and f.fee == "0.600500"
+
+
+def test_price_level_structure_update_carries_the_new_tick():
+    msg = {"type": "market_lifecycle_v2", "sid": 14, "seq": 9, "msg": {
+        "market_ticker": "KXBTCZ-26DEC31-T99000", "event_type": "price_level_structure_updated",
+        "price_level_structure": "deci_cent", "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]}}
+    st = KalshiVenue().parse_other(msg, 0)[0]
+    assert isinstance(st, MarketStatus) and st.detail["tick_1e9"] == 1_000_000
