@@ -101,6 +101,7 @@ def test_every_order_verb_with_modes(keygen):
             e = sim.markets[T].engine
             # the tier decides the batch size: 200 write tokens / 10 per order
             assert tr.max_batch == 20 and tr.usage_tier == "basic"
+            assert tr.rest.limiter.pools["write"].limit == 200 and tr.rest.limiter.pools["write"].window_s == 2.0
             # modes: native at the transport, as the spec says at the graph level
             assert tr.amend_mode is AmendMode.NATIVE_ATOMIC and tr.batch_mode is BatchMode.NATIVE_ATOMIC
             assert tr.graph_amend_mode == "cancel_replace" and tr.graph_batch_mode == "serial"

@@ -55,6 +55,12 @@ _TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.IOC: "immediate_or_ca
 _CAPS = venue_by_name("kalshi").capabilities
 
 
+def _limiter(read_cap: int, read_refill: float, write_cap: int, write_refill: float) -> RateLimiter:
+    """Kalshi's read/write token buckets (capacity, refill per second) as sliding-window pools."""
+    return RateLimiter((RateLimitPool("write", write_cap, write_cap / write_refill),
+                        RateLimitPool("read", read_cap, read_cap / read_refill)))
+
+
 def yes_book_order(venue_symbol: str, side: Side, px_1e9: int) -> tuple[str, str, int]:
     """(ticker, "bid"|"ask", YES price) of an order on either leg.
 
@@ -105,8 +111,10 @@ class KalshiTransport(OrderTransport):
         self.signer = signer
         self.subaccount = subaccount
         self.stp = stp
-        self.rest = RestClient(self.rest_url, RateLimiter((RateLimitPool("write", 10, 1.0),
-                                                          RateLimitPool("read", 20, 1.0))), max_retries=2)
+        # token buckets as sliding windows in token units: capacity tokens per capacity/refill seconds
+        # (Basic tier until the account's limits are read: 200 read / 100 write tokens a second)
+        self.rest = RestClient(self.rest_url, _limiter(400, 200.0, LEGACY_MAX_BATCH * TOKENS_PER_ORDER, 100.0),
+                               max_retries=2)
         self.max_batch = LEGACY_MAX_BATCH
         self.usage_tier = "unknown"
         self._orders: dict[str, _Order] = {}        # by venue order id
@@ -120,7 +128,7 @@ class KalshiTransport(OrderTransport):
 
     # ---- plumbing --------------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, body: Any = None, *, weight: int = 1,
+    async def _call(self, method: str, path: str, body: Any = None, *, weight: int = TOKENS_PER_ORDER,
                     pool: str = "write") -> Any:
         data = orjson.dumps(body).decode() if body is not None else None
         headers = self.signer.headers(method, self._prefix + path)
@@ -136,22 +144,32 @@ class KalshiTransport(OrderTransport):
     async def connect(self) -> None:
         """Read the account's tier: the batch size scales with its write budget."""
         try:
-            lim = await self._call("GET", LIMITS, pool="read")
+            lim = await self._call("GET", LIMITS, pool="read", weight=TOKENS_PER_ORDER)
         except VenueRejected as exc:
             log.warning("kalshi: cannot read account limits (%s); batch size stays %d", exc, self.max_batch)
             return
         self.usage_tier = str(lim.get("usage_tier", "unknown"))
-        write = lim.get("write")
-        cap = 0
-        if isinstance(write, dict):
-            cap = int(float(write.get("bucket_capacity") or 0))
-        elif "write_limit" in lim:          # the pre-2026-06 flat shape: requests per second
-            cap = int(lim["write_limit"]) * TOKENS_PER_ORDER
-        if cap >= TOKENS_PER_ORDER:
-            self.max_batch = cap // TOKENS_PER_ORDER
-            refill = float(write.get("refill_rate", cap)) if isinstance(write, dict) else float(cap)
-            self.rest.limiter = RateLimiter((RateLimitPool("write", max(1, int(refill)), 1.0),
-                                             RateLimitPool("read", 20, 1.0)))
+        write, read = lim.get("write"), lim.get("read")
+        try:
+            if isinstance(write, dict):
+                wcap, wrate = int(float(write["bucket_capacity"])), float(write["refill_rate"])
+            elif "write_limit" in lim:      # the pre-2026-06 flat shape: requests per second
+                wcap = int(lim["write_limit"]) * TOKENS_PER_ORDER
+                wrate = float(wcap)
+            else:
+                return
+            if isinstance(read, dict):
+                rcap, rrate = int(float(read["bucket_capacity"])), float(read["refill_rate"])
+            else:
+                rcap = int(lim.get("read_limit", 20)) * TOKENS_PER_ORDER
+                rrate = float(rcap)
+        except (KeyError, TypeError, ValueError):
+            log.warning("kalshi: account limits unreadable; batch size stays %d", self.max_batch)
+            return
+        if wcap >= TOKENS_PER_ORDER and wrate > 0 and rcap >= TOKENS_PER_ORDER and rrate > 0:
+            # a batch is admitted only if all its tokens are available: at most capacity / 10 orders
+            self.max_batch = wcap // TOKENS_PER_ORDER
+            self.rest.limiter = _limiter(rcap, rrate, wcap, wrate)
 
     async def close(self) -> None:
         self._closing = True
@@ -234,7 +252,7 @@ class KalshiTransport(OrderTransport):
     async def place(self, req: OrderRequest) -> OrderResult:
         try:
             body, o = self._order_body(req)
-            resp = await self._call("POST", ORDERS, body, weight=1)
+            resp = await self._call("POST", ORDERS, body)
         except VenueRejected as exc:
             return self._rejected(req.venue_symbol, req.client_order_id, exc)
         return self._result(o, resp)
@@ -243,7 +261,7 @@ class KalshiTransport(OrderTransport):
                      client_order_id: str = "") -> OrderResult:
         try:
             o = self._find(venue_order_id, client_order_id)
-            resp = await self._call("DELETE", f"{ORDERS}/{o.order_id}", weight=1)
+            resp = await self._call("DELETE", f"{ORDERS}/{o.order_id}")
         except VenueRejected as exc:
             return self._rejected(venue_symbol, client_order_id, exc)
         self._orders.pop(o.order_id, None)
@@ -303,7 +321,7 @@ class KalshiTransport(OrderTransport):
                     orders.append(self._rejected(r.venue_symbol, r.client_order_id, exc))
             try:
                 resp = await self._call("POST", f"{ORDERS}/batched", {"orders": bodies},
-                                        weight=len(bodies)) if bodies else {"orders": []}
+                                        weight=TOKENS_PER_ORDER * len(bodies)) if bodies else {"orders": []}
             except VenueRejected as exc:
                 results.extend(x if isinstance(x, OrderResult) else self._rejected(x.venue_symbol, x.client_order_id,
                                                                                    exc) for x in orders)
