@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -56,3 +58,17 @@ async def settled(sim, cond: Callable[[], bool], what: str, timeout_s: float = 1
         await until(cond, timeout_s, what)
     finally:
         sim.paused = was
+
+
+def shared_venues() -> Path:
+    """The shared venue fact folder (doc examples, recorded messages): $SEQKERN_SHARED_DIR, or
+    ``shared/`` beside the repository (CI's layout), or the workplace's /work/shared. Tests that
+    read it are skipped with a clear reason when none is present."""
+    import pytest
+
+    repo = Path(__file__).resolve().parents[2]
+    for cand in (os.environ.get("SEQKERN_SHARED_DIR", ""), str(repo.parent / "shared"), "/work/shared"):
+        if cand and (Path(cand) / "venues" / "doc-examples").is_dir():
+            return Path(cand) / "venues"
+    pytest.skip("shared/venues (doc examples, recorded messages) not found beside the repository")
+    raise AssertionError("unreachable")

@@ -23,9 +23,13 @@ from seqkern.venues.hyperliquid.execution import (
 from seqkern.venues.hyperliquid.signing import L1Signer, action_hash, fixed_to_wire, float_to_wire
 from seqkern.venues.hyperliquid.venue import HyperliquidVenue
 from seqkern.venues.pred_ws import ConnectionBudget
-from tests.pred.rig import ladder, settled, until
+from tests.pred.rig import ladder, settled, shared_venues, until
 
-DOCS = Path("/work/shared/venues/doc-examples/hyperliquid")
+
+def _docs() -> Path:
+    return shared_venues() / "doc-examples" / "hyperliquid"
+
+
 SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
 
 
@@ -60,18 +64,18 @@ def test_float_and_fixed_to_wire():
 def test_doc_examples_parse():
     d = PredBookDecoder(FORMAT_HYPERLIQUID)
     b = L2Book(1_000_000_000, depth_ticks=1 << 16)
-    raw = (DOCS / "ws_l2book.json").read_bytes()
+    raw = (_docs() / "ws_l2book.json").read_bytes()
     assert d.scan(raw) == SNAPSHOT and d.apply_book(b) == 0
     doc = json.loads(raw)
     assert b.best_bid()[0] == int(doc["data"]["levels"][0][0]["px"]) * 10**9
     v = HyperliquidVenue()
-    trades = v.parse_other(json.loads((DOCS / "ws_trades.json").read_text()), 0)
+    trades = v.parse_other(json.loads((_docs() / "ws_trades.json").read_text()), 0)
     assert trades[0].venue_symbol == "BTC" and trades[0].taker_side is Side.BUY
-    bbo = v.parse_other(json.loads((DOCS / "ws_bbo.json").read_text()), 0)[0]
+    bbo = v.parse_other(json.loads((_docs() / "ws_bbo.json").read_text()), 0)[0]
     assert bbo.bid_px_1e9 == 60000 * 10**9
-    assert parse_post_response((DOCS / "ws_post_response_resting.json").read_bytes())["response"]["payload"][
+    assert parse_post_response((_docs() / "ws_post_response_resting.json").read_bytes())["response"]["payload"][
         "response"]["data"]["statuses"][0]["resting"]["oid"] == 88383
-    body = json.loads((DOCS / "exchange_batch_modify_body.json").read_text())
+    body = json.loads((_docs() / "exchange_batch_modify_body.json").read_text())
     assert body["action"]["modifies"][1]["oid"] == cloid_for(body["action"]["modifies"][1]["oid"])
 
 
@@ -208,7 +212,7 @@ def test_fused_digest_equals_the_step_by_step_hash():
 def test_order_wire_equals_the_doc_body_byte_for_byte():
     """Our wire for the doc example's order is the doc's action, key order included (msgpack hashes it)."""
     import orjson as oj
-    body = json.loads((DOCS / "exchange_order_body.json").read_text())
+    body = json.loads((_docs() / "exchange_order_body.json").read_text())
     tr = HyperliquidTransport("ws://127.0.0.1:1/ws", L1Signer(SDK_KEY))
     tr.assets, tr.sz_decimals = {"BTC": 0}, {"BTC": 5}
     wire = tr.order_wire(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 1_000_000, 60_000 * 10**9,
@@ -217,7 +221,7 @@ def test_order_wire_equals_the_doc_body_byte_for_byte():
     assert oj.dumps(action) == oj.dumps(body["action"])
     assert list(wire) == ["a", "b", "p", "s", "r", "t", "c"]
     # the vault + expiresAfter body: the signature we would send recovers to our signer
-    vb = json.loads((DOCS / "exchange_order_body_vault_expires.json").read_text())
+    vb = json.loads((_docs() / "exchange_order_body_vault_expires.json").read_text())
     sig = L1Signer(SDK_KEY).sign_action(vb["action"], vb["nonce"], vb["vaultAddress"], vb["expiresAfter"])
     from seqkern.venues.hyperliquid.signing import recover_signer
     assert recover_signer(vb["action"], vb["nonce"], vb["vaultAddress"], sig,

@@ -15,13 +15,15 @@ from seqkern.venues.kalshi.auth import KalshiSigner, presign_text, verify
 from seqkern.venues.kalshi.execution import KalshiTransport, dollars, yes_book_order
 from seqkern.venues.kalshi.venue import KalshiVenue, finest_tick
 from seqkern.venues.pred_base import MarketStatus, NewMarket
-from tests.pred.rig import ed25519_pem, rsa_pem
+from tests.pred.rig import ed25519_pem, rsa_pem, shared_venues
 
-DOCS = Path("/work/shared/venues/doc-examples/kalshi")
+
+def _docs() -> Path:
+    return shared_venues() / "doc-examples" / "kalshi"
 
 
 def _j(name: str):
-    return json.loads((DOCS / f"{name}.json").read_text())
+    return json.loads((_docs() / f"{name}.json").read_text())
 
 
 def test_presign_text_matches_doc_examples():
@@ -46,16 +48,16 @@ def test_signatures_verify_and_keys_stay_hidden(keygen):
 def test_book_examples_both_eras_and_both_legs():
     d = PredBookDecoder(FORMAT_KALSHI)
     yes, no = L2Book(100_000, 16384), L2Book(100_000, 16384)
-    assert d.scan((DOCS / "ws_orderbook_snapshot.json").read_bytes()) == SNAPSHOT
+    assert d.scan((_docs() / "ws_orderbook_snapshot.json").read_bytes()) == SNAPSHOT
     assert d.apply_kalshi(yes, no) == 0
     # YES bids 0.41/0.42/0.43, NO bids 0.54/0.55/0.56: YES ask = 1 - best NO bid = 0.44
     assert yes.best_bid() == (430_000_000, 35 * 10**8) and yes.best_ask() == (440_000_000, 17 * 10**8)
     assert no.best_bid() == (560_000_000, 17 * 10**8) and no.best_ask() == (570_000_000, 35 * 10**8)
-    assert d.scan((DOCS / "ws_orderbook_delta.json").read_bytes()) == DELTA and d.apply_kalshi(yes, no) == 0
+    assert d.scan((_docs() / "ws_orderbook_delta.json").read_bytes()) == DELTA and d.apply_kalshi(yes, no) == 0
     assert yes.best_bid()[0] == 420_000_000 and no.best_ask()[0] == 580_000_000      # delta_fp -35: level gone
     assert d.n_bids0 == 1 and d.n_asks1 == 1 and tuple(d.delta_asks1[0]) == (570_000_000, 0)
     # the 2026-03 era: cents, dollars and fp side by side; the fp strings win
-    assert d.scan((DOCS / "ws_orderbook_snapshot_legacy_cents.json").read_bytes()) == SNAPSHOT
+    assert d.scan((_docs() / "ws_orderbook_snapshot_legacy_cents.json").read_bytes()) == SNAPSHOT
     assert len(d.levels()) == 4 and d.apply_kalshi(yes, no) == 0
     assert yes.best_bid() == (220_000_000, 333 * 10**8) and yes.best_ask() == (440_000_000, 146 * 10**8)
     # a cents-only delta (old format) parses as cents
@@ -63,7 +65,7 @@ def test_book_examples_both_eras_and_both_legs():
              b'"delta":-33,"side":"yes"}}'
     assert d.scan(legacy) == DELTA and d.apply_kalshi(yes, no) == 0 and yes.best_bid() == (220_000_000, 300 * 10**8)
     assert d.scan(b'{"type":"orderbook_delta","sid":2') == BAD_JSON
-    assert d.scan((DOCS / "ws_ticker.json").read_bytes()) == OTHER
+    assert d.scan((_docs() / "ws_ticker.json").read_bytes()) == OTHER
 
 
 def test_other_channels_and_lifecycle():

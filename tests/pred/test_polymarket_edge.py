@@ -22,10 +22,17 @@ from seqkern.venues.pairspec import PairSpec
 from seqkern.venues.polymarket.execution import PolymarketTransport, order_amounts, redeem_calldata
 from seqkern.venues.polymarket.signing import ApiCreds, OrderV2, PolySigner, l2_signature
 from seqkern.venues.polymarket.venue import PolymarketVenue, market_from_gamma
-from tests.pred.rig import ladder, settled, until
+from tests.pred.rig import ladder, settled, shared_venues, until
 
-DOCS = Path("/work/shared/venues/doc-examples/polymarket")
-REC = Path("/work/shared/venues/recorded/polymarket")
+
+def _docs() -> Path:
+    return shared_venues() / "doc-examples" / "polymarket"
+
+
+def _rec() -> Path:
+    return shared_venues() / "recorded" / "polymarket"
+
+
 KEY = "0x" + "5a" * 32
 SLUG = "btc-above-99000-on-december-31-2026"
 
@@ -35,7 +42,7 @@ def test_order_and_auth_signatures_equal_eth_account():
     s = PolySigner(KEY)
     acct = Account.from_key(KEY)
     assert s.address == acct.address
-    td = json.loads((DOCS / "eip712_order_v2_typed_data.json").read_text())
+    td = json.loads((_docs() / "eip712_order_v2_typed_data.json").read_text())
     td["message"]["maker"] = td["message"]["signer"] = acct.address
     m = td["message"]
     o = OrderV2(int(m["salt"]), m["maker"], m["signer"], int(m["tokenId"]), int(m["makerAmount"]),
@@ -43,7 +50,7 @@ def test_order_and_auth_signatures_equal_eth_account():
     assert s.sign_order(o) == "0x" + acct.sign_message(encode_typed_data(full_message=td)).signature.hex()
     td["domain"]["verifyingContract"] = "0xe2222d279d744050d28e00520010520000310F59"
     assert s.sign_order(o, neg_risk=True) == "0x" + acct.sign_message(encode_typed_data(full_message=td)).signature.hex()
-    ta = json.loads((DOCS / "eip712_clob_auth_typed_data.json").read_text())
+    ta = json.loads((_docs() / "eip712_clob_auth_typed_data.json").read_text())
     ta["message"]["address"] = acct.address
     h = s.l1_headers(int(ta["message"]["timestamp"]))
     assert h["POLY_SIGNATURE"] == "0x" + acct.sign_message(encode_typed_data(full_message=ta)).signature.hex()
@@ -53,7 +60,7 @@ def test_l2_hmac_and_amounts():
     sig = l2_signature("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "1767225600", "POST", "/order", '{"a":1}')
     assert len(sig) == 44 and sig.endswith("=")
     # BUY 100 @0.52 pays 52 pUSD for 100 shares (doc example amounts)
-    body = json.loads((DOCS / "rest_post_order_v2_body.json").read_text())["order"]
+    body = json.loads((_docs() / "rest_post_order_v2_body.json").read_text())["order"]
     assert order_amounts(Side.BUY, 520_000_000, 100 * 10**8) == (int(body["makerAmount"]), int(body["takerAmount"]))
     assert order_amounts(Side.SELL, 520_000_000, 100 * 10**8) == (100_000_000, 52_000_000)
     data = redeem_calldata("0x" + "ab" * 32)
@@ -63,22 +70,22 @@ def test_l2_hmac_and_amounts():
 def test_doc_and_recorded_examples_parse():
     d = PredBookDecoder(FORMAT_POLYMARKET)
     book = L2Book(100_000, depth_ticks=16384)
-    raw = (DOCS / "ws_book.json").read_bytes()
+    raw = (_docs() / "ws_book.json").read_bytes()
     assert d.scan(raw) == SNAPSHOT and d.apply_book(book) == 0
     assert book.best_bid()[0] == 500_000_000 and book.best_ask()[0] == 520_000_000
     token = json.loads(raw)["asset_id"].encode()
-    assert d.scan((DOCS / "ws_price_change.json").read_bytes()) == DELTA
+    assert d.scan((_docs() / "ws_price_change.json").read_bytes()) == DELTA
     assert d.apply_changes({token: book}) == 0 and book.best_bid()[0] == 510_000_000
-    assert d.scan((REC / "ws_market_book_msg.json").read_bytes()) == SNAPSHOT
-    assert d.scan((REC / "ws_market_price_change_msg.json").read_bytes()) == DELTA
+    assert d.scan((_rec() / "ws_market_book_msg.json").read_bytes()) == SNAPSHOT
+    assert d.scan((_rec() / "ws_market_price_change_msg.json").read_bytes()) == DELTA
     assert d.levels()[0][1:3] == ("0.51", "150.0")
     v = PolymarketVenue()
-    nm = v.parse_other(json.loads((DOCS / "ws_new_market.json").read_text()), 0)[0]
+    nm = v.parse_other(json.loads((_docs() / "ws_new_market.json").read_text()), 0)[0]
     assert nm.market == "btc-above-99000-on-december-31-2026" and nm.tick_1e9 == 10_000_000
     assert [lg.symbol for lg in nm.legs] == [nm.market, f"{nm.market}:no"]
-    ts = v.parse_other(json.loads((DOCS / "ws_tick_size_change.json").read_text()), 0)[0]
+    ts = v.parse_other(json.loads((_docs() / "ws_tick_size_change.json").read_text()), 0)[0]
     assert ts.event == "tick_size_change" and ts.detail["new"] == "0.001"
-    gm = market_from_gamma(json.loads((REC / "gamma_market.json").read_text()))
+    gm = market_from_gamma(json.loads((_rec() / "gamma_market.json").read_text()))
     assert gm.yes_token and gm.no_token and gm.condition_id.startswith("0x")
 
 
