@@ -111,3 +111,13 @@ def test_price_level_structure_update_carries_the_new_tick():
         "price_level_structure": "deci_cent", "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]}}
     st = KalshiVenue().parse_other(msg, 0)[0]
     assert isinstance(st, MarketStatus) and st.detail["tick_1e9"] == 1_000_000
+
+
+def test_unknown_symbols_are_typed_errors():
+    from seqkern.errors import UnknownSymbol
+    from seqkern.venues.hyperliquid.venue import HyperliquidVenue
+    from seqkern.venues.polymarket.venue import PolymarketVenue
+    for venue, bad in ((KalshiVenue(), "btc-above-99000"), (KalshiVenue(), "nope"),
+                       (PolymarketVenue(), "unknown-slug"), (HyperliquidVenue(), "BTC-USDT")):
+        with pytest.raises(UnknownSymbol):
+            venue.legs(bad)

@@ -10,7 +10,7 @@ import orjson
 
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._predwire import FORMAT_KALSHI
-from seqkern.errors import FixedPointError
+from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import BboEvent, ControlEvent, Side, TradeEvent, VenueMessageError
 from seqkern.venues.catalog import VENUE_KALSHI
 from seqkern.venues.kalshi.auth import KalshiSigner
@@ -85,7 +85,7 @@ class KalshiVenue(BookFeedVenue):
     def legs(self, symbol: str) -> tuple[BookLeg, ...]:
         p = parse_prediction(symbol)
         if p.venue_id != VENUE_KALSHI:
-            raise VenueMessageError(f"{symbol!r} is not a Kalshi ticker")
+            raise UnknownSymbol(f"{symbol!r} is not a Kalshi ticker (SERIES-EVENT-MARKET[:NO])")
         yes, no = kalshi_legs(p.market)
         return (no, yes) if p.leg is Leg.NO else (yes, no)
 
