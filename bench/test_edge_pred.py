@@ -64,20 +64,20 @@ def test_pred_kalshi_bytes_to_books_seqkern(benchmark, kalshi):
 
     def setup():
         y, n = L2Book(100_000, 16384), L2Book(100_000, 16384)
-        dec.scan(snap)
-        dec.apply_kalshi(y, n)
-        return (y, n), {}
+        markets = {b"KXBTCZ-26DEC31-T99000": (y, n, None)}
+        dec.feed_kalshi(snap, markets)
+        return (markets,), {}
 
-    def run(y, n):
-        scan, apply = dec.scan, dec.apply_kalshi
+    def run(markets):
+        feed = dec.feed_kalshi   # the runner's path: scan + market lookup + both legs, one call
         last = 1
         for raw in msgs:
-            scan(raw)
-            if dec.seq != last + 1 or apply(y, n) != APPLIED:
+            feed(raw, markets)
+            if dec.seq != last + 1 or dec.applied != APPLIED:
                 raise AssertionError("sequence broken")
             last = dec.seq
 
-    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=11, warmup_rounds=1)
 
 
 def test_pred_kalshi_bytes_to_books_plain(benchmark, kalshi):
@@ -113,7 +113,7 @@ def test_pred_kalshi_bytes_to_books_plain(benchmark, kalshi):
                 del own.bids[p]
                 del mirror.asks[round(1 - p, 4)]
 
-    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=11, warmup_rounds=1)
 
 
 def _poly_stream(seed: int = 22) -> tuple[bytes, bytes, list[bytes]]:
@@ -170,7 +170,7 @@ def test_pred_polymarket_bytes_to_books_seqkern(benchmark, poly):
             if apply(books) != APPLIED:
                 raise AssertionError("bad level")
 
-    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=11, warmup_rounds=1)
 
 
 def test_pred_polymarket_bytes_to_books_plain(benchmark, poly):
@@ -202,7 +202,7 @@ def test_pred_polymarket_bytes_to_books_plain(benchmark, poly):
                 elif p in side:
                     del side[p]
 
-    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=11, warmup_rounds=1)
 
 
 def _hl_stream(seed: int = 23) -> list[bytes]:
@@ -237,7 +237,7 @@ def test_pred_hyperliquid_bytes_to_book_seqkern(benchmark, hl):
             if apply(book) != APPLIED:
                 raise AssertionError("bad level")
 
-    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=11, warmup_rounds=1)
 
 
 def test_pred_hyperliquid_bytes_to_book_plain(benchmark, hl):
@@ -254,7 +254,7 @@ def test_pred_hyperliquid_bytes_to_book_plain(benchmark, hl):
                 ob.asks[float(lv["px"])] = float(lv["sz"])
         return ob
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=11, warmup_rounds=1)
 
 
 # ---- signing -----------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_sign_hyperliquid_seqkern(benchmark):
         for i, a in enumerate(actions):
             signer.sign_action(a, 1_767_225_600_000 + i)
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=11, warmup_rounds=1)
 
 
 def test_sign_hyperliquid_sdk(benchmark):
@@ -318,7 +318,7 @@ def test_sign_polymarket_seqkern(benchmark):
         for o in orders:
             signer.sign_order(o)
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=11, warmup_rounds=1)
 
 
 def test_sign_polymarket_sdk(benchmark):

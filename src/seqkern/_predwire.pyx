@@ -5,6 +5,8 @@
 cimport cython
 from libc.stdint cimport int64_t, int32_t, int8_t
 from libc.string cimport memcmp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 
 import numpy as np
 
@@ -60,6 +62,7 @@ BAD_LEVEL = 3      # a price/qty that does not parse or fit, or a delta taking a
 NOT_BOOK = 4
 
 cdef enum:
+    BAD_JSON_C = -1
     C_APPLIED = 0
     C_BAD_LEVEL = 3
     C_NOT_BOOK = 4
@@ -123,6 +126,12 @@ cdef class PredBookDecoder:
     cdef int64_t* _sq
     cdef object _scratch
     cdef object _slot_keys
+    cdef readonly int applied             # feed_kalshi: APPLIED, BAD_LEVEL or NOT_BOOK
+    cdef readonly object market           # feed_kalshi: the (yes, no) books of the message's market
+    cdef list _kk                         # feed_kalshi cache: ticker bytes -> (yes, no), across messages
+    cdef list _kb
+    cdef object _kdict
+    cdef Py_ssize_t _klen
     cdef list _ck                         # apply_changes cache: token id bytes -> book, across messages
     cdef list _cb
     cdef object _cdict
@@ -160,25 +169,39 @@ cdef class PredBookDecoder:
         self._cb = []
         self._cdict = None
         self._clen = -1
+        self._kk = []
+        self._kb = []
+        self._kdict = None
+        self._klen = -1
+        self.applied = C_NOT_BOOK
+        self.market = None
 
     def __dealloc__(self):
         if self._s != NULL:
             pscan_free(self._s)
             self._s = NULL
 
-    cpdef int scan(self, const unsigned char[::1] msg):
-        cdef int rc
-        cdef size_t n = msg.shape[0]
+    cdef int _scan_ptr(self, const char* p, size_t n) noexcept nogil:
         if n == 0:
-            self._last_rc = BAD_JSON
-            return BAD_JSON
-        with nogil:
-            if self.format == C_FMT_KALSHI:
-                rc = scan_kalshi(self._s, <const char*>&msg[0], n)
-            elif self.format == C_FMT_POLYMARKET:
-                rc = scan_polymarket(self._s, <const char*>&msg[0], n)
-            else:
-                rc = scan_hyperliquid(self._s, <const char*>&msg[0], n)
+            return BAD_JSON_C
+        if self.format == C_FMT_KALSHI:
+            return scan_kalshi(self._s, p, n)
+        if self.format == C_FMT_POLYMARKET:
+            return scan_polymarket(self._s, p, n)
+        return scan_hyperliquid(self._s, p, n)
+
+    cpdef int scan(self, object msg):
+        """Scan bytes, bytearray or memoryview (a plain buffer: no typed-memoryview setup per call)."""
+        cdef int rc
+        cdef Py_buffer view
+        if type(msg) is bytes:
+            rc = self._scan_ptr(PyBytes_AS_STRING(msg), <size_t>PyBytes_GET_SIZE(msg))
+        else:
+            PyObject_GetBuffer(msg, &view, PyBUF_SIMPLE)
+            try:
+                rc = self._scan_ptr(<const char*>view.buf, <size_t>view.len)
+            finally:
+                PyBuffer_Release(&view)
         self._last_rc = rc
         return rc
 
@@ -313,6 +336,54 @@ cdef class PredBookDecoder:
             yes.valid = True
             no.valid = True
         return C_APPLIED
+
+    cpdef int feed_kalshi(self, object msg, dict markets):
+        """Scan a Kalshi message and, for a book message of a known market, apply it: one call.
+
+        ``markets`` maps ticker bytes to ``(yes_book, no_book)``. Returns the scan result (SNAPSHOT,
+        DELTA, OTHER, ARRAY or a negative error); ``applied`` then says APPLIED, BAD_LEVEL or
+        NOT_BOOK (unknown ticker, or a delta for a market whose books are invalid: the coming
+        snapshot covers it) and ``market`` is the tuple found (None when unknown).
+        """
+        cdef int rc = self.scan(msg)
+        cdef tuple books
+        self.applied = C_NOT_BOOK
+        self.market = None
+        if rc != C_DELTA and rc != C_SNAPSHOT:
+            return rc
+        books = self._kalshi_books(markets)
+        if books is None:
+            return rc
+        self.market = books
+        if rc == C_DELTA and not (<L2Book>books[0]).valid:
+            return rc
+        self.applied = self.apply_kalshi(<L2Book>books[0], <L2Book>books[1])
+        return rc
+
+    cdef tuple _kalshi_books(self, dict markets):
+        cdef Py_ssize_t j
+        cdef bytes k
+        cdef const char* p = self._s.sym
+        cdef int32_t n = self._s.sym_len
+        if markets is not self._kdict or len(markets) != self._klen:
+            self._kk = []
+            self._kb = []
+            self._kdict = markets
+            self._klen = len(markets)
+        for j in range(len(self._kk)):
+            k = <bytes>self._kk[j]
+            if len(k) == n and memcmp(<const char*>k, p, n) == 0:
+                return <tuple>self._kb[j]
+        k = p[:n]
+        found = markets.get(k)
+        if found is None:
+            return None
+        if len(self._kk) >= 16:
+            self._kk.pop(0)
+            self._kb.pop(0)
+        self._kk.append(k)
+        self._kb.append(found)
+        return <tuple>found
 
     # ---- one book per message: Hyperliquid l2Book, Polymarket book ----------------------------
 

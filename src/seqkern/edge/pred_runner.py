@@ -21,6 +21,7 @@ from seqkern._predwire import (
     DELTA,
     FORMAT_KALSHI,
     FORMAT_POLYMARKET,
+    NOT_BOOK,
     OTHER,
     SNAPSHOT,
     PredBookDecoder,
@@ -109,6 +110,7 @@ class PredEdgeRunner:
         self._markets: dict[str, _Market] = {}
         self._by_key: dict[bytes, _Market] = {}       # Kalshi ticker / HL coin -> market
         self._books: dict[bytes, L2Book] = {}         # Polymarket token id -> book (apply_changes)
+        self._kbooks: dict[bytes, tuple[L2Book, L2Book, _Market]] = {}   # Kalshi ticker -> (YES, NO, market)
         self._leg_by_key: dict[bytes, _Leg] = {}      # Polymarket token id / HL coin -> leg
         self._legs_by_symbol: dict[str, _Leg] = {}
         self._sid_seq: dict[int, int] = {}
@@ -154,6 +156,8 @@ class PredEdgeRunner:
                 self._leg_by_key[key] = lg
                 self._books[key] = book
         self._markets[name] = m
+        if self.venue.book_format == FORMAT_KALSHI:
+            self._kbooks[name.encode()] = (m.legs[0].book, m.legs[1].book, m)
         for lg in m.legs:
             self.sink.pair_spec(lg.sym)
         return m
@@ -304,10 +308,11 @@ class PredEdgeRunner:
     def _on_message(self, payload: memoryview, ts_recv: int) -> None:
         self.counters.frames += 1
         dec = self.decoder
-        rc = dec.scan(payload)
+        fmt = self.venue.book_format
+        # Kalshi: scan, market lookup and apply to both legs in one compiled call
+        rc = dec.feed_kalshi(payload, self._kbooks) if fmt == FORMAT_KALSHI else dec.scan(payload)
         if rc in (SNAPSHOT, DELTA):
             self.counters.book_messages += 1
-            fmt = self.venue.book_format
             if fmt == FORMAT_KALSHI:
                 self._on_kalshi(dec, rc, ts_recv)
             elif fmt == FORMAT_POLYMARKET:
@@ -341,6 +346,7 @@ class PredEdgeRunner:
         self._resync_all(f"unparsable message: {why}")
 
     def _on_kalshi(self, dec: PredBookDecoder, rc: int, ts_recv: int) -> None:
+        """A Kalshi book message ``feed_kalshi`` has already applied (or skipped) to both legs."""
         sid, seq = dec.sid, dec.seq
         last = self._sid_seq.get(sid)
         self._sid_seq[sid] = seq
@@ -351,22 +357,27 @@ class PredEdgeRunner:
             for mk in self._markets.values():
                 self._invalidate(mk, f"sequence gap {last} -> {seq}")
             self._request_snapshots(list(self._markets.values()))
-        m = self._by_key.get(dec.symbol_bytes())
-        if m is None:
+        found = dec.market
+        if found is None:
             self.counters.unknown_symbol += 1
             return
-        if rc == DELTA and not m.valid:
-            return          # the coming snapshot covers it
-        yes, no = m.legs[0], m.legs[1]
-        if dec.apply_kalshi(yes.book, no.book) != APPLIED:
+        m = found[2]
+        applied = dec.applied
+        if applied == NOT_BOOK:
+            return          # a delta for a market awaiting its snapshot: the snapshot covers it
+        if applied != APPLIED:
             self.counters.bad_levels += 1
             self._invalidate(m, "book level does not fit")
             self._request_snapshots([m])
             return
+        yes, no = m.legs[0], m.legs[1]
         ts_ev = yes.book.ts_event_ns
         if rc == SNAPSHOT:
+            yes.book.valid = no.book.valid = True    # a snapshot stands even when it arrived after a gap
             m.valid = True
             self._publish_snapshot(m, ts_recv)
+            return
+        if not m.valid:
             return
         self.counters.deltas_published += 2
         self.sink.l2_delta(yes.sym.symbol_id, seq, dec.delta_bids0, dec.n_bids0, dec.delta_asks0, dec.n_asks0,
