@@ -305,6 +305,7 @@ def test_edge_depth_to_cclink_frame_seqkern(benchmark, messages):
     loop = uvloop.new_event_loop()
     cc = CcLinkServer("cc-bench", region=Region.AP)
     received = [0]
+    direct = [0]
     cc.on(Kind.L2_DELTA, lambda s, f: received.__setitem__(0, received[0] + 1))
     port = loop.run_until_complete(cc.listen_tcp("127.0.0.1", 0))
     client = EdgeLinkClient("venue-edge-binance", region=Region.AP, venue_slot=3,
@@ -312,8 +313,15 @@ def test_edge_depth_to_cclink_frame_seqkern(benchmark, messages):
     loop.run_until_complete(client.connect_tcp("127.0.0.1", port))
     sink = CcLinkSink(client)
 
+    async def drained() -> None:
+        # the CC takes the previous round's frames: start each round with an empty send buffer
+        for _ in range(400):
+            if not client.link.paused and client.link.write_buffer_size == 0:
+                return
+            await asyncio.sleep(0.005)
+
     def setup():
-        loop.run_until_complete(asyncio.sleep(0.05))   # let the CC drain the previous round
+        loop.run_until_complete(drained())
         runner, shard = _live_runner(messages, sink)
         sink.pair_spec(runner._slots["BTCUSDT"].sym)
         loop.run_until_complete(asyncio.sleep(0.01))
@@ -324,6 +332,7 @@ def test_edge_depth_to_cclink_frame_seqkern(benchmark, messages):
         for raw in messages.raw:
             handle(shard, raw, 0)
         client.link.flush()
+        direct[0] += runner._direct is not None
 
     def run(runner, shard):
         loop.run_until_complete(drive(runner, shard))
@@ -331,7 +340,7 @@ def test_edge_depth_to_cclink_frame_seqkern(benchmark, messages):
     try:
         benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1)
         loop.run_until_complete(asyncio.sleep(0.2))
-        assert received[0] > 0 and client.link.stats.conflated == 0
+        assert received[0] > 0 and client.link.stats.conflated == 0 and direct[0] > 0
     finally:
         loop.run_until_complete(client.close())
         loop.run_until_complete(cc.close())
