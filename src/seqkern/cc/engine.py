@@ -442,7 +442,8 @@ class OrderEngine:
             asset = spec.base
             amount = child.remaining_1e8
         if child.sandbox:
-            self._seed_sandbox(child.venue, asset)
+            self._seed_sandbox(child.venue, spec.base)
+            self._seed_sandbox(child.venue, spec.quote)
         self.ledger.reserve(child.order_id, account, child.venue, asset, amount)
 
     def _seed_sandbox(self, venue: int, asset: str) -> None:
