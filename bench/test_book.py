@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from order_book import OrderBook
-from sortedcontainers import SortedDict
-
 from seqkern._book import ASK, BID, L2Book
+from sortedcontainers import SortedDict
 
 from .workload import l2_stream
 
@@ -59,13 +58,22 @@ def test_book_apply_messages_seqkern(benchmark, stream):
     benchmark.pedantic(run, setup=setup, rounds=3, warmup_rounds=0)
 
 
+def _order_book(s, **kwargs) -> OrderBook:
+    ob = OrderBook(**kwargs)
+    for p, q in zip(s.snap_bid_px.tolist(), s.snap_bid_qty.tolist(), strict=True):
+        ob.bids[p] = q
+    for p, q in zip(s.snap_ask_px.tolist(), s.snap_ask_qty.tolist(), strict=True):
+        ob.asks[p] = q
+    return ob
+
+
 def _drive_python(bids, asks, side, px, qty):
-    for s, p, q in zip(side, px, qty):
+    for s, p, q in zip(side, px, qty, strict=True):
         book_side = asks if s else bids
         if q:
             book_side[p] = q
         else:
-            try:
+            try:  # noqa: SIM105 - the fastest idiom; the peer deserves its best code
                 del book_side[p]
             except KeyError:
                 pass
@@ -77,11 +85,7 @@ def test_book_apply_stream_orderbook(benchmark, stream):
     benchmark.extra_info["ops"] = stream.n
 
     def setup():
-        ob = OrderBook()
-        for p, q in zip(stream.snap_bid_px.tolist(), stream.snap_bid_qty.tolist()):
-            ob.bids[p] = q
-        for p, q in zip(stream.snap_ask_px.tolist(), stream.snap_ask_qty.tolist()):
-            ob.asks[p] = q
+        ob = _order_book(stream)
         return (ob.bids, ob.asks, side, px, qty), {}
 
     benchmark.pedantic(_drive_python, setup=setup, rounds=3, warmup_rounds=0)
@@ -93,8 +97,8 @@ def test_book_apply_stream_sortedcontainers(benchmark, stream):
     benchmark.extra_info["ops"] = stream.n
 
     def setup():
-        bids = SortedDict(zip(stream.snap_bid_px.tolist(), stream.snap_bid_qty.tolist()))
-        asks = SortedDict(zip(stream.snap_ask_px.tolist(), stream.snap_ask_qty.tolist()))
+        bids = SortedDict(zip(stream.snap_bid_px.tolist(), stream.snap_bid_qty.tolist(), strict=True))
+        asks = SortedDict(zip(stream.snap_ask_px.tolist(), stream.snap_ask_qty.tolist(), strict=True))
         return (bids, asks, side, px, qty), {}
 
     benchmark.pedantic(_drive_python, setup=setup, rounds=3, warmup_rounds=0)
@@ -114,11 +118,7 @@ def test_book_best_read_seqkern(benchmark, stream):
 
 
 def test_book_best_read_orderbook(benchmark, stream):
-    ob = OrderBook()
-    for p, q in zip(stream.snap_bid_px.tolist(), stream.snap_bid_qty.tolist()):
-        ob.bids[p] = q
-    for p, q in zip(stream.snap_ask_px.tolist(), stream.snap_ask_qty.tolist()):
-        ob.asks[p] = q
+    ob = _order_book(stream)
     benchmark.extra_info["ops"] = READS
 
     def run():
@@ -146,11 +146,7 @@ def test_book_top20_export_seqkern(benchmark, stream):
 
 def test_book_top20_export_orderbook(benchmark, stream):
     """Peer: `order-book` with max_depth=20, exporting its two sides as lists."""
-    ob = OrderBook(max_depth=20)
-    for p, q in zip(stream.snap_bid_px.tolist(), stream.snap_bid_qty.tolist()):
-        ob.bids[p] = q
-    for p, q in zip(stream.snap_ask_px.tolist(), stream.snap_ask_qty.tolist()):
-        ob.asks[p] = q
+    ob = _order_book(stream, max_depth=20)
     benchmark.extra_info["ops"] = READS
 
     def run():

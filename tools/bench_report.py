@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is None:
         tmp = Path(tempfile.mkdtemp(prefix="seqkern-bench-")) / "bench.json"
         cmd = [sys.executable, "-m", "pytest", *(args.paths or ["bench"]), "-q",
-               "-p", "no:cacheprovider", f"--benchmark-json={tmp}",
+               "-p", "no:cacheprovider", "--benchmark-enable", f"--benchmark-json={tmp}",
                "--benchmark-columns=median,iqr,rounds", "-o", "testpaths=bench"]
         print("$", " ".join(cmd), flush=True)
         rc = subprocess.call(cmd, cwd=ROOT)

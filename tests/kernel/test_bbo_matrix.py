@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from seqkern._book import ASK, BID, BboMatrix, L2Book
 
 TICK = 10_000_000

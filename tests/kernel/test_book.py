@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from seqkern._book import ASK, BID, L2Book
+
 from seqkern.errors import BookError
 
 from .book_model import BookModel

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from seqkern._fixed import (
     format_fixed,
     format_px,
@@ -19,6 +18,7 @@ from seqkern._fixed import (
     parse_qty,
     round_to_step,
 )
+
 from seqkern.errors import FixedPointError, MalformedNumber, NumberOverflow, PrecisionError
 
 I64_MAX = 2**63 - 1
