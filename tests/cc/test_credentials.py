@@ -47,7 +47,10 @@ def test_store_list_delete_never_returns_secrets(cc, caplog):
     ("binance", {"api_key": "k"}, "api_secret"),
     ("okx", {"api_key": "k", "api_secret": SECRET}, "passphrase"),
     ("coinbase", {"api_key": "k", "api_secret": SECRET, "passphrase": ""}, "passphrase"),
-    ("hyperliquid", {"api_key": SECRET}, "signer_private_key"),
+    ("hyperliquid", {"api_key": SECRET}, "api_key"),
+    ("hyperliquid", {"extra_json": {"vault_address": ""}}, "signer_private_key"),
+    ("hyperliquid", {"extra_json": {"signer_private_key": SECRET}}, "signer_private_key"),
+    ("kalshi", {"api_key": "not-a-uuid", "api_secret": SECRET}, "api_key"),
 ])  # fmt: skip
 def test_validation_names_the_field_not_the_value(cc, caplog, venue, body, field):
     caplog.set_level(logging.DEBUG)
@@ -84,7 +87,7 @@ def test_master_key_sources(tmp_path):
 
 def test_wrong_master_key_does_not_decrypt(tmp_path):
     j = Journal(str(tmp_path / "j.sqlite"))
-    CredentialVault(j, b"a" * 32).put("kraken", {"api_key": "k", "api_secret": SECRET})
+    CredentialVault(j, b"a" * 32).put("bybit", {"api_key": "k", "api_secret": SECRET})
     with pytest.raises(MasterKeyError):
-        CredentialVault(j, b"b" * 32).get("kraken")
-    assert CredentialVault(j, b"a" * 32).get("kraken")["api_secret"] == SECRET
+        CredentialVault(j, b"b" * 32).get("bybit")
+    assert CredentialVault(j, b"a" * 32).get("bybit")["api_secret"] == SECRET
