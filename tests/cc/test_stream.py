@@ -96,7 +96,7 @@ def test_ticket_single_use_and_auth(cc):
             assert st == 200 and t["expires_in_ms"] == 30000
             async with s.ws_connect(cc.url.replace("http", "ws") + "/v1/stream?ticket=" + t["ticket"]) as ws:
                 await ws.send_str(json.dumps({"subscribe": ["routing"]}))
-                ack, snap = await _recv(ws, 2)
+                ack, _snap = await _recv(ws, 2)
                 assert ack["subscribed"] == ["routing"]
             r = await s.get(cc.url + "/v1/stream?ticket=" + t["ticket"])
             assert r.status == 401 and (await r.json())["error"]["code"] == "UNAUTHORIZED"
