@@ -98,3 +98,11 @@ def test_sync_stream(cc):
         ev = next(it)
         assert ev.channel == "prices:ETH-USDT" and ev.snapshot and ev.data["bid"] == 3000.0
         it.close()
+
+
+def test_venue_constants_from_the_sdk():
+    from seqkern import sdk
+
+    assert (sdk.VENUE_KRAKEN, sdk.VENUE_BINANCE, sdk.VENUE_KALSHI) == (1, 3, 19)
+    assert sdk.is_cex(sdk.VENUE_BINANCE) and not sdk.is_dex(sdk.VENUE_BINANCE)
+    assert sdk.is_dex(sdk.VENUE_DEX_SOL) and not sdk.is_cex(sdk.VENUE_POLYMARKET)
