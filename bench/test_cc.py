@@ -16,9 +16,9 @@ import aiohttp
 import numpy as np
 import orjson
 import pytest
+from tests.cc.harness import BOOKS, CCProcess, ThreadedCC, http
 
 from seqkern.sdk import Client
-from tests.cc.harness import BOOKS, CCProcess, ThreadedCC, http
 
 from .cc_peer import app as peer_app
 
@@ -40,7 +40,7 @@ def cc_proc(tmp_path_factory):
     snap.write_text(json.dumps(BOOKS))
     (d / "data").mkdir()
     cc = CCProcess(str(d / "data"), str(snap), str(d / "admin.key"), journal_sync="full")
-    st, k = http("POST", cc.url + "/v1/keys", {"scopes": ["read", "trade"], "sandbox": True}, cc.admin)
+    _st, k = http("POST", cc.url + "/v1/keys", {"scopes": ["read", "trade"], "sandbox": True}, cc.admin)
     cc.key = k["key"]
     yield cc
     cc.stop()
