@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="fsync policy of the SQLite journal (see docs/cc.md)")
     p.add_argument("--snapshot", action="append", help="JSON file of pairs and L2 snapshots to load")
     p.add_argument("--admin-key-file", help="write (or reuse) an admin API key in this 0600 file")
+    p.add_argument("--cclink-port", type=int, default=6000,
+                   help="CC-LINK port edges connect to (0 = any free port, -1 = none)")
     p.add_argument("--ready-file", help="write a JSON line with the bound ports once serving")
     p.set_defaults(func=_cmd_cc)
     from seqkern.sdk.cli import add_client_commands

@@ -112,6 +112,7 @@ class OrderEngine:
         self.fee_bps = fee_bps or {}
         self.orders: dict[str, Order] = {}
         self.resting: dict[tuple[str, int], set[str]] = {}   # sandbox children by (symbol, venue)
+        self.by_request: dict[int, str] = {}                  # CC-LINK request id -> live child
         self.publish: Callable[[str, dict, str | None], None] = lambda topic, data, key_id: None
         self._events: list[tuple[str, dict, str | None]] = []
         self.killed = journal.get_meta("kill_switch", "0") == "1"
@@ -124,7 +125,7 @@ class OrderEngine:
         db = self.journal.db
         cols = ("order_id, graph_id, node_id, seq, parent_id, key_id, client_request_id, symbol, side, "
                 "order_type, tif, venue, price_1e9, qty_1e8, filled_1e8, notional_1e17, state, sandbox, "
-                "reason, amend_mode, created_ns, updated_ns")
+                "reason, amend_mode, created_ns, updated_ns, request_id, venue_order_id")
         open_states = tuple(s.value for s in OrderState if s not in TERMINAL)
         q = ",".join("?" * len(open_states))
         rows = db.execute(f"SELECT {cols} FROM orders WHERE state IN ({q})", open_states).fetchall()
@@ -148,13 +149,16 @@ class OrderEngine:
                         self.orders[c] = Order.from_row(r)
             elif o.sandbox and not o.terminal and o.order_type == "limit":
                 self.resting.setdefault((o.symbol, o.venue), set()).add(o.order_id)
+        for o in self.orders.values():
+            if o.request_id:
+                self.by_request[o.request_id] = o.order_id
         n_open = sum(1 for o in self.orders.values() if not o.terminal and o.seq > 0)
         return {"open_children": n_open, "reservations": len(self.ledger.reservations)}
 
     # --- journal helpers -------------------------------------------------------------------
     def _save(self, o: Order) -> None:
         self.journal.db.execute(
-            "INSERT OR REPLACE INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", o.row())
+            "INSERT OR REPLACE INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", o.row())
 
     def _transition(self, o: Order, new: OrderState, reason: str | None = None) -> None:
         old = o.state
@@ -422,6 +426,9 @@ class OrderEngine:
             child = Order(order_id(gid, node, i), gid, node, i, parent.order_id, key.key_id, None,
                           req["symbol"], req["side"], req["order_type"], req["tif"], leg.venue,
                           req["price"], leg.qty_1e8, sandbox=sandbox, created_ns=t, updated_ns=t)
+            if not sandbox:
+                child.request_id = self.journal.next_counter("request")
+                self.by_request[child.request_id] = child.order_id
             self.orders[child.order_id] = child
             parent.children.append(child.order_id)
             self._save(child)
@@ -539,6 +546,21 @@ class OrderEngine:
         return True
 
     # --- venue events (from the edges) -----------------------------------------------------
+    def child_for(self, request_id: int, client_order_id: str | None) -> Order | None:
+        """The live child a venue message is about: by CC-LINK request id, else by the client
+        order id the CC gave the venue (``client_order_id(child)``)."""
+        oid = self.by_request.get(request_id) if request_id else None
+        if oid is None and client_order_id:
+            rid = parse_client_order_id(client_order_id)
+            oid = self.by_request.get(rid) if rid else None
+        return self.orders.get(oid) if oid else None
+
+    def set_venue_order_id(self, c: Order, venue_order_id: str | None) -> None:
+        if venue_order_id and c.venue_order_id != venue_order_id:
+            c.venue_order_id = venue_order_id
+            with self.journal.tx():
+                self._save(c)
+
     def on_venue_ack(self, oid: str) -> None:
         c = self.orders.get(oid)
         if c is None or c.terminal:
@@ -812,6 +834,20 @@ class OrderEngine:
         self.killed = False
         self.publish("routing", {"kill_switch": False}, None)
         return {"kill_switch": False}
+
+
+CLIENT_ID_PREFIX = "sk"
+
+
+def client_order_id(child: Order) -> str:
+    """The client order id the venue sees: short and within every venue's charset."""
+    return f"{CLIENT_ID_PREFIX}{child.request_id}"
+
+
+def parse_client_order_id(text: str) -> int:
+    if text.startswith(CLIENT_ID_PREFIX) and text[len(CLIENT_ID_PREFIX):].isdigit():
+        return int(text[len(CLIENT_ID_PREFIX):])
+    return 0
 
 
 def _allowed(state: OrderState) -> frozenset[OrderState]:

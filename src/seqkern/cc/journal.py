@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS orders (
     reason TEXT,
     amend_mode TEXT,
     created_ns INTEGER NOT NULL,
-    updated_ns INTEGER NOT NULL
+    updated_ns INTEGER NOT NULL,
+    request_id INTEGER NOT NULL DEFAULT 0,
+    venue_order_id TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_open ON orders(state);
 CREATE INDEX IF NOT EXISTS orders_parent ON orders(parent_id);

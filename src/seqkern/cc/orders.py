@@ -73,6 +73,8 @@ class Order:
     amend_mode: str | None = None
     created_ns: int = 0
     updated_ns: int = 0
+    request_id: int = 0                  # CC-LINK request id of a live child (0 = none)
+    venue_order_id: str | None = None    # the venue's id, once acknowledged
     children: list[str] = field(default_factory=list)
     cancel_requested: bool = False
 
@@ -93,13 +95,13 @@ class Order:
                 self.client_request_id, self.symbol, self.side, self.order_type, self.tif,
                 self.venue, self.price_1e9, self.qty_1e8, self.filled_1e8, str(self.notional_1e17),
                 self.state.value, int(self.sandbox), self.reason, self.amend_mode,
-                self.created_ns, self.updated_ns)
+                self.created_ns, self.updated_ns, self.request_id, self.venue_order_id)
 
     @classmethod
     def from_row(cls, r: tuple) -> Order:
         return cls(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
                    r[13], r[14], int(r[15]), OrderState(r[16]), bool(r[17]), r[18], r[19], r[20],
-                   r[21])
+                   r[21], r[22], r[23])
 
     def wire(self) -> dict:
         """The API shape: human floats beside the scaled integers, status, fill %, terminal."""

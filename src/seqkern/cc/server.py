@@ -57,6 +57,7 @@ class CommandCenter:
         self.api = Api(self)
         self.started = time.monotonic()
         self._runner: web.AppRunner | None = None
+        self.edge_link: Any = None
         self.port = 0
         self.host = "127.0.0.1"
 
@@ -158,6 +159,8 @@ class CommandCenter:
         return self.port
 
     async def stop(self) -> None:
+        if self.edge_link is not None:
+            await self.edge_link.close()
         for c in list(self.hub.clients):
             with contextlib.suppress(Exception):
                 await c.ws.close()
@@ -189,7 +192,7 @@ async def serve_cc(args: Any) -> int:
         cc.ensure_admin_key(args.admin_key_file)
     port = await cc.start(args.host, args.port)
     link_port = None
-    if getattr(args, "cclink_port", None) is not None:
+    if args.cclink_port >= 0:
         from seqkern.cc.edgelink import start_edge_link
         link_port = await start_edge_link(cc, args.host, args.cclink_port)
     ready = {"event": "ready", "region": cc.region, "http_port": port, "cclink_port": link_port,
