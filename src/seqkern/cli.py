@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", help="journal and key files (default ~/.seqkern/cc-REGION)")
     p.add_argument("--master-key-file", help="0600 file with the credentials master key "
                    "($SEQKERN_MASTER_KEY wins; default DATA_DIR/master.key, created if missing)")
-    p.add_argument("--journal-sync", choices=("full", "normal", "extra"), default="full",
+    p.add_argument("--journal-sync", choices=("full", "inline", "normal"), default="full",
                    help="fsync policy of the SQLite journal (see docs/cc.md)")
     p.add_argument("--snapshot", action="append", help="JSON file of pairs and L2 snapshots to load")
     p.add_argument("--admin-key-file", help="write (or reuse) an admin API key in this 0600 file")

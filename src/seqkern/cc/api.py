@@ -68,7 +68,10 @@ def error_response(code: str, message: str, status: int) -> web.Response:
 async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                   ) -> web.StreamResponse:
     try:
-        return await handler(request)
+        resp = await handler(request)
+        # journal before acknowledgement: the commit(s) this request made must be on disk
+        await request.app[KEY].journal.durable()
+        return resp
     except SeqkernError as exc:
         return error_response(exc.code, exc.message, status_of(exc))
     except web.HTTPException as exc:

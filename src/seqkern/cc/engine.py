@@ -180,9 +180,15 @@ class OrderEngine:
         self._events.append(("orders", o.wire(), o.key_id))
 
     def _flush(self) -> None:
+        """Publish this operation's events once its commit is durable (journal before ack)."""
         events, self._events = self._events, []
-        for topic, data, key_id in events:
-            self.publish(topic, data, key_id)
+        if not events:
+            return
+
+        def publish() -> None:
+            for topic, data, key_id in events:
+                self.publish(topic, data, key_id)
+        self.journal.after_durable(publish)
 
     def _parent_state(self, p: Order) -> None:
         kids = [self.orders[c] for c in p.children]

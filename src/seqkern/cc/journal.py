@@ -1,26 +1,30 @@
 """The CC's write-ahead journal: one SQLite file (WAL) holding orders, transitions, fills,
 reservations, balances, API keys and encrypted credentials.
 
-fsync policy: the database runs in WAL mode. With ``sync="full"`` (the default) SQLite fsyncs the
-WAL on every commit, so a transition is on disk before the API acknowledges it and survives both a
-killed process and a power cut. ``sync="normal"`` fsyncs only at checkpoints: a committed
-transition survives a killed process (kill -9; the WAL is in the OS page cache) but the last
-commits may be lost on power failure. Every API operation commits once, after all of its
-transitions and fills are written and before its response is sent.
+fsync policy (``sync``); the database runs in WAL mode and every API operation commits once:
+- ``"full"`` (default): group commit. The WAL is fsynced by a committer thread; one fsync covers
+  every commit before it. An answer (HTTP response, stream event) waits for the fsync covering its
+  commit (``await durable()``, ``after_durable(cb)``), so what is acknowledged survives a killed
+  process and a power cut, and the event loop never blocks on the disk.
+- ``"inline"``: SQLite's synchronous=FULL: the commit itself fsyncs, on the event loop.
+- ``"normal"``: fsync only at checkpoints: a commit survives kill -9 (the WAL is in the OS page
+  cache), the last commits may be lost on power failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from seqkern.errors import JournalError
 
-SYNC_MODES = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA"}
+SYNC_MODES = {"full": "NORMAL", "inline": "FULL", "normal": "NORMAL"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -135,6 +139,72 @@ class Journal:
         os.chmod(path, 0o600)
         self._depth = 0
         self.commits = 0
+        # group commit state ("full"): commits made, commits known durable, waiters in order
+        self.durable_seq = 0
+        self.fsyncs = 0
+        self._waiters: list[tuple[int, Callable[[], None]]] = []
+        self._wake = threading.Event()
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wal_fd = -1
+        self._thread: threading.Thread | None = None
+        if sync == "full":
+            self._thread = threading.Thread(target=self._committer, name="journal-fsync", daemon=True)
+            self._thread.start()
+
+    # --- group commit ---------------------------------------------------------------------
+    def _committer(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            target = self.commits
+            if target <= self.durable_seq:
+                continue
+            if self._wal_fd < 0:
+                self._wal_fd = os.open(self.path + "-wal", os.O_RDONLY)
+            os.fsync(self._wal_fd)
+            self.fsyncs += 1
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._durable_up_to, target)
+
+    def _durable_up_to(self, seq: int) -> None:
+        if seq > self.durable_seq:
+            self.durable_seq = seq
+        done = [cb for s, cb in self._waiters if s <= seq]
+        self._waiters = [(s, cb) for s, cb in self._waiters if s > seq]
+        for cb in done:
+            cb()
+
+    def after_durable(self, cb: Callable[[], None]) -> None:
+        """Run cb (on the event loop) once everything committed so far is on disk."""
+        if self.sync != "full" or self.durable_seq >= self.commits:
+            cb()
+            return
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._waiters.append((self.commits, cb))
+        self._wake.set()
+
+    async def durable(self) -> None:
+        """Wait until everything committed so far is on disk (no-op unless sync="full")."""
+        if self.sync != "full" or self.durable_seq >= self.commits:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self.after_durable(lambda: fut.done() or fut.set_result(None))
+        await fut
+
+    def sync_now(self) -> None:
+        """Blocking fsync of the WAL (startup tools and tests outside an event loop)."""
+        if self.sync == "full" and self.commits > self.durable_seq and os.path.exists(self.path + "-wal"):
+            fd = os.open(self.path + "-wal", os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.durable_seq = self.commits
 
     def pragma(self, name: str) -> Any:
         return self.db.execute(f"PRAGMA {name}").fetchone()[0]
@@ -177,6 +247,14 @@ class Journal:
         return n
 
     def close(self) -> None:
+        self.sync_now()
+        self._closed = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._wal_fd >= 0:
+            os.close(self._wal_fd)
+            self._wal_fd = -1
         self.db.close()
 
 
