@@ -21,6 +21,12 @@ def _cmd_cc(args: argparse.Namespace) -> int:
     return asyncio.run(serve_cc(args))
 
 
+def _cmd_up(args: argparse.Namespace) -> int:
+    from seqkern.cc.up import run_up
+
+    return run_up(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seqkern", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -41,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="CC-LINK port edges connect to (0 = any free port, -1 = none)")
     p.add_argument("--ready-file", help="write a JSON line with the bound ports once serving")
     p.set_defaults(func=_cmd_cc)
+    p = sub.add_parser("up", help="start a CC, the Tokyo simulators and their edges on loopback")
+    p.add_argument("--port", type=int, default=8700, help="HTTP API port")
+    p.add_argument("--cclink-port", type=int, default=0, help="CC-LINK port (0 = any free port)")
+    p.add_argument("--data-dir", help="journal, keys and logs (default ~/.seqkern/up)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the edges' books")
+    p.set_defaults(func=_cmd_up)
     from seqkern.sdk.cli import add_client_commands
 
     add_client_commands(sub)

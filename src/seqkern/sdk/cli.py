@@ -11,7 +11,7 @@ from typing import Any
 from seqkern.sdk.client import SyncClient
 from seqkern.sdk.results import ApiError
 
-UP_STATE = os.path.expanduser("~/.seqkern/up.json")
+UP_STATE = os.path.join(os.environ.get("SEQKERN_HOME") or os.path.expanduser("~/.seqkern"), "up", "up.json")
 
 
 def _client(args: argparse.Namespace) -> SyncClient:
