@@ -105,7 +105,8 @@ class EdgeLink:
         except SeqkernError:
             base, quote = f.symbol, "USD"   # prediction markets: contracts priced in USD
         spec = SymbolSpec(f.symbol, venue, base, quote, f.tick_1e9, f.lot_1e8, itype,
-                          f.venue_symbol, session.edge_id or "")
+                          f.venue_symbol, session.edge_id or "", f.min_qty_1e8, f.min_notional_1e9,
+                          f.maker_fee_bps_e4 / 10_000, f.taker_fee_bps_e4 / 10_000)
         self.cc.market.bind(spec)
         self.sym_of[(session.edge_id or "", f.symbol_id)] = f.symbol
         self.id_of[(session.edge_id or "", f.symbol)] = f.symbol_id

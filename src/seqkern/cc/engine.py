@@ -308,7 +308,7 @@ class OrderEngine:
     def eligible_venues(self, symbol: str, sandbox: bool, venue: int | None) -> list[int]:
         listed = self.market.venues_for(symbol)
         if not listed:
-            raise NoRoutableVenue(f"no connected venue lists {symbol}")
+            raise NoRoutableVenue(f"no connected venue lists {symbol}{_catalog_hint(symbol)}")
         if venue is not None:
             if venue not in listed:
                 raise NoRoutableVenue(f"{VENUE_NAMES.get(venue)} does not list {symbol}; "
@@ -365,8 +365,7 @@ class OrderEngine:
         sandbox = key.sandbox or req["sandbox"]
         symbol = req["symbol"]
         if symbol not in self.market.slots:
-            raise NoRoutableVenue(f"no connected venue lists {symbol}"
-                                  + ("" if sandbox else " (and none with credentials)"))
+            raise NoRoutableVenue(f"no connected venue lists {symbol}{_catalog_hint(symbol)}")
         venues = self.eligible_venues(symbol, sandbox, req["venue"])
         qty = req["qty"] or self._qty_from_notional(req, venues)
         plan = plan_route(self.market, symbol, req["side"], qty, req["price"], venues, self.fee_bps)
@@ -840,6 +839,15 @@ class OrderEngine:
         self.killed = False
         self.publish("routing", {"kill_switch": False}, None)
         return {"kill_switch": False}
+
+
+def _catalog_hint(symbol: str) -> str:
+    """Where the venue catalog lists a symbol (so an error can say which venues would serve it)."""
+    from seqkern.venues import DEFAULT_PAIRSPECS
+
+    venues = sorted({VENUE_NAMES.get(s.venue_id, str(s.venue_id)) for s in DEFAULT_PAIRSPECS
+                     if s.symbol == symbol})
+    return f" (the catalog lists {symbol} on {', '.join(venues)})" if venues else ""
 
 
 CLIENT_ID_PREFIX = "sk"

@@ -31,6 +31,10 @@ class SymbolSpec:
     instrument_type: str = "spot"
     venue_symbol: str = ""
     edge_id: str = ""
+    min_qty_1e8: int = 0
+    min_notional_1e9: int = 0
+    maker_fee_bps: float = 0.0
+    taker_fee_bps: float = 0.0
 
 
 @dataclass(slots=True)
