@@ -215,3 +215,19 @@ def test_orders_are_private_to_their_key(cc):
     st, e = http("GET", cc.url + "/v1/orders/" + o["order_id"], key=b)
     assert st == 404 and e["error"]["code"] == "ORDER_NOT_FOUND"
     assert http("POST", cc.url + f"/v1/orders/{o['order_id']}/cancel", key=b)[0] == 404
+
+
+def test_insufficient_balance_rolls_back_everything(cc):
+    key = cc.key(["read", "trade"], sandbox=True)
+    _, ok = order(cc, key, symbol="ETH-USDT", side="buy", qty="1", price="2000")
+    before = cc.call(lambda: (dict(cc.cc.ledger._reserved), len(cc.cc.engine.orders)))
+    # 1000 ETH x 2000 = 2,000,000 USDT > the 1,000,000 sandbox seed
+    st, e = order(cc, key, symbol="ETH-USDT", side="buy", qty="1000", price="2000",
+                  client_request_id="too-big")
+    assert st == 422 and e["error"]["code"] == "INSUFFICIENT_BALANCE"
+    assert cc.call(lambda: (dict(cc.cc.ledger._reserved), len(cc.cc.engine.orders))) == before
+    assert [o["order_id"] for o in http("GET", cc.url + "/v1/orders", key=key)[1]] == [ok["order_id"]]
+    # the client request id was not consumed by the failed attempt
+    st, o = order(cc, key, symbol="ETH-USDT", side="buy", qty="1", price="2000",
+                  client_request_id="too-big")
+    assert st == 201 and not o.get("duplicate")

@@ -113,6 +113,7 @@ class OrderEngine:
         self.orders: dict[str, Order] = {}
         self.resting: dict[tuple[str, int], set[str]] = {}   # sandbox children by (symbol, venue)
         self.by_request: dict[int, str] = {}                  # CC-LINK request id -> live child
+        self._created: list[str] = []                         # orders made by the open submit
         self.publish: Callable[[str, dict, str | None], None] = lambda topic, data, key_id: None
         self._events: list[tuple[str, dict, str | None]] = []
         self.killed = journal.get_meta("kill_switch", "0") == "1"
@@ -378,6 +379,7 @@ class OrderEngine:
             if req["price"] and tick > 1 and req["price"] % tick:
                 raise BadRequest(f"price must be a multiple of the tick size {tick / 1e9:g} on "
                                  f"{VENUE_NAMES[leg.venue]}", code="BAD_PRICE")
+        self._created = []
         try:
             with self.journal.tx():
                 parent = self._create(key, req, qty, plan, sandbox)
@@ -391,8 +393,7 @@ class OrderEngine:
                         self._sandbox_match(self.orders[cid], fresh=True)
                     self._parent_state(parent)
         except BaseException:
-            self._events.clear()
-            self._forget(parent_id=locals().get("parent"))
+            self._rolled_back()
             raise
         if not sandbox:
             self._send_new(parent)
@@ -401,19 +402,18 @@ class OrderEngine:
         res["routing"] = plan.wire()
         return res
 
-    def _forget(self, parent_id: Order | None) -> None:
-        """Drop in-memory state of an operation whose journal transaction rolled back."""
-        if parent_id is None:
-            return
-        for cid in parent_id.children:
-            self.orders.pop(cid, None)
-            r = self.ledger.reservations.pop(cid, None)
-            if r is not None:
-                k = (r.account, r.venue, r.asset)
-                self.ledger._reserved[k] -= r.amount
+    def _rolled_back(self) -> None:
+        """The journal transaction of a submit rolled back: forget what it created in memory and
+        reload balances and reservations from the journal (the source of truth)."""
+        self._events.clear()
+        for oid in self._created:
+            o = self.orders.pop(oid, None)
+            if o is not None and o.request_id:
+                self.by_request.pop(o.request_id, None)
             for s in self.resting.values():
-                s.discard(cid)
-        self.orders.pop(parent_id.order_id, None)
+                s.discard(oid)
+        self._created = []
+        self.ledger.load()
 
     def _create(self, key: ApiKey, req: dict, qty: int, plan: RoutePlan, sandbox: bool) -> Order:
         gid = str(self.journal.next_counter("graph"))
@@ -423,6 +423,7 @@ class OrderEngine:
                        req["symbol"], req["side"], req["order_type"], req["tif"], 0, req["price"],
                        qty, sandbox=sandbox, created_ns=t, updated_ns=t)
         self.orders[parent.order_id] = parent
+        self._created.append(parent.order_id)
         self._save(parent)
         self.journal.db.execute(
             "INSERT INTO transitions(order_id, ts_ns, from_state, to_state, reason) VALUES(?,?,?,?,?)",
@@ -435,6 +436,7 @@ class OrderEngine:
                 child.request_id = self.journal.next_counter("request")
                 self.by_request[child.request_id] = child.order_id
             self.orders[child.order_id] = child
+            self._created.append(child.order_id)
             parent.children.append(child.order_id)
             self._save(child)
             self.journal.db.execute(
