@@ -49,7 +49,8 @@ def http(method: str, url: str, body: Any = None, key: str | None = None,
 class ThreadedCC:
     """A CommandCenter serving on 127.0.0.1:<free port> from its own event-loop thread."""
 
-    def __init__(self, data_dir: str, *, books: dict | None = None, **kw: Any) -> None:
+    def __init__(self, data_dir: str, *, books: dict | None = None, cclink: bool = False,
+                 **kw: Any) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -60,6 +61,12 @@ class ThreadedCC:
         self.port = asyncio.run_coroutine_threadsafe(self.cc.start("127.0.0.1", 0), self.loop).result(10)
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = self.call(lambda: self.cc.keys.create(["admin"])[0])
+        self.link_port = 0
+        if cclink:
+            from seqkern.cc.edgelink import start_edge_link
+
+            self.link_port = asyncio.run_coroutine_threadsafe(
+                start_edge_link(self.cc, "127.0.0.1", 0), self.loop).result(10)
 
     def call(self, fn: Callable[[], Any]) -> Any:
         async def run() -> Any:
