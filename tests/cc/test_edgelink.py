@@ -10,9 +10,10 @@ import pytest
 
 pytest.importorskip("seqkern.cclink")
 
-from seqkern.cclink import EdgeLinkClient, Kind, OrderStatus, Region  # noqa: E402
-from seqkern.cclink.wire import InstrumentType, Liquidity  # noqa: E402
-from tests.cc.harness import ThreadedCC, http  # noqa: E402
+from seqkern.cclink import EdgeLinkClient, Kind, OrderStatus, Region
+from seqkern.cclink.wire import InstrumentType, Liquidity
+
+from tests.cc.harness import ThreadedCC, http
 
 pytestmark = pytest.mark.integration
 BTC = "BTC-USDT"
