@@ -183,7 +183,8 @@ class Up:
         os.makedirs(os.path.dirname(STATE_FILE), mode=0o700, exist_ok=True)
         fd = os.open(STATE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump({"url": self.url, "api_key": self.user_key, "pid": os.getpid()}, f)
+            json.dump({"url": self.url, "api_key": self.user_key, "pid": os.getpid(),
+                       "children": {c.name: c.proc.pid for c in self.children}}, f)
 
     def wait_edges(self, n: int, timeout: float) -> list[dict]:
         deadline = time.monotonic() + timeout
