@@ -10,7 +10,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_COMPILED = ("_fixed", "_book")
+_COMPILED = ("_fixed", "_book", "_sor")
 
 for _name in _COMPILED:
     try:

@@ -63,6 +63,10 @@ cdef class L2Book:
         return self.asks.qty[self.asks.best & self.asks.mask] if self.asks.count > 0 else 0
     # Walk levels from the best outwards into caller buffers; returns the number written.
     cdef Py_ssize_t levels_c(self, int side, Py_ssize_t n, int64_t* px, int64_t* qty) noexcept nogil
+    # Continue such a walk: up to n levels after `last_px`, the n_done-th level from the best
+    # (the book must not have changed since those levels were read). Returns the number written.
+    cdef Py_ssize_t levels_next_c(self, int side, int64_t last_px, Py_ssize_t n_done, Py_ssize_t n,
+                                  int64_t* px, int64_t* qty) noexcept nogil
 
 
 cdef class BboMatrix:

@@ -231,6 +231,19 @@ cdef class L2Book:
             return lad_walk(&self.bids, n, 1, self.tick, px, qty)
         return lad_walk(&self.asks, n, -1, self.tick, px, qty)
 
+    cdef Py_ssize_t levels_next_c(self, int side, int64_t last_px, Py_ssize_t n_done, Py_ssize_t n,
+                                  int64_t* px, int64_t* qty) noexcept nogil:
+        cdef Ladder* L = &self.bids if side == SIDE_BID else &self.asks
+        cdef int64_t sign = 1 if side == SIDE_BID else -1
+        cdef int64_t key = sign * (last_px // self.tick)
+        cdef Py_ssize_t i = 0
+        while i < n and n_done + i < L.count:
+            key = lad_prev_key(L, key)
+            px[i] = sign * key * self.tick
+            qty[i] = L.qty[key & L.mask]
+            i += 1
+        return i
+
     cdef int _apply_side(self, int side, const int64_t[::1] px, const int64_t[::1] qty) except -1:
         cdef Py_ssize_t i, n = px.shape[0]
         cdef int rc = LV_OK

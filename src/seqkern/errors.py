@@ -142,3 +142,8 @@ class MasterKeyError(SeqkernError):
 
 class JournalError(SeqkernError):
     code = "JOURNAL"
+
+class RouteError(SeqkernError, ValueError):
+    """A routing request the SOR cannot take: bad parent, bad venue inputs, malformed arrays."""
+
+    code = "BAD_ROUTE_REQUEST"
