@@ -143,6 +143,7 @@ class MasterKeyError(SeqkernError):
 class JournalError(SeqkernError):
     code = "JOURNAL"
 
+
 class RouteError(SeqkernError, ValueError):
     """A routing request the SOR cannot take: bad parent, bad venue inputs, malformed arrays."""
 
