@@ -25,25 +25,34 @@ def test_state_machine_table():
         check_transition("x", OrderState.ACCEPTED, OrderState.NEW)
 
 
-def test_sandbox_market_buy_routes_to_best_venue_and_fills(cc):
+def test_sandbox_market_buy_routes_through_the_sor_and_fills(cc):
     key = cc.key(["read", "trade"], sandbox=True)
     st, o = order(cc, key, symbol="BTC-USDT", side="buy", qty="0.5")
     assert st == 201, o
     assert o["order_id"] == f"graph:{o['graph_id']}:n1:0"
     assert o["status"] == "filled" and o["terminal"] and o["fill_pct"] == 100.0
     assert o["sandbox"] is True
-    # okx shows 0.2 @ 100000.9 then 5 @ 100003 (avg 100002.16); binance 1 @ 100001: binance wins
-    assert o["venues"] == ["binance"] and o["avg_price_1e9"] == 100001_000000000
-    (child,) = o["children"]
-    assert child["order_id"] == f"graph:{o['graph_id']}:n1:1" and child["status"] == "filled"
+    # books: okx 0.2 @ 100000.9 then 5 @ 100003; binance 1 @ 100001; both 10 bps taker (catalog).
+    # The SOR takes okx's 0.2 first, then 0.3 on binance.
+    legs = {c["venue"]: c for c in o["children"]}
+    assert legs["okx"]["filled_qty_1e8"] == 20_000_000 and legs["okx"]["avg_price_1e9"] == 100000_900000000
+    assert legs["binance"]["filled_qty_1e8"] == 30_000_000
+    assert legs["binance"]["avg_price_1e9"] == 100001_000000000
+    assert o["avg_price_1e9"] == (20_000_000 * 100000_900000000 + 30_000_000 * 100001_000000000) // 50_000_000
+    assert o["routing"]["costs"]["fees_bps"] == pytest.approx(10.0, abs=0.01)
+    assert [r["venue"] for r in o["routing"]["ranking"]][0] == "okx"
+    for child in o["children"]:
+        assert child["order_id"].startswith(f"graph:{o['graph_id']}:n1:") and child["status"] == "filled"
     st, fills = http("GET", cc.url + "/v1/fills?order_id=" + o["order_id"], key=key)
-    assert st == 200 and len(fills) == 1 and fills[0]["qty_1e8"] == 50_000_000
-    # sandbox balances moved, no reservation left
+    assert st == 200 and sorted(f["qty_1e8"] for f in fills) == [20_000_000, 30_000_000]
+    # sandbox balances moved per venue, no reservation left
     bal = {(b["venue"], b["asset"]): b for b in http("GET", cc.url + "/v1/balances", key=key)[1]}
-    assert bal[(3, "BTC")]["balance_1e8"] == 100 * 10**8 + 50_000_000
-    assert bal[(3, "USDT")]["balance_1e8"] == 1_000_000 * 10**8 - 50_000_000 * 100001
+    assert bal[(3, "BTC")]["balance_1e8"] == 100 * 10**8 + 30_000_000
+    assert bal[(8, "BTC")]["balance_1e8"] == 100 * 10**8 + 20_000_000
+    assert bal[(3, "USDT")]["balance_1e8"] == 1_000_000 * 10**8 - 30_000_000 * 100001
     assert all(b["reserved_1e8"] == 0 for b in bal.values())
     # every transition is in the journal
+    child = legs["binance"]
     rows = cc.call(lambda: cc.cc.journal.db.execute(
         "SELECT to_state FROM transitions WHERE order_id=? ORDER BY seq", (child["order_id"],)).fetchall())
     assert [r[0] for r in rows] == ["new", "accepted", "filled"]

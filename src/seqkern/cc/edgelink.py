@@ -114,7 +114,6 @@ class EdgeLink:
         if e is not None:
             e.symbols.add(f.symbol)
             e.last_seen_ns = time.time_ns()
-        self.cc.engine.fee_bps[venue] = max(0, f.taker_fee_bps_e4) // 10_000
 
     def _symbol(self, session: EdgeSession, symbol_id: int) -> str | None:
         return self.sym_of.get((session.edge_id or "", symbol_id))
@@ -150,6 +149,12 @@ class EdgeLink:
         self.cc.ledger.set_balance("live", session.venue_slot, f.asset, f.total_1e8)
 
     # --- orders: CC -> edge (VenueTransport) -----------------------------------------------
+    def rtt_ns(self, venue: int) -> int:
+        """The CC <-> edge round trip (CC-LINK PING/PONG) of the venue's best-connected edge."""
+        rtts = [s.rtt_ns for s in self.server.sessions.values()
+                if s.venue_slot == venue and s.connected and s.rtt_ns]
+        return int(min(rtts)) if rtts else 0
+
     def connected(self, venue: int) -> bool:
         return any(s.venue_slot == venue and s.connected for s in self.server.sessions.values())
 

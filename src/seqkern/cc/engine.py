@@ -22,7 +22,7 @@ from seqkern.cc.orders import (
     check_transition,
     order_id,
 )
-from seqkern.cc.routing import RoutePlan, plan_route
+from seqkern.cc.routing import RoutePlan, RoutingContext, plan_route
 from seqkern.cc.venueinfo import VENUE_NAMES, amend_mode, batch_mode, venue_id
 from seqkern.errors import (
     BadRequest,
@@ -101,15 +101,14 @@ def _scaled(body: dict, human: str, scaled: str, scale: int, *, required: bool =
 class OrderEngine:
     def __init__(self, journal: Journal, market: MarketState, ledger: Ledger, *,
                  has_credentials: Callable[[int], bool],
-                 sandbox_seed: dict[str, int] | None = None,
-                 fee_bps: dict[int, int] | None = None) -> None:
+                 sandbox_seed: dict[str, int] | None = None) -> None:
         self.journal = journal
         self.market = market
         self.ledger = ledger
         self.has_credentials = has_credentials
         self.transport: VenueTransport | None = None
         self.sandbox_seed = sandbox_seed or {}
-        self.fee_bps = fee_bps or {}
+        self.routing = RoutingContext(market)
         self.orders: dict[str, Order] = {}
         self.resting: dict[tuple[str, int], set[str]] = {}   # sandbox children by (symbol, venue)
         self.by_request: dict[int, str] = {}                  # CC-LINK request id -> live child
@@ -334,8 +333,21 @@ class OrderEngine:
         sandbox = key.sandbox or req["sandbox"]
         venues = self.eligible_venues(req["symbol"], sandbox, req["venue"])
         qty = req["qty"] or self._qty_from_notional(req, venues)
-        plan = plan_route(self.market, req["symbol"], req["side"], qty, req["price"], venues, self.fee_bps)
+        plan = self._plan(req, qty, venues, sandbox)
         return {"plan": plan.wire(), "sandbox": sandbox, "nbbo": self.market.nbbo(req["symbol"])}
+
+    def _plan(self, req: dict, qty: int, venues: list[int], sandbox: bool) -> RoutePlan:
+        account = "sandbox" if sandbox else "live"
+        if sandbox:
+            for v in venues:
+                sp = self.market.spec(req["symbol"], v)
+                self._seed_sandbox(v, sp.base)
+                self._seed_sandbox(v, sp.quote)
+        rtt = getattr(self.transport, "rtt_ns", None)
+        return plan_route(self.routing, req["symbol"], req["side"], qty, req["price"], req["tif"],
+                          venues, pinned=req["venue"],
+                          available=lambda v, asset: self.ledger.available(account, v, asset),
+                          rtt_ns=rtt if rtt is not None else (lambda v: 0))
 
     def _qty_from_notional(self, req: dict, venues: list[int]) -> int:
         n = self.market.nbbo(req["symbol"])
@@ -369,7 +381,7 @@ class OrderEngine:
             raise NoRoutableVenue(f"no connected venue lists {symbol}{_catalog_hint(symbol)}")
         venues = self.eligible_venues(symbol, sandbox, req["venue"])
         qty = req["qty"] or self._qty_from_notional(req, venues)
-        plan = plan_route(self.market, symbol, req["side"], qty, req["price"], venues, self.fee_bps)
+        plan = self._plan(req, qty, venues, sandbox)
         for leg in plan.legs:
             lot = self.market.spec(symbol, leg.venue).lot_1e8
             if lot > 1 and leg.qty_1e8 % lot:

@@ -27,6 +27,7 @@ from seqkern.cc.stream import EVENT_TOPICS, StreamClient, StreamHub
 from seqkern.cc.vault import CredentialVault, load_master_key
 from seqkern.cc.venueinfo import venue_id
 from seqkern.errors import BadRequest, SeqkernError
+from seqkern.venues import pairspec_table
 
 log = logging.getLogger("seqkern.cc")
 REGIONS = ("ap", "na", "eu")
@@ -114,9 +115,18 @@ class CommandCenter:
     def apply_static_book(self, p: dict) -> None:
         try:
             v = venue_id(p["venue"])
+            itype = p.get("instrument_type", "spot")
+            # fees and minimums: the file's, else the venue catalog's PairSpec, else none
+            cat = pairspec_table().get((p["symbol"], v, itype))
             spec = SymbolSpec(p["symbol"], v, p["base"], p["quote"], parse_px(p["tick"]),
-                              parse_qty(p["lot"]), p.get("instrument_type", "spot"),
-                              p.get("venue_symbol", p["symbol"]), "snapshot")
+                              parse_qty(p["lot"]), itype,
+                              p.get("venue_symbol", cat.venue_symbol if cat else p["symbol"]),
+                              "snapshot",
+                              parse_qty(p["min_qty"]) if "min_qty" in p else (cat.min_qty_1e8 if cat else 0),
+                              parse_px(p["min_notional"]) if "min_notional" in p else (
+                                  cat.min_notional_1e9 if cat else 0),
+                              float(p.get("maker_fee_bps", cat.maker_fee_bps if cat else 0.0)),
+                              float(p.get("taker_fee_bps", cat.taker_fee_bps if cat else 0.0)))
         except KeyError as exc:
             raise BadRequest(f"snapshot pair lacks field {exc}") from None
         self.market.bind(spec)
