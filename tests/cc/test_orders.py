@@ -40,7 +40,7 @@ def test_sandbox_market_buy_routes_through_the_sor_and_fills(cc):
     assert legs["binance"]["avg_price_1e9"] == 100001_000000000
     assert o["avg_price_1e9"] == (20_000_000 * 100000_900000000 + 30_000_000 * 100001_000000000) // 50_000_000
     assert o["routing"]["costs"]["fees_bps"] == pytest.approx(10.0, abs=0.01)
-    assert [r["venue"] for r in o["routing"]["ranking"]][0] == "okx"
+    assert o["routing"]["ranking"][0]["venue"] == "okx"
     for child in o["children"]:
         assert child["order_id"].startswith(f"graph:{o['graph_id']}:n1:") and child["status"] == "filled"
     st, fills = http("GET", cc.url + "/v1/fills?order_id=" + o["order_id"], key=key)
