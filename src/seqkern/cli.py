@@ -25,6 +25,44 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from seqkern.cc.up import run_up
 
     return run_up(args)
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from seqkern.cclink.capture import publish, replay
+    from seqkern.errors import SeqkernError
+
+    try:
+        if args.publish is not None:
+            import uvloop
+
+            host, port = args.publish
+            stats = uvloop.run(publish(args.file, host, port, speed=args.speed))
+            print(f"published {stats.frames} frames from {len(stats.streams)} stream(s) "
+                  f"to {host}:{port}", file=sys.stderr)
+        else:
+            out = sys.stdout
+
+            def show(recv_ns: int, stream_id: int, frame: object) -> None:
+                rec = {"recv_ns": recv_ns, "stream": stream_id}
+                rec.update(frame.to_dict())  # type: ignore[attr-defined]
+                out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+            stats = replay(args.file, show, speed=args.speed)
+            out.flush()
+            print(f"replayed {stats.frames} frames from {len(stats.streams)} stream(s)"
+                  f"{', capture truncated at the end' if stats.truncated else ''}"
+                  f"{f', {stats.gaps} sequence gap(s)' if stats.gaps else ''}", file=sys.stderr)
+    except (SeqkernError, OSError) as exc:
+        print(f"seqkern replay: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     from seqkern.sdk.cli import add_client_commands
 
     add_client_commands(sub)
+    p = sub.add_parser(
+        "replay",
+        help="replay a CC-LINK capture file: print its frames (JSON lines) or re-publish them",
+    )
+    p.add_argument("file", help="capture file (docs/cclink.md, Capture file)")
+    p.add_argument("--speed", choices=("recorded", "max"), default="max",
+                   help="pace frames by their recorded receive times, or as fast as possible")
+    p.add_argument("--publish", type=_host_port, metavar="HOST:PORT", default=None,
+                   help="re-publish to a CC-LINK server instead of printing")
+    p.set_defaults(func=_cmd_replay)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

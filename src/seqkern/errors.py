@@ -148,3 +148,38 @@ class RouteError(SeqkernError, ValueError):
     """A routing request the SOR cannot take: bad parent, bad venue inputs, malformed arrays."""
 
     code = "BAD_ROUTE_REQUEST"
+
+
+class CclinkError(SeqkernError, ValueError):
+    """A CC-LINK frame or stream that breaks the wire format (docs/cclink.md).
+
+    ``code`` names the rule broken (``CCLINK_BAD_MAGIC``, ``CCLINK_TOO_LARGE``, ...). When raised by
+    a stream decoder, ``frames`` holds the good frames decoded before the bad one and ``offset`` the
+    bad frame's position in the chunk that was fed.
+    """
+
+    code = "CCLINK_BAD_FRAME"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        frames: list | None = None,
+        offset: int = -1,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.frames = frames if frames is not None else []
+        self.offset = offset
+
+
+class LinkRefused(CclinkError):
+    """The peer refused the HELLO handshake (protocol version, role or identity mismatch)."""
+
+    code = "CCLINK_REFUSED"
+
+
+class LinkClosed(CclinkError):
+    """The CC-LINK connection is closed (peer gone, dead-peer timeout, or closed locally)."""
+
+    code = "CCLINK_CLOSED"
