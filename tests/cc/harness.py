@@ -95,7 +95,7 @@ class CCProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "seqkern.cli", "cc", "--port", "0", "--data-dir", data_dir,
              "--snapshot", snapshot, "--admin-key-file", admin_key_file, "--ready-file", self.ready,
-             "--journal-sync", journal_sync, "--cclink-port", "-1"],
+             "--journal-sync", journal_sync, "--cclink-port", "0"],
             stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.ready):
