@@ -73,7 +73,12 @@ class ScriptedEdge:
                                    client_order_id=f.client_order_id,
                                    venue_order_id=f"v{f.request_id}")
         elif f.kind == Kind.ORDER_CANCEL:
-            link.send_order(int(Kind.ORDER_UPDATE), status=int(OrderStatus.CANCELED), **common)
+            # like the real edge: the cancel is answered by an ACK carrying the new status
+            link.send_order(int(Kind.ORDER_ACK), status=int(OrderStatus.CANCELED), **common)
+        elif f.kind in (Kind.ORDER_AMEND, Kind.ORDER_DECREASE):
+            # the ACK echoes the request (amend: new qty and price; decrease: the amount) + mode
+            link.send_order(int(Kind.ORDER_ACK), status=int(OrderStatus.ACCEPTED), qty_1e8=f.qty_1e8,
+                            px_1e9=f.px_1e9, amend_mode=1, **common)
         link.flush()
 
     async def close(self) -> None:
@@ -141,6 +146,21 @@ def test_live_order_ack_fill_cancel_reject(cc):
         await _until(lambda: http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
                      ["status"] == "accepted")
         assert cc.cc.ledger.reserved("live", 3, "USDT") == 99_000 * 10**8
+        # amend the price natively, then take 0.25 off: the reservation follows
+        st, a = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/amend",
+                                        {"price": "99500"}, key)
+        assert st == 200 and a["amend_mode"] == "native_atomic"
+        await _until(lambda: cc.cc.ledger.reserved("live", 3, "USDT") == 99_500 * 10**8)
+        am = [x for x in edge.got if x.kind == Kind.ORDER_AMEND][0]
+        assert (am.px_1e9, am.qty_1e8, am.client_order_id) == (99_500 * 10**9, 10**8, "sk2")
+        st, d = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/decrease",
+                                        {"qty": "0.25"}, key)
+        assert st == 200
+        await _until(lambda: http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
+                     ["qty_1e8"] == 75_000_000)
+        dec = [x for x in edge.got if x.kind == Kind.ORDER_DECREASE][0]
+        assert dec.qty_1e8 == 25_000_000          # the amount taken off
+        assert cc.cc.ledger.reserved("live", 3, "USDT") == 75_000_000 * 99_500
         st, c = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/cancel",
                                         None, key)
         assert st == 200 and c["status"] == "accepted" and c["children"][0]["cancel_requested"]
@@ -159,7 +179,7 @@ def test_live_order_ack_fill_cancel_reject(cc):
         edge.mode = "rest"
         st, k = await asyncio.to_thread(http, "POST", cc.url + "/v1/orders",
                                         {"symbol": BTC, "side": "sell", "qty": "1", "price": "101000"}, key)
-        await _until(lambda: len(edge.got) == 5)
+        await _until(lambda: len(edge.got) == 7)
         await edge.close()
         edge2 = ScriptedEdge(cc.link_port, mode="rest")
         await edge2.start()

@@ -13,7 +13,7 @@ import numpy as np
 from seqkern.cc.engine import client_order_id
 from seqkern.cc.market import SymbolSpec
 from seqkern.cc.orders import Order, OrderState
-from seqkern.cclink import CcLinkServer, EdgeSession, Kind, LinkConfig, Region
+from seqkern.cclink import CcLinkServer, EdgeSession, Flag, Kind, LinkConfig, Region
 from seqkern.cclink.wire import InstrumentType as WireItype
 from seqkern.cclink.wire import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from seqkern.errors import SeqkernError
@@ -28,6 +28,7 @@ _ITYPE = {WireItype.SPOT: "spot", WireItype.PERP: "perp", WireItype.BINARY: "bin
 _ITYPE_WIRE = {v: k for k, v in _ITYPE.items()}
 _TIF = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
 _DONE = {OrderStatus.CANCELED: OrderState.CANCELLED, OrderStatus.EXPIRED: OrderState.EXPIRED}
+_AMEND_WIRE = {1: "native_atomic", 2: "cancel_replace"}
 
 
 class EdgeLink:
@@ -132,6 +133,10 @@ class EdgeLink:
             return
         self._touch(session)
         b, a = f.bids, f.asks
+        if f.flags & Flag.RESYNC and not len(b) and not len(a):
+            # the edge withdrew the book (gap, checksum): invalid until its next snapshot
+            self.cc.market.invalidate(sym, session.venue_slot)
+            return
         try:
             self.cc.market.apply_book(
                 sym, session.venue_slot, np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]),
@@ -182,6 +187,7 @@ class EdgeLink:
                    qty_1e8=qty_1e8)
 
     def send_decrease(self, child: Order, spec: SymbolSpec, qty_1e8: int) -> None:
+        """ORDER_DECREASE carries the quantity to take off (docs/cclink.md)."""
         self._send(Kind.ORDER_DECREASE, child, spec, qty_1e8=qty_1e8)
 
     def reconcile(self, session: EdgeSession) -> int:
@@ -213,11 +219,26 @@ class EdgeLink:
         return c
 
     def _ack(self, session: EdgeSession, f: Any) -> None:
+        """ORDER_ACK answers one operation: its status and mode fields say which."""
         c = self._child(f)
         if c is None:
             return
-        self.cc.engine.set_venue_order_id(c, f.venue_order_id)
-        self.cc.engine.on_venue_ack(c.order_id)
+        eng = self.cc.engine
+        eng.set_venue_order_id(c, f.venue_order_id)
+        st = OrderStatus(f.status)
+        if st in _DONE:                                  # an acknowledged cancel
+            eng.answered(c, "cancel")
+            eng.on_venue_done(c.order_id, _DONE[st], "cancelled" if st == OrderStatus.CANCELED else None)
+        elif f.amend_mode:                               # an amend or a decrease
+            op = "amend" if "amend" in c.pending else "decrease"
+            eng.answered(c, op)
+            mode = _AMEND_WIRE.get(f.amend_mode)
+            # the ACK echoes the request: an amend's new quantity, a decrease's amount taken off
+            qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else c.qty_1e8 - f.qty_1e8
+            eng.on_venue_amended(c.order_id, qty, f.px_1e9 if op == "amend" else None, mode)
+        else:                                            # the placement
+            eng.answered(c, "new")
+            eng.on_venue_ack(c.order_id)
 
     def _reject(self, session: EdgeSession, f: Any) -> None:
         c = self._child(f)
@@ -238,8 +259,8 @@ class EdgeLink:
         elif st in _DONE:
             # fills arrive as FILL frames (before this update on one connection, in order)
             eng.on_venue_done(c.order_id, _DONE[st], f.text or None)
-        elif st == OrderStatus.REPLACED or f.qty_1e8:
-            eng.on_venue_amended(c.order_id, f.qty_1e8 or c.qty_1e8, f.px_1e9 or None)
+        elif st == OrderStatus.REPLACED:
+            eng.on_venue_amended(c.order_id, f.qty_1e8 or c.qty_1e8, f.px_1e9 or None, None)
         # FILLED: the FILL frames carry the quantities; the state follows from them
 
     def _fill(self, session: EdgeSession, f: Any) -> None:

@@ -457,7 +457,7 @@ class OrderEngine:
             self._reserve(child, leg.worst_px_1e9)
         return parent
 
-    def _reserve(self, child: Order, worst_px_1e9: int) -> None:
+    def _reserve(self, child: Order, worst_px_1e9: int, *, enforce: bool = True) -> None:
         spec = self.market.spec(child.symbol, child.venue)
         account = "sandbox" if child.sandbox else "live"
         if child.side == "buy":
@@ -470,7 +470,7 @@ class OrderEngine:
         if child.sandbox:
             self._seed_sandbox(child.venue, spec.base)
             self._seed_sandbox(child.venue, spec.quote)
-        self.ledger.reserve(child.order_id, account, child.venue, asset, amount)
+        self.ledger.reserve(child.order_id, account, child.venue, asset, amount, enforce=enforce)
 
     def _seed_sandbox(self, venue: int, asset: str) -> None:
         if ("sandbox", venue, asset) not in self.ledger.balances:
@@ -482,6 +482,7 @@ class OrderEngine:
         assert self.transport is not None
         for cid in parent.children:
             c = self.orders[cid]
+            c.pending.append("new")
             self.transport.send_new(c, self.market.spec(c.symbol, c.venue))
 
     # --- sandbox fills ---------------------------------------------------------------------
@@ -591,17 +592,33 @@ class OrderEngine:
         self._flush()
 
     def on_venue_reject(self, oid: str, reason: str) -> None:
+        """A venue refused an operation. The order itself is rejected only when the refused
+        operation was its placement; a refused cancel / amend / decrease leaves it as it was."""
         c = self.orders.get(oid)
         if c is None or c.terminal:
             return
+        placement = "new" in c.pending and c.state == S.NEW
+        op = "new" if placement else next((p for p in c.pending if p != "new"), None)
+        if op is not None:
+            c.pending.remove(op)
         with self.journal.tx():
-            if c.state == S.NEW:
+            if placement or (op is None and c.state == S.NEW):
                 self._transition(c, S.REJECTED, reason)
-            else:   # a rejected cancel / amend leaves the order as it was
-                c.cancel_requested = False
+            else:
+                if op == "cancel":
+                    c.cancel_requested = False
+                self.journal.db.execute(
+                    "INSERT INTO transitions(order_id, ts_ns, from_state, to_state, reason) "
+                    "VALUES(?,?,?,?,?)", (c.order_id, now_ns(), c.state.value, c.state.value,
+                                          f"{op or 'operation'} rejected: {reason}"))
                 self._events.append(("orders", {**c.wire(), "last_reject": reason}, c.key_id))
             self._parent_state(self.orders[c.parent_id])
         self._flush()
+
+    def answered(self, c: Order, op: str) -> None:
+        """The venue answered one operation of this child (an ACK)."""
+        if op in c.pending:
+            c.pending.remove(op)
 
     def on_venue_fill(self, oid: str, fill_id: str, px_1e9: int, qty_1e8: int, fee_bps: int,
                       liquidity: str, ts_ns: int) -> bool:
@@ -627,7 +644,9 @@ class OrderEngine:
             self._parent_state(self.orders[c.parent_id])
         self._flush()
 
-    def on_venue_amended(self, oid: str, qty_1e8: int, px_1e9: int | None) -> None:
+    def on_venue_amended(self, oid: str, qty_1e8: int, px_1e9: int | None,
+                         mode: str | None = None) -> None:
+        """The venue changed a live child's quantity and/or price; the reservation follows."""
         c = self.orders.get(oid)
         if c is None or c.terminal:
             return
@@ -638,8 +657,16 @@ class OrderEngine:
             if px_1e9:
                 c.price_1e9 = px_1e9
                 p.price_1e9 = px_1e9
+            if mode:
+                c.amend_mode = p.amend_mode = mode
             self._save(c)
-            self._transition(c, S.FILLED if c.remaining_1e8 <= 0 else c.state)
+            if c.remaining_1e8 <= 0:
+                self._transition(c, S.FILLED if c.filled_1e8 else S.CANCELLED, "decreased")
+            else:
+                self.ledger.release(c.order_id)
+                self._reserve(c, c.price_1e9 or 0, enforce=False)
+                self._events.append(("orders", c.wire(), c.key_id))
+            self._save(p)
             self._parent_state(p)
         self._flush()
 
@@ -721,6 +748,7 @@ class OrderEngine:
             self._parent_state(parent)
         for c in self._open_children(o):
             if not c.sandbox and self.transport is not None:
+                c.pending.append("cancel")
                 self.transport.send_cancel(c, self.market.spec(c.symbol, c.venue))
         self._flush()
         return self.get(oid, key)
@@ -774,6 +802,7 @@ class OrderEngine:
                 parent.amend_mode = mode
                 self._save(parent)
             assert self.transport is not None
+            c.pending.append("amend")
             self.transport.send_amend(c, self.market.spec(c.symbol, c.venue), qty, new_px)
         res = self.get(parent.order_id, key)
         res["amend_mode"] = mode
@@ -813,7 +842,8 @@ class OrderEngine:
                         self._events.append(("orders", c.wire(), c.key_id))
                 else:
                     assert self.transport is not None
-                    self.transport.send_decrease(c, self.market.spec(c.symbol, c.venue), c.qty_1e8 - d)
+                    c.pending.append("decrease")
+                    self.transport.send_decrease(c, self.market.spec(c.symbol, c.venue), d)
             self._parent_state(parent)
         self._flush()
         return self.get(parent.order_id, key)

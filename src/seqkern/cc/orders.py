@@ -77,6 +77,7 @@ class Order:
     venue_order_id: str | None = None    # the venue's id, once acknowledged
     children: list[str] = field(default_factory=list)
     cancel_requested: bool = False
+    pending: list[str] = field(default_factory=list)   # ops sent to the venue, not yet answered
 
     @property
     def terminal(self) -> bool:
