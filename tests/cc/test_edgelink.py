@@ -12,7 +12,6 @@ pytest.importorskip("seqkern.cclink")
 
 from seqkern.cclink import EdgeLinkClient, Kind, OrderStatus, Region
 from seqkern.cclink.wire import InstrumentType, Liquidity
-
 from tests.cc.harness import ThreadedCC, http
 
 pytestmark = pytest.mark.integration
@@ -151,14 +150,14 @@ def test_live_order_ack_fill_cancel_reject(cc):
                                         {"price": "99500"}, key)
         assert st == 200 and a["amend_mode"] == "native_atomic"
         await _until(lambda: cc.cc.ledger.reserved("live", 3, "USDT") == 99_500 * 10**8)
-        am = [x for x in edge.got if x.kind == Kind.ORDER_AMEND][0]
+        am = next(x for x in edge.got if x.kind == Kind.ORDER_AMEND)
         assert (am.px_1e9, am.qty_1e8, am.client_order_id) == (99_500 * 10**9, 10**8, "sk2")
-        st, d = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/decrease",
+        st, _d = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/decrease",
                                         {"qty": "0.25"}, key)
         assert st == 200
         await _until(lambda: http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
                      ["qty_1e8"] == 75_000_000)
-        dec = [x for x in edge.got if x.kind == Kind.ORDER_DECREASE][0]
+        dec = next(x for x in edge.got if x.kind == Kind.ORDER_DECREASE)
         assert dec.qty_1e8 == 25_000_000          # the amount taken off
         assert cc.cc.ledger.reserved("live", 3, "USDT") == 75_000_000 * 99_500
         st, c = await asyncio.to_thread(http, "POST", cc.url + f"/v1/orders/{r['order_id']}/cancel",
