@@ -1,0 +1,323 @@
+"""`venue-edge-cex`: start one venue edge chosen by VENUE=<name> (spot and perp are separate processes).
+
+Configuration, strongest first: command-line flags, environment variables, a TOML config file.
+
+    VENUE=binance venue-edge-cex --symbols BTC-USDT,ETH-USDT --out -
+    VENUE=binance-perp venue-edge-cex --config edge.toml
+
+Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
+venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
+<PREFIX>_API_PASSPHRASE (OKX), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
+(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp).
+The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
+and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from seqkern.edge.rest import RateLimiter, RestClient
+from seqkern.edge.runner import EdgeRunner
+from seqkern.edge.sink import EdgeSink, JsonLinesSink
+from seqkern.edge.ws import EdgeConfigError, ssl_context_for
+from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
+from seqkern.venues.base import CexVenue, OrderTransport
+from seqkern.venues.catalog import launcher_names
+from seqkern.venues.credentials import (
+    CexCredentials,
+    CexPassphraseCredentials,
+    validate_credentials,
+)
+
+log = logging.getLogger("seqkern.edge.launcher")
+
+
+@dataclass(frozen=True)
+class EdgeVenue:
+    """One VENUE value: its CexVenue class, env prefix, and how to build its order transport."""
+
+    venue_cls: type[CexVenue]
+    env_prefix: str
+    catalog_venue: str
+    transport: Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]
+
+
+def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.binance.execution import BinanceWsApiTransport
+
+        ep = venue.endpoints
+        return BinanceWsApiTransport(futures=futures, ws_api_url=ep.trade_ws, credentials=creds, rest=rest,
+                                     private_ws_base=ep.private_ws or ep.market_ws)
+    return build
+
+
+def _okx_transport(inst_type: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.okx.execution import OkxWsTransport
+
+        ep = venue.endpoints
+        return OkxWsTransport(inst_type=inst_type, private_ws_url=ep.private_ws or ep.trade_ws,
+                              credentials=creds, rest=rest)  # type: ignore[arg-type]
+    return build
+
+
+def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
+    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+        from seqkern.venues.bybit.execution import BybitWsTransport
+
+        ep = venue.endpoints
+        return BybitWsTransport(category=category, trade_ws_url=ep.trade_ws, private_ws_url=ep.private_ws,
+                                credentials=creds)
+    return build
+
+
+def _edge_venues() -> dict[str, EdgeVenue]:
+    from seqkern.venues.binance import BinanceSpot, BinanceUsdm
+    from seqkern.venues.bybit import BybitLinear, BybitSpot
+    from seqkern.venues.okx import OkxSpot, OkxSwap
+
+    return {
+        "binance": EdgeVenue(BinanceSpot, "BINANCE", "binance", _binance_transport(False)),
+        "binance-perp": EdgeVenue(BinanceUsdm, "BINANCE", "binance", _binance_transport(True)),
+        "okx": EdgeVenue(OkxSpot, "OKX", "okx", _okx_transport("SPOT")),
+        "okx-perp": EdgeVenue(OkxSwap, "OKX", "okx", _okx_transport("SWAP")),
+        "bybit": EdgeVenue(BybitSpot, "BYBIT", "bybit", _bybit_transport("spot")),
+        "bybit-perp": EdgeVenue(BybitLinear, "BYBIT", "bybit", _bybit_transport("linear")),
+    }
+
+
+def valid_venues() -> list[str]:
+    return sorted(_edge_venues())
+
+
+def resolve_venue(name: str | None) -> EdgeVenue:
+    venues = _edge_venues()
+    valid = ", ".join(sorted(venues))
+    if not name:
+        raise UnknownVenue(f"VENUE is not set; valid names: {valid}")
+    key = name.strip().lower()
+    if key not in venues:
+        if key in launcher_names():
+            raise UnknownVenue(f"VENUE {name!r} is in the venue catalog but this build has no edge "
+                               f"adapter for it yet; valid names: {valid}")
+        raise UnknownVenue(f"unknown VENUE {name!r}; valid names: {valid}")
+    return venues[key]
+
+
+def _load_config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise EdgeConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgeConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _secret_from(section: Mapping[str, Any], name: str, env: Mapping[str, str]) -> str:
+    if section.get(f"{name}_env"):
+        return env.get(str(section[f"{name}_env"]), "")
+    return str(section.get(name, "") or "")
+
+
+def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
+                     env: Mapping[str, str]) -> CexCredentials | None:
+    """Credentials from the environment, else the config file, checked by the catalog's rules.
+
+    The secret is the HMAC secret, or an Ed25519 private key PEM (inline or ``*_SECRET_FILE``).
+    None means market data only.
+    """
+    sec = cfg.get("credentials", {}) or {}
+    key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
+    secret = env.get(f"{prefix}_API_SECRET") or _secret_from(sec, "api_secret", env)
+    secret_file = env.get(f"{prefix}_API_SECRET_FILE") or str(sec.get("api_secret_file", "") or "")
+    if secret_file and not secret:
+        try:
+            secret = Path(secret_file).read_text().strip() + "\n"
+        except OSError:
+            raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
+    passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)
+    if not key and not secret:
+        return None
+    payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
+    if passphrase:   # OKX
+        payload["passphrase"] = passphrase
+    creds = validate_credentials(catalog_venue, payload)
+    assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))
+    return creds  # type: ignore[return-value]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="venue-edge-cex", description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venue", help="venue name (default: $VENUE)")
+    ap.add_argument("--symbols", help="comma-separated canonical symbols, e.g. BTC-USDT,ETH-USDT")
+    ap.add_argument("--config", help="TOML config file (default: $SEQKERN_EDGE_CONFIG)")
+    ap.add_argument("--cc", help="CC-LINK address of the command center (host:port or unix:/path)")
+    ap.add_argument("--out", help="write published records as JSON lines to this file ('-' = stdout) "
+                                  "instead of a CC")
+    ap.add_argument("--market-ws", help="market-data websocket base URL")
+    ap.add_argument("--trade-ws", help="websocket order-entry URL")
+    ap.add_argument("--rest", help="REST base URL")
+    ap.add_argument("--private-ws", help="private stream base URL")
+    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run until signalled)")
+    ap.add_argument("--log-level", default="INFO")
+    return ap
+
+
+@dataclass
+class EdgeConfig:
+    venue_name: str
+    edge_venue: EdgeVenue
+    venue: CexVenue
+    symbols: list[str]
+    credentials: CexCredentials | None
+    cc: str
+    out: str
+    duration: float
+
+
+def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
+    env = dict(os.environ if env is None else env)
+    args = build_parser().parse_args(argv)
+    cfg = _load_config(args.config or env.get("SEQKERN_EDGE_CONFIG"))
+    edge_cfg = cfg.get("edge", {}) or {}
+    name = args.venue or env.get("VENUE") or edge_cfg.get("venue")
+    ev = resolve_venue(name)
+    assert name is not None
+    p = ev.env_prefix
+    ep_cfg = cfg.get("endpoints", {}) or {}
+    endpoints = ev.venue_cls.default_endpoints()
+    overrides = {}
+    for field_name, flag in (("market_ws", args.market_ws), ("trade_ws", args.trade_ws), ("rest", args.rest),
+                             ("private_ws", args.private_ws)):
+        v = flag or env.get(f"{p}_{field_name.upper()}") or ep_cfg.get(field_name)
+        if v:
+            ssl_context_for(str(v))   # reject plain ws:// / http:// to anything but loopback, early
+            overrides[field_name] = str(v).rstrip("/")
+    endpoints = replace(endpoints, **overrides)
+    venue = ev.venue_cls(endpoints)
+    sym_text = args.symbols or env.get("SEQKERN_SYMBOLS") or ",".join(edge_cfg.get("symbols", []) or [])
+    symbols = [s.strip() for s in str(sym_text).split(",") if s.strip()]
+    if not symbols:
+        raise EdgeConfigError("no symbols: pass --symbols, set SEQKERN_SYMBOLS or [edge] symbols")
+    for s in symbols:
+        venue.venue_symbol(s)
+    creds = load_credentials(p, ev.catalog_venue, cfg, env)
+    cc = args.cc or env.get("SEQKERN_CC") or str(edge_cfg.get("cc", "") or "")
+    if cc:
+        parse_cc_address(cc)
+    out = args.out or ""
+    if not cc and not out:
+        out = "-"
+    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration)
+
+
+def parse_cc_address(address: str) -> tuple[str, str | int]:
+    """"host:port" -> (host, port); "unix:/path" -> ("unix", path)."""
+    if address.startswith("unix:"):
+        path = address[5:]
+        if not path:
+            raise EdgeConfigError("CC address 'unix:' needs a socket path")
+        return "unix", path
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not (0 < int(port) < 65536):
+        raise EdgeConfigError(f"CC address {address!r}: expected host:port or unix:/path")
+    return host.strip("[]"), int(port)
+
+
+def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
+    if conf.cc:
+        from seqkern.cclink import EdgeLinkClient, Region
+        from seqkern.edge.cclink_sink import CcLinkSink
+        from seqkern.venues.catalog import venue_by_id
+
+        parse_cc_address(conf.cc)
+        venue = conf.venue
+        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[venue_by_id(venue.venue_id).region]
+        itype = 1 if venue.instrument_type.value == "spot" else 2
+        client = EdgeLinkClient(f"venue-edge-{conf.venue_name}", region=region, venue_slot=venue.venue_id,
+                                instrument_type=itype)
+        return CcLinkSink(client), None
+    fh = sys.stdout if conf.out == "-" else open(conf.out, "w", buffering=1)  # noqa: SIM115
+    return JsonLinesSink(fh), (None if conf.out == "-" else fh)
+
+
+async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
+    rest = RestClient(conf.venue.endpoints.rest, RateLimiter(conf.venue.rate_limits))
+    transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest) if conf.credentials else None
+    runner = EdgeRunner(conf.venue, conf.symbols, sink, transport=transport, rest=rest)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    client = getattr(sink, "client", None) if conf.cc else None
+    if client is not None:
+        sink.attach(runner)   # type: ignore[attr-defined]
+        where, port = parse_cc_address(conf.cc)
+        # the link connects (and reconnects) in the background; orders and fills queue meanwhile
+        if where == "unix":
+            await client.connect_unix(str(port), wait=False)
+        else:
+            await client.connect_tcp(where, int(port), wait=False)
+    try:
+        await runner.start()
+        log.info("%s edge up: %d symbols, order entry %s, publishing to %s", conf.venue_name,
+                 len(conf.symbols), "on" if transport else "off (no credentials)", conf.cc or conf.out)
+        if conf.duration > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), conf.duration)
+        else:
+            await stop.wait()
+    finally:
+        await runner.stop()
+        if client is not None:
+            await client.close()
+        log.info("%s edge stopped: %s", conf.venue_name, runner.status()["counters"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        conf = configure(argv)
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=getattr(logging, str(build_parser().parse_args(argv).log_level).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        import uvloop
+        runner_fn: Callable[..., Any] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner_fn = asyncio.run
+    try:
+        sink, fh = build_sink(conf)
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    try:
+        return int(runner_fn(run_edge(conf, sink)))
+    except SeqkernError as exc:
+        print(f"venue-edge-cex: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 1
+    finally:
+        if fh is not None:
+            fh.close()

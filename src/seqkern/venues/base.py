@@ -1,0 +1,411 @@
+"""Venue traits: everything the edge runner needs from a CEX venue, and the order-transport contract.
+
+A venue is declared as data plus a few pure functions (URLs, frames, rules, weights, parsers); the
+runner in ``seqkern.edge`` owns sockets, timers and state. Adding a venue means one new
+``CexVenue`` subclass and one ``OrderTransport``: the runner and the kernel never change.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from seqkern.errors import SeqkernError
+
+# the result-mode and instrument enums are the catalog's (one definition in the kernel)
+from seqkern.venues.catalog import AmendMode, BatchMode, InstrumentType
+from seqkern.venues.credentials import CexCredentials
+
+__all__ = ["AmendMode", "BatchMode", "CexCredentials", "InstrumentType"]
+
+
+class ResyncMethod(enum.Enum):
+    SNAPSHOT = "SNAPSHOT"        # REST snapshot + buffered stream events (Binance)
+    RESUBSCRIBE = "RESUBSCRIBE"  # unsubscribe/resubscribe: the stream sends a fresh snapshot (OKX, Bybit)
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(enum.Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+    POST_ONLY = "POST_ONLY"
+
+
+class OrderStatus(enum.Enum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class VenueRejected(SeqkernError):
+    """The venue refused a request; ``venue_code`` is the venue's own error code."""
+
+    code = "VENUE_REJECTED"
+
+    def __init__(self, message: str, *, venue_code: int | str | None = None, http_status: int = 0) -> None:
+        super().__init__(message)
+        self.venue_code = venue_code
+        self.http_status = http_status
+
+
+class VenueUnavailable(SeqkernError):
+    """Transport failure, timeout, rate limit or 5xx: the request's fate may be unknown."""
+
+    code = "VENUE_UNAVAILABLE"
+
+
+class VenueMessageError(SeqkernError, ValueError):
+    """A venue message the adapter could not read (malformed JSON, missing fields)."""
+
+    code = "BAD_VENUE_MESSAGE"
+
+
+# ---- declarative venue facts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PingRule:
+    """Keepalive: who pings, how often, and how long a missing pong is tolerated."""
+
+    server_ping_s: float | None      # venue sends protocol pings this often (client auto-pongs)
+    pong_timeout_s: float            # venue drops us if our pong is this late
+    client_ping_s: float | None = None   # we must ping this often when idle
+    client_ping_text: bytes | None = None  # application-level ping (e.g. b"ping"); None = WS ping frame
+
+
+@dataclass(frozen=True)
+class SubscriptionLimits:
+    streams_per_connection: int
+    messages_per_second: float    # inbound control messages the venue accepts per connection
+    args_per_request: int         # streams one subscribe frame may carry
+
+
+@dataclass(frozen=True)
+class RateLimitPool:
+    """A venue budget: ``limit`` units per ``window_s`` seconds, charged by endpoint weights."""
+
+    name: str
+    limit: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    method: str
+    path: str
+    params: dict[str, Any]
+    cost: tuple[tuple[str, int], ...]   # (pool name, weight) charged before sending
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class VenueEndpoints:
+    """Base URLs; configurable so tests and the demo point at the loopback simulators."""
+
+    market_ws: str          # public market-data websocket base (no path)
+    trade_ws: str           # websocket order entry (WS API) URL
+    rest: str               # REST base URL
+    private_ws: str = ""    # private stream base where it differs from trade_ws
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    """A venue's trading rules for one symbol, in kernel units (PairSpec-compatible fields)."""
+
+    venue_symbol: str
+    base: str
+    quote: str
+    tick_1e9: int
+    lot_1e8: int
+    min_qty_1e8: int
+    min_notional_1e9: int
+
+
+@dataclass(frozen=True)
+class BookSnapshot:
+    update_id: int
+    bid_px: np.ndarray
+    bid_qty: np.ndarray
+    ask_px: np.ndarray
+    ask_qty: np.ndarray
+    ts_event_ns: int = 0
+
+
+# ---- kernel records the adapters produce ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    venue_symbol: str
+    px_1e9: int
+    qty_1e8: int
+    taker_side: Side
+    trade_id: int
+    ts_event_ns: int
+    ts_recv_ns: int
+
+
+@dataclass(frozen=True)
+class BboEvent:
+    venue_symbol: str
+    bid_px_1e9: int
+    bid_qty_1e8: int
+    ask_px_1e9: int
+    ask_qty_1e8: int
+    update_id: int
+    ts_event_ns: int
+    ts_recv_ns: int
+
+
+@dataclass(frozen=True)
+class ControlEvent:
+    """A venue control message the runner must act on (e.g. Binance serverShutdown: reconnect)."""
+
+    action: str           # "reconnect" | "ack" | "error"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    venue_symbol: str
+    side: Side
+    order_type: OrderType
+    qty_1e8: int
+    px_1e9: int = 0
+    tif: TimeInForce = TimeInForce.GTC
+    client_order_id: str = ""
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """Outcome of one order request; ``accepted`` False carries the venue's error."""
+
+    accepted: bool
+    venue_symbol: str
+    client_order_id: str = ""
+    venue_order_id: int | str | None = None
+    status: OrderStatus | None = None
+    filled_qty_1e8: int = 0
+    error_code: int | str | None = None
+    error_msg: str = ""
+
+
+@dataclass(frozen=True)
+class AmendResult:
+    mode: AmendMode
+    result: OrderResult                  # the order as it stands after the amend
+    keeps_priority: bool = False         # True only when the venue keeps the queue position
+    replaced_order_id: int | str | None = None  # CANCEL_REPLACE: the cancelled order
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    mode: BatchMode
+    results: tuple[OrderResult, ...]
+    max_batch: int = 0
+
+
+@dataclass(frozen=True)
+class FillEvent:
+    venue_symbol: str
+    venue_order_id: int | str
+    client_order_id: str
+    side: Side
+    px_1e9: int
+    qty_1e8: int
+    cum_qty_1e8: int
+    fee: str
+    fee_asset: str
+    maker: bool
+    trade_id: int
+    ts_event_ns: int
+    ts_recv_ns: int
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    venue_symbol: str
+    venue_order_id: int | str
+    client_order_id: str
+    side: Side
+    status: OrderStatus
+    exec_type: str        # the venue's execution type (NEW, TRADE, CANCELED, REPLACED, AMENDMENT...)
+    px_1e9: int
+    qty_1e8: int
+    cum_qty_1e8: int
+    ts_event_ns: int
+    ts_recv_ns: int
+    orig_client_order_id: str = ""
+
+
+@dataclass(frozen=True)
+class BalanceEvent:
+    asset: str
+    free: str
+    locked: str
+    ts_event_ns: int
+    ts_recv_ns: int
+
+
+UserEvent = FillEvent | OrderUpdate | BalanceEvent
+UserEventHandler = Callable[[UserEvent], None]
+
+
+# ---- the traits ----------------------------------------------------------------------------------
+
+
+class CexVenue(ABC):
+    """Everything venue-specific the edge runner needs for market data (pure: no I/O)."""
+
+    name: str                          # the launcher's VENUE value, e.g. "binance-perp"
+    venue_id: int                      # wire slot (spec VenueId table)
+    instrument_type: InstrumentType
+    depth_format: int                  # seqkern._wire FORMAT_* of this venue's depth messages
+    sequence_rule: int                 # seqkern._wire RULE_* checked on every live depth message
+    resync: ResyncMethod
+    has_checksum: bool = False
+    ping: PingRule
+    limits: SubscriptionLimits
+    rate_limits: tuple[RateLimitPool, ...]
+    max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
+    fees_bps: tuple[float, float] = (0.0, 0.0)   # base-tier (maker, taker) when the catalog has none
+
+    def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
+        self.endpoints = endpoints or self.default_endpoints()
+
+    @classmethod
+    @abstractmethod
+    def default_endpoints(cls) -> VenueEndpoints: ...
+
+    # symbols
+    @abstractmethod
+    def venue_symbol(self, symbol: str) -> str:
+        """Canonical BASE-QUOTE (e.g. "BTC-USDT") to the venue's symbol."""
+
+    @abstractmethod
+    def instruments_request(self) -> RestRequest:
+        """REST request for the venue's instrument metadata (tick, lot, minimums)."""
+
+    @abstractmethod
+    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]: ...
+
+    # market-data subscriptions
+    @abstractmethod
+    def market_streams(self, venue_symbol: str) -> list[str]:
+        """Stream names for one symbol (depth first)."""
+
+    @abstractmethod
+    def market_ws_url(self, streams: Sequence[str]) -> str:
+        """URL of one market-data connection carrying ``streams``."""
+
+    @abstractmethod
+    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Subscribe frames for ``streams`` (already split by ``limits.args_per_request``)."""
+
+    @abstractmethod
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Unsubscribe frames (RESUBSCRIBE venues resync a symbol by unsubscribe + subscribe)."""
+
+    def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        """Frames that make a RESUBSCRIBE venue send fresh snapshots of ``streams``: unsubscribe,
+        then subscribe, on the same connection."""
+        unsub = self.unsubscribe_frames(streams, req_id)
+        return unsub + self.subscribe_frames(streams, req_id + len(unsub))
+
+    def shard_streams(self, streams: Sequence[str]) -> list[list[str]]:
+        """Split streams into per-connection groups within the venue's limit."""
+        n = self.limits.streams_per_connection
+        return [list(streams[i:i + n]) for i in range(0, len(streams), n)]
+
+    # book sync
+    @abstractmethod
+    def snapshot_request(self, venue_symbol: str) -> RestRequest:
+        """The REST depth snapshot request (with its real weight)."""
+
+    @abstractmethod
+    def parse_snapshot(self, body: bytes) -> BookSnapshot: ...
+
+    @abstractmethod
+    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
+        """Whether the first buffered event kept after a snapshot bridges it (venue's rule)."""
+
+    @abstractmethod
+    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
+        """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
+
+    # other public messages
+    @abstractmethod
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+        """A decoded non-depth public message to a kernel record (None: nothing to publish)."""
+
+    def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
+        """Weights an endpoint is charged by (default: 1 on the first pool)."""
+        return ((self.rate_limits[0].name, 1),)
+
+
+class OrderTransport(ABC):
+    """Order entry on the venue's native channel, signed; results say which path really ran."""
+
+    amend_mode: AmendMode      # what a general amend (price and/or qty) runs as
+    batch_mode: BatchMode
+    max_batch: int             # orders per native batch request (1 when SERIAL)
+
+    @abstractmethod
+    async def connect(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def place(self, req: OrderRequest) -> OrderResult: ...
+
+    @abstractmethod
+    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                     client_order_id: str = "") -> OrderResult: ...
+
+    @abstractmethod
+    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                    client_order_id: str = "", new_qty_1e8: int | None = None,
+                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
+        """Change price and/or quantity; ``AmendResult.mode`` says native or cancel-replace."""
+
+    @abstractmethod
+    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
+        """Reduce quantity keeping queue priority where the venue can."""
+
+    @abstractmethod
+    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult: ...
+
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        """The order as this edge last placed or amended it (None if unknown): a CC-LINK
+        DECREASE carries the amount to take off, so the edge needs the current quantity.
+        Transports that track their orders override this."""
+        return None
+
+    @abstractmethod
+    async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:
+        """Start the private stream; fills, order updates and balances go to ``on_event``."""
+
+
+OrderTransportFactory = Callable[[CexVenue, CexCredentials], Awaitable[OrderTransport]]

@@ -1,0 +1,266 @@
+"""Bybit order entry over the WS trade API (/v5/trade) and fills/orders from the private stream.
+
+Trade session: ``auth`` (hex HMAC of "GET/realtime"+expires), then ``order.create``,
+``order.amend`` (native, same orderId: NATIVE_ATOMIC), ``order.cancel`` and
+``order.create-batch`` (10 per request for spot, 20 for linear; per-order results in
+``retExtInfo.list``: NATIVE_BEST_EFFORT). Private session (/v5/private): ``order.{category}``,
+``execution.{category}`` and ``wallet``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from seqkern._fixed import format_px, format_qty
+from seqkern.venues.base import (
+    AmendMode,
+    AmendResult,
+    BatchMode,
+    BatchResult,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    OrderTransport,
+    OrderType,
+    OrderUpdate,
+    Side,
+    TimeInForce,
+    UserEventHandler,
+    VenueMessageError,
+    VenueRejected,
+)
+from seqkern.venues.bybit import constants as C
+from seqkern.venues.bybit.auth import BybitSigner
+from seqkern.venues.bybit.parsing import parse_private_push
+from seqkern.venues.credentials import CexCredentials
+from seqkern.venues.ws_session import WsSession
+
+log = logging.getLogger("seqkern.venues.bybit")
+
+_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.POST_ONLY: "PostOnly"}
+
+
+def check_order_link_id(cid: str) -> None:
+    if cid and not (len(cid) <= C.ORDER_LINK_ID_MAX and all(c.isascii() and (c.isalnum() or c in "_-") for c in cid)):
+        raise VenueRejected(f"Bybit orderLinkId must be 1-{C.ORDER_LINK_ID_MAX} of [A-Za-z0-9_-]: {cid!r}",
+                            venue_code=C.ERR_PARAMS)
+
+
+class BybitWsTransport(OrderTransport):
+    amend_mode = AmendMode.NATIVE_ATOMIC
+    batch_mode = BatchMode.NATIVE_BEST_EFFORT
+
+    def __init__(self, *, category: str, trade_ws_url: str, private_ws_url: str, credentials: CexCredentials,
+                 recv_window_ms: int = C.RECV_WINDOW_MS, request_timeout_s: float = 10.0) -> None:
+        self.category = category
+        self.max_batch = C.SPOT_BATCH_MAX if category == "spot" else C.LINEAR_BATCH_MAX
+        self.signer = BybitSigner(credentials.api_key, credentials.api_secret)
+        self.recv_window_ms = recv_window_ms
+        self._ids = itertools.count(1)
+        self._on_user: UserEventHandler | None = None
+        self._open: dict[str, OrderRequest] = {}   # venue order id -> the order as last placed/amended
+        self.user_events = 0
+        self.unparsable = 0
+        ping = orjson.dumps({"req_id": "ping", "op": "ping"})
+        self.trade = WsSession(trade_ws_url, name=f"bybit {category} trade", login=self._auth_frame,
+                               classify=self._classify, on_push=lambda o, t: None, ping_frame=ping,
+                               ping_interval_s=C.PING.client_ping_s or 20.0, request_timeout_s=request_timeout_s)
+        self.private = WsSession(private_ws_url, name=f"bybit {category} private", login=self._auth_frame,
+                                 classify=self._classify, on_push=self._on_push, ping_frame=ping,
+                                 ping_interval_s=C.PING.client_ping_s or 20.0, request_timeout_s=request_timeout_s)
+
+    def __repr__(self) -> str:
+        return f"BybitWsTransport(category={self.category}, signer={self.signer!r})"
+
+    def _auth_frame(self) -> bytes:
+        return orjson.dumps({"req_id": "auth", "op": "auth", "args": self.signer.ws_auth_args()})
+
+    @staticmethod
+    def _classify(obj: Any) -> tuple[str, str | None]:
+        op = obj.get("op")
+        if op == "auth":
+            ok = obj.get("success", obj.get("retCode") == 0)
+            if ok is True and obj.get("retCode", 0) == 0:
+                return "login", None
+            return "login", str(obj.get("retCode", C.ERR_API_KEY))
+        if "reqId" in obj and op is not None:
+            return "response", str(obj["reqId"])
+        if "topic" in obj:
+            return "push", None
+        return "ignore", None
+
+    def _on_push(self, obj: Any, ts_recv_ns: int) -> None:
+        if self._on_user is None:
+            return
+        try:
+            events = parse_private_push(obj, ts_recv_ns)
+        except VenueMessageError as exc:
+            self.unparsable += 1
+            log.warning("unparsable Bybit private push: %s", exc)
+            return
+        self.user_events += 1
+        for ev in events:
+            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
+                self._open.pop(str(ev.venue_order_id), None)
+            self._on_user(ev)
+
+    async def connect(self) -> None:
+        await self.trade.connect()
+
+    async def close(self) -> None:
+        await self.trade.close()
+        await self.private.close()
+
+    async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:
+        self._on_user = on_event
+        await self.private.connect()
+        topics = [f"order.{self.category}", f"execution.{self.category}", "wallet"]
+        self.private.add_after_login(orjson.dumps({"req_id": "private", "op": "subscribe", "args": topics}))
+
+    async def _op(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        rid = f"sk{next(self._ids)}"
+        frame = {"reqId": rid, "header": {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000)),
+                                          "X-BAPI-RECV-WINDOW": str(self.recv_window_ms)},
+                 "op": op, "args": [args]}
+        resp = await self.trade.request(rid, orjson.dumps(frame))
+        if resp.get("retCode") != C.OK:
+            raise VenueRejected(f"Bybit {op}: {resp.get('retMsg', '')}", venue_code=resp.get("retCode"))
+        return resp
+
+    # ---- orders ----------------------------------------------------------------------------------
+
+    def _order_args(self, req: OrderRequest, *, with_category: bool = True) -> dict[str, Any]:
+        check_order_link_id(req.client_order_id)
+        a: dict[str, Any] = {"category": self.category} if with_category else {}
+        a.update(symbol=req.venue_symbol, side="Buy" if req.side is Side.BUY else "Sell",
+                 orderType="Market" if req.order_type is OrderType.MARKET else "Limit",
+                 qty=format_qty(req.qty_1e8))
+        if req.order_type is OrderType.LIMIT:
+            a["price"] = format_px(req.px_1e9)
+            a["timeInForce"] = _TIF[req.tif]
+        elif self.category == "spot":
+            a["marketUnit"] = "baseCoin"   # spot market orders: quantity in base, like every other venue here
+        if req.client_order_id:
+            a["orderLinkId"] = req.client_order_id
+        if req.reduce_only and self.category != "spot":
+            a["reduceOnly"] = True
+        return a
+
+    def _ident(self, venue_symbol: str, venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
+        a: dict[str, Any] = {"category": self.category, "symbol": venue_symbol}
+        if venue_order_id is not None:
+            a["orderId"] = str(venue_order_id)
+        elif client_order_id:
+            a["orderLinkId"] = client_order_id
+        else:
+            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_PARAMS)
+        return a
+
+    @staticmethod
+    def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
+        return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
+
+    @staticmethod
+    def _ok(venue_symbol: str, data: dict[str, Any], status: OrderStatus, cid: str) -> OrderResult:
+        return OrderResult(True, venue_symbol, data.get("orderLinkId") or cid, data.get("orderId"), status)
+
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        if venue_order_id is not None:
+            return self._open.get(str(venue_order_id))
+        return next((r for r in self._open.values() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _remember(self, req: OrderRequest, res: OrderResult) -> None:
+        if res.accepted and res.venue_order_id is not None:
+            self._open[str(res.venue_order_id)] = replace(req, client_order_id=res.client_order_id)
+
+    def _key(self, venue_order_id: int | str | None, client_order_id: str) -> str | None:
+        if venue_order_id is not None:
+            return str(venue_order_id)
+        return next((k for k, r in self._open.items() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _amended(self, key: str | None, new_qty_1e8: int | None, new_px_1e9: int | None) -> None:
+        r = self._open.get(key) if key is not None else None
+        if r is not None:
+            self._open[key] = replace(r, qty_1e8=new_qty_1e8 if new_qty_1e8 is not None else r.qty_1e8,  # type: ignore[index]
+                                      px_1e9=new_px_1e9 if new_px_1e9 is not None else r.px_1e9)
+
+    async def place(self, req: OrderRequest) -> OrderResult:
+        try:
+            resp = await self._op("order.create", self._order_args(req))
+        except VenueRejected as exc:
+            return self._rejected(req.venue_symbol, req.client_order_id, exc)
+        # the create ack is asynchronous: the order's state arrives on the private stream
+        res = self._ok(req.venue_symbol, resp.get("data") or {}, OrderStatus.NEW, req.client_order_id)
+        self._remember(req, res)
+        return res
+
+    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                     client_order_id: str = "") -> OrderResult:
+        try:
+            resp = await self._op("order.cancel", self._ident(venue_symbol, venue_order_id, client_order_id))
+        except VenueRejected as exc:
+            return self._rejected(venue_symbol, client_order_id, exc)
+        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.CANCELED, client_order_id)
+        self._open.pop(str(res.venue_order_id), None)
+        return res
+
+    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                    client_order_id: str = "", new_qty_1e8: int | None = None,
+                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
+        """order.amend: in place, same orderId (queue priority on amend is not documented)."""
+        try:
+            a = self._ident(venue_symbol, venue_order_id, client_order_id)
+            if new_qty_1e8 is None and new_px_1e9 is None:
+                raise VenueRejected("amend needs a new quantity or price", venue_code=C.ERR_PARAMS)
+            if new_qty_1e8 is not None:
+                a["qty"] = format_qty(new_qty_1e8)
+            if new_px_1e9 is not None:
+                a["price"] = format_px(new_px_1e9)
+            resp = await self._op("order.amend", a)
+        except VenueRejected as exc:
+            return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
+        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.NEW, client_order_id)
+        self._amended(self._key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
+        return AmendResult(AmendMode.NATIVE_ATOMIC, res)
+
+    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
+        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
+                                new_qty_1e8=new_qty_1e8)
+
+    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
+        """order.create-batch within the category's limit; larger batches go as several requests."""
+        out: list[OrderResult] = []
+        n = self.max_batch
+        for i in range(0, len(reqs), n):
+            chunk = reqs[i:i + n]
+            try:
+                args = {"category": self.category,
+                        "request": [self._order_args(r, with_category=False) for r in chunk]}
+                resp = await self._op("order.create-batch", args)
+            except VenueRejected as exc:
+                out.extend(self._rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
+                continue
+            rows = (resp.get("data") or {}).get("list") or []
+            codes = (resp.get("retExtInfo") or {}).get("list") or []
+            for k, r in enumerate(chunk):
+                code = codes[k] if k < len(codes) else {"code": C.ERR_PARAMS, "msg": "no result for this order"}
+                if code.get("code", 0) != 0:
+                    out.append(OrderResult(False, r.venue_symbol, r.client_order_id, None, None, 0,
+                                           code.get("code"), str(code.get("msg", ""))))
+                else:
+                    res = self._ok(r.venue_symbol, rows[k] if k < len(rows) else {}, OrderStatus.NEW,
+                                   r.client_order_id)
+                    self._remember(r, res)
+                    out.append(res)
+        return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), n)

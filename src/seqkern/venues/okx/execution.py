@@ -1,0 +1,283 @@
+"""OKX order entry over WS trading on the private socket, and the private ``orders`` channel.
+
+One /ws/v5/private session per edge: ``login`` (HMAC of ts+GET+/users/self/verify), then the
+``orders`` channel for fills and order states, and the trading ops ``order``, ``cancel-order``,
+``amend-order`` (native, same ordId: NATIVE_ATOMIC) and ``batch-orders`` (at most 20 per request,
+placed in turn with a per-order sCode: NATIVE_BEST_EFFORT). Since 2026 the WS trading ops take
+``instIdCode`` (integer, from GET /api/v5/public/instruments) instead of ``instId``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from seqkern._fixed import format_px, format_qty
+from seqkern.edge.rest import RestClient
+from seqkern.errors import UnknownSymbol
+from seqkern.venues.base import (
+    AmendMode,
+    AmendResult,
+    BatchMode,
+    BatchResult,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    OrderTransport,
+    OrderType,
+    OrderUpdate,
+    RestRequest,
+    Side,
+    TimeInForce,
+    UserEventHandler,
+    VenueMessageError,
+    VenueRejected,
+)
+from seqkern.venues.credentials import CexPassphraseCredentials
+from seqkern.venues.okx import constants as C
+from seqkern.venues.okx.auth import OkxSigner
+from seqkern.venues.okx.parsing import parse_inst_id_codes, parse_orders_push
+from seqkern.venues.ws_session import WsSession
+
+log = logging.getLogger("seqkern.venues.okx")
+
+_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+
+def ord_type(req: OrderRequest) -> str:
+    """OKX encodes time in force in ordType."""
+    if req.order_type is OrderType.MARKET:
+        return "market"
+    return {TimeInForce.GTC: "limit", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok",
+            TimeInForce.POST_ONLY: "post_only"}[req.tif]
+
+
+def check_cl_ord_id(cid: str) -> None:
+    if cid and not (cid.isascii() and cid.isalnum() and len(cid) <= C.CLORDID_MAX):
+        raise VenueRejected(f"OKX clOrdId must be 1-{C.CLORDID_MAX} alphanumerics: {cid!r}",
+                            venue_code=C.ERR_PARAM)
+
+
+class OkxWsTransport(OrderTransport):
+    amend_mode = AmendMode.NATIVE_ATOMIC
+    batch_mode = BatchMode.NATIVE_BEST_EFFORT
+    max_batch = C.BATCH_MAX
+
+    def __init__(self, *, inst_type: str, private_ws_url: str, credentials: CexPassphraseCredentials, rest: RestClient,
+                 td_mode: str | None = None, request_timeout_s: float = 10.0) -> None:
+        self.inst_type = inst_type
+        self.td_mode = td_mode or ("cash" if inst_type == "SPOT" else "cross")
+        self.signer = OkxSigner(credentials.api_key, credentials.api_secret, credentials.passphrase)
+        self.rest = rest
+        self._ids = itertools.count(1)
+        self._codes: dict[str, int] = {}
+        self._on_user: UserEventHandler | None = None
+        self._open: dict[str, OrderRequest] = {}   # venue order id -> the order as last placed/amended
+        self.user_events = 0
+        self.unparsable = 0
+        self.session = WsSession(private_ws_url, name=f"okx {inst_type} private", login=self._login_frame,
+                                 classify=self._classify, on_push=self._on_push, ping_frame=b"ping",
+                                 ping_interval_s=C.PING.client_ping_s or 20.0, request_timeout_s=request_timeout_s)
+
+    def __repr__(self) -> str:
+        return f"OkxWsTransport(inst_type={self.inst_type}, signer={self.signer!r})"
+
+    # ---- session ---------------------------------------------------------------------------------
+
+    def _login_frame(self) -> bytes:
+        return orjson.dumps({"op": "login", "args": [self.signer.login_args()]})
+
+    @staticmethod
+    def _classify(obj: Any) -> tuple[str, str | None]:
+        ev = obj.get("event")
+        if ev == "login":
+            return "login", None if str(obj.get("code", "0")) == "0" else str(obj.get("code"))
+        if ev == "error":
+            code = str(obj.get("code"))
+            if code in (C.WS_ERR_LOGIN, C.WS_ERR_BAD_SIGN, C.WS_ERR_TIMESTAMP, C.WS_ERR_API_KEY,
+                        C.WS_ERR_PASSPHRASE):
+                return "login", code
+            log.warning("OKX private error event: %s %s", code, obj.get("msg"))
+            return "ignore", None
+        if ev is not None:
+            return "ignore", None
+        if "op" in obj and "id" in obj:
+            return "response", str(obj["id"])
+        arg = obj.get("arg")
+        if isinstance(arg, dict) and arg.get("channel") == "orders":
+            return "push", None
+        return "ignore", None
+
+    def _on_push(self, obj: Any, ts_recv_ns: int) -> None:
+        if self._on_user is None:
+            return
+        try:
+            events = parse_orders_push(obj, ts_recv_ns)
+        except VenueMessageError as exc:
+            self.unparsable += 1
+            log.warning("unparsable OKX orders push: %s", exc)
+            return
+        self.user_events += 1
+        for ev in events:
+            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
+                self._open.pop(str(ev.venue_order_id), None)
+            self._on_user(ev)
+
+    async def load_codes(self) -> None:
+        body = await self.rest.request(RestRequest("GET", "/api/v5/public/instruments", {"instType": self.inst_type},
+                                                   (("PUBLIC", 1),)))
+        self._codes.update(parse_inst_id_codes(body))
+
+    async def connect(self) -> None:
+        if not self._codes:
+            await self.load_codes()
+        await self.session.connect()
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:
+        self._on_user = on_event
+        await self.connect()
+        self.session.add_after_login(orjson.dumps({"op": "subscribe",
+                                                   "args": [{"channel": "orders", "instType": self.inst_type}]}))
+
+    def inst_id_code(self, inst_id: str) -> int:
+        try:
+            return self._codes[inst_id]
+        except KeyError:
+            raise UnknownSymbol(f"{inst_id} has no instIdCode on OKX {self.inst_type}") from None
+
+    async def _op(self, op: str, args: list[dict[str, Any]]) -> dict[str, Any]:
+        rid = f"sk{next(self._ids)}"
+        resp = await self.session.request(rid, orjson.dumps({"id": rid, "op": op, "args": args}))
+        if str(resp.get("code")) not in (C.ERR_OK, C.ERR_ALL_FAILED, C.ERR_BATCH_PARTIAL) or not resp.get("data"):
+            raise VenueRejected(f"OKX {op}: {resp.get('msg', '')}", venue_code=str(resp.get("code")))
+        return resp
+
+    # ---- orders ----------------------------------------------------------------------------------
+
+    def _order_args(self, req: OrderRequest) -> dict[str, Any]:
+        check_cl_ord_id(req.client_order_id)
+        a: dict[str, Any] = {"instIdCode": self.inst_id_code(req.venue_symbol), "tdMode": self.td_mode,
+                             "side": "buy" if req.side is Side.BUY else "sell", "ordType": ord_type(req),
+                             "sz": format_qty(req.qty_1e8)}
+        if req.order_type is OrderType.LIMIT:
+            a["px"] = format_px(req.px_1e9)
+        if req.client_order_id:
+            a["clOrdId"] = req.client_order_id
+        if req.reduce_only and self.inst_type != "SPOT":
+            a["reduceOnly"] = True
+        return a
+
+    def _ident(self, venue_symbol: str, venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
+        a: dict[str, Any] = {"instIdCode": self.inst_id_code(venue_symbol)}
+        if venue_order_id is not None:
+            a["ordId"] = str(venue_order_id)
+        elif client_order_id:
+            a["clOrdId"] = client_order_id
+        else:
+            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_EMPTY_PARAM)
+        return a
+
+    @staticmethod
+    def _item(venue_symbol: str, d: dict[str, Any], status: OrderStatus, cid: str = "") -> OrderResult:
+        if str(d.get("sCode", "0")) != "0":
+            return OrderResult(False, venue_symbol, d.get("clOrdId") or cid, d.get("ordId") or None, None, 0,
+                               str(d.get("sCode")), str(d.get("sMsg", "")))
+        return OrderResult(True, venue_symbol, d.get("clOrdId") or cid, d.get("ordId"), status)
+
+    @staticmethod
+    def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
+        return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
+
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        if venue_order_id is not None:
+            return self._open.get(str(venue_order_id))
+        return next((r for r in self._open.values() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _remember(self, req: OrderRequest, res: OrderResult) -> None:
+        if res.accepted and res.venue_order_id is not None:
+            self._open[str(res.venue_order_id)] = replace(req, client_order_id=res.client_order_id)
+
+    def _key(self, venue_order_id: int | str | None, client_order_id: str) -> str | None:
+        if venue_order_id is not None:
+            return str(venue_order_id)
+        return next((k for k, r in self._open.items() if client_order_id and r.client_order_id == client_order_id), None)
+
+    def _amended(self, key: str | None, new_qty_1e8: int | None, new_px_1e9: int | None) -> None:
+        r = self._open.get(key) if key is not None else None
+        if r is not None:
+            self._open[key] = replace(r, qty_1e8=new_qty_1e8 if new_qty_1e8 is not None else r.qty_1e8,  # type: ignore[index]
+                                      px_1e9=new_px_1e9 if new_px_1e9 is not None else r.px_1e9)
+
+    async def place(self, req: OrderRequest) -> OrderResult:
+        try:
+            resp = await self._op("order", [self._order_args(req)])
+        except VenueRejected as exc:
+            return self._rejected(req.venue_symbol, req.client_order_id, exc)
+        res = self._item(req.venue_symbol, resp["data"][0], OrderStatus.NEW, req.client_order_id)
+        self._remember(req, res)
+        return res
+
+    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                     client_order_id: str = "") -> OrderResult:
+        try:
+            resp = await self._op("cancel-order", [self._ident(venue_symbol, venue_order_id, client_order_id)])
+        except VenueRejected as exc:
+            return self._rejected(venue_symbol, client_order_id, exc)
+        res = self._item(venue_symbol, resp["data"][0], OrderStatus.CANCELED, client_order_id)
+        if res.accepted:
+            self._open.pop(str(res.venue_order_id), None)
+        return res
+
+    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                    client_order_id: str = "", new_qty_1e8: int | None = None,
+                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
+        """amend-order: in place, same ordId; ``newSz`` is the new total (filled part included)."""
+        try:
+            a = self._ident(venue_symbol, venue_order_id, client_order_id)
+            if new_qty_1e8 is None and new_px_1e9 is None:
+                raise VenueRejected("amend needs a new quantity or price", venue_code=C.ERR_EMPTY_PARAM)
+            if new_qty_1e8 is not None:
+                a["newSz"] = format_qty(new_qty_1e8)
+            if new_px_1e9 is not None:
+                a["newPx"] = format_px(new_px_1e9)
+            resp = await self._op("amend-order", [a])
+        except VenueRejected as exc:
+            return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
+        # queue priority on amend is not documented by OKX: not claimed
+        res = self._item(venue_symbol, resp["data"][0], OrderStatus.NEW, client_order_id)
+        if res.accepted:
+            self._amended(self._key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
+        return AmendResult(AmendMode.NATIVE_ATOMIC, res)
+
+    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
+        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
+                                new_qty_1e8=new_qty_1e8)
+
+    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
+        """batch-orders, 20 per request; larger batches go as several native requests."""
+        out: list[OrderResult] = []
+        for i in range(0, len(reqs), C.BATCH_MAX):
+            chunk = reqs[i:i + C.BATCH_MAX]
+            try:
+                args = [self._order_args(r) for r in chunk]
+                resp = await self._op("batch-orders", args)
+            except VenueRejected as exc:
+                out.extend(self._rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
+                continue
+            rows = resp["data"]
+            for k, r in enumerate(chunk):
+                d = rows[k] if k < len(rows) else {"sCode": C.ERR_PARAM, "sMsg": "no result for this order"}
+                res = self._item(r.venue_symbol, d, OrderStatus.NEW, r.client_order_id)
+                self._remember(r, res)
+                out.append(res)
+        return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), C.BATCH_MAX)

@@ -1,0 +1,179 @@
+"""OKX message parsing: REST books/instruments, trades, BBO, events and the private orders channel.
+
+Depth channel messages do not pass through here: they go bytes -> book in seqkern._wire
+(FORMAT_OKX). All OKX numbers arrive as strings and are parsed with seqkern._fixed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+
+from seqkern._fixed import parse_px, parse_qty
+from seqkern.errors import FixedPointError
+from seqkern.venues.base import (
+    BboEvent,
+    BookSnapshot,
+    ControlEvent,
+    FillEvent,
+    InstrumentInfo,
+    OrderStatus,
+    OrderUpdate,
+    Side,
+    TradeEvent,
+    VenueMessageError,
+)
+from seqkern.venues.okx import constants as C
+
+_MS = 1_000_000
+
+_STATE = {
+    "live": OrderStatus.NEW,
+    "partially_filled": OrderStatus.PARTIALLY_FILLED,
+    "filled": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "mmp_canceled": OrderStatus.CANCELED,
+}
+
+
+def order_state(text: str) -> OrderStatus:
+    try:
+        return _STATE[text]
+    except KeyError:
+        raise VenueMessageError(f"unknown OKX order state {text!r}") from None
+
+
+def _side(text: str) -> Side:
+    if text == "buy":
+        return Side.BUY
+    if text == "sell":
+        return Side.SELL
+    raise VenueMessageError(f"unknown OKX side {text!r}")
+
+
+def _opt_px(text: str) -> int:
+    return parse_px(text) if text else 0
+
+
+def _opt_qty(text: str) -> int:
+    return parse_qty(text) if text else 0
+
+
+def _levels(rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    px = np.empty(len(rows), dtype=np.int64)
+    qty = np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        px[i] = parse_px(row[0])
+        qty[i] = parse_qty(row[1])
+    return px, qty
+
+
+def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
+    """GET /api/v5/market/books response to a BookSnapshot (update_id = seqId when present, else -1)."""
+    try:
+        obj = orjson.loads(body)
+        if obj.get("code") != C.ERR_OK:
+            raise VenueMessageError(f"OKX books snapshot error {obj.get('code')}: {obj.get('msg')}")
+        d = obj["data"][0]
+        bp, bq = _levels(d["bids"])
+        ap, aq = _levels(d["asks"])
+        return BookSnapshot(int(d.get("seqId", -1)), bp, bq, ap, aq, int(d.get("ts", 0)) * _MS)
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
+            FixedPointError) as exc:
+        raise VenueMessageError(f"unreadable OKX books snapshot: {exc}") from None
+
+
+def parse_instruments(body: bytes | str) -> dict[str, InstrumentInfo]:
+    """GET /api/v5/public/instruments?instType=SPOT|SWAP to trading rules by instId.
+
+    SWAP quantities are in contracts (``ctVal`` of ``ctValCcy`` each); the base/quote of a linear
+    SWAP come from its ``ctValCcy`` and ``settleCcy``. OKX has no explicit minimum notional.
+    """
+    try:
+        obj = orjson.loads(body)
+        if obj.get("code") != C.ERR_OK:
+            raise VenueMessageError(f"OKX instruments error {obj.get('code')}: {obj.get('msg')}")
+        out: dict[str, InstrumentInfo] = {}
+        for d in obj["data"]:
+            inst = d["instId"]
+            base = d.get("baseCcy") or d.get("ctValCcy") or inst.split("-")[0]
+            quote = d.get("quoteCcy") or d.get("settleCcy") or inst.split("-")[1]
+            out[inst] = InstrumentInfo(inst, base, quote, parse_px(d["tickSz"]), parse_qty(d["lotSz"]),
+                                       parse_qty(d["minSz"]), 0)
+        return out
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
+            FixedPointError) as exc:
+        raise VenueMessageError(f"unreadable OKX instruments: {exc}") from None
+
+
+def parse_inst_id_codes(body: bytes | str) -> dict[str, int]:
+    """instId -> instIdCode (WS trading ops take the integer code since 2026)."""
+    try:
+        obj = orjson.loads(body)
+        return {d["instId"]: int(d["instIdCode"]) for d in obj["data"] if "instIdCode" in d}
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise VenueMessageError(f"unreadable OKX instruments: {exc}") from None
+
+
+def parse_market_message(obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+    """A decoded public message (trades, bbo-tbt/tickers, books5 top, events) to a kernel record."""
+    if not isinstance(obj, dict):
+        raise VenueMessageError("OKX market message is not a JSON object")
+    try:
+        ev = obj.get("event")
+        if ev is not None:
+            if ev in ("subscribe", "unsubscribe", "login", "channel-conn-count"):
+                return ControlEvent("ack", f"{ev} {obj.get('arg', '')}")
+            if ev == "notice" or str(obj.get("code")) == C.WS_ERR_SERVICE_UPGRADE:
+                return ControlEvent("reconnect", f"{obj.get('code')} {obj.get('msg', '')}")
+            if ev == "error":
+                return ControlEvent("error", f"{obj.get('code')} {obj.get('msg', '')}")
+            return None
+        arg = obj.get("arg")
+        data = obj.get("data")
+        if not isinstance(arg, dict) or not isinstance(data, list) or not data:
+            return None
+        ch = arg.get("channel")
+        d = data[0]
+        if ch == "trades":
+            return TradeEvent(d["instId"], parse_px(d["px"]), parse_qty(d["sz"]), _side(d["side"]),
+                              int(d["tradeId"]), int(d["ts"]) * _MS, ts_recv_ns)
+        if ch == "tickers":
+            return BboEvent(d["instId"], _opt_px(d["bidPx"]), _opt_qty(d["bidSz"]), _opt_px(d["askPx"]),
+                            _opt_qty(d["askSz"]), int(d["ts"]), int(d["ts"]) * _MS, ts_recv_ns)
+        if ch in ("bbo-tbt", "books5"):
+            b = d["bids"][0] if d["bids"] else ("0", "0")
+            a = d["asks"][0] if d["asks"] else ("0", "0")
+            return BboEvent(arg["instId"], _opt_px(b[0]), parse_qty(b[1]), _opt_px(a[0]), parse_qty(a[1]),
+                            int(d.get("seqId", 0)), int(d["ts"]) * _MS, ts_recv_ns)
+    except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
+        raise VenueMessageError(f"unreadable OKX market message: {exc}") from None
+    return None
+
+
+def parse_orders_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdate]:
+    """An ``orders`` channel push: an OrderUpdate per order, preceded by a FillEvent when it filled."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
+        raise VenueMessageError("OKX orders push has no data list")
+    out: list[FillEvent | OrderUpdate] = []
+    try:
+        for d in obj["data"]:
+            side = _side(d["side"])
+            ts = int(d.get("uTime") or d.get("cTime") or 0) * _MS
+            cum = _opt_qty(d.get("accFillSz", ""))
+            if d.get("tradeId") and d.get("fillSz") and d["fillSz"] != "0":
+                out.append(FillEvent(
+                    d["instId"], d["ordId"], d.get("clOrdId", ""), side, parse_px(d["fillPx"]),
+                    parse_qty(d["fillSz"]), cum, str(d.get("fillFee") or d.get("fee") or "0"),
+                    str(d.get("fillFeeCcy") or d.get("feeCcy") or ""), d.get("execType") == "M",
+                    int(d["tradeId"]), int(d.get("fillTime") or 0) * _MS or ts, ts_recv_ns))
+            exec_type = "TRADE" if d.get("tradeId") else ("AMENDMENT" if d.get("amendResult") == "0" else
+                                                         d["state"].upper())
+            out.append(OrderUpdate(
+                d["instId"], d["ordId"], d.get("clOrdId", ""), side, order_state(d["state"]), exec_type,
+                _opt_px(d.get("px", "")), _opt_qty(d.get("sz", "")), cum, ts, ts_recv_ns))
+    except (KeyError, TypeError, ValueError, FixedPointError) as exc:
+        raise VenueMessageError(f"unreadable OKX orders push: {exc}") from None
+    return out

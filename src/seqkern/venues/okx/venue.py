@@ -1,0 +1,115 @@
+"""OKX spot and SWAP as CexVenue declarations (URLs, frames, rules, weights, parsers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from seqkern._wire import FORMAT_OKX
+from seqkern.errors import UnknownSymbol
+from seqkern.venues.base import (
+    BboEvent,
+    BookSnapshot,
+    CexVenue,
+    ControlEvent,
+    InstrumentInfo,
+    InstrumentType,
+    RestRequest,
+    ResyncMethod,
+    TradeEvent,
+    VenueEndpoints,
+)
+from seqkern.venues.okx import book, constants, parsing
+
+
+def okx_symbol(symbol: str, swap: bool = False) -> str:
+    """Canonical "BTC-USDT" (or already an instId) to OKX's instId ("BTC-USDT", "BTC-USDT-SWAP")."""
+    s = symbol.strip().upper().replace("/", "-")
+    if s.endswith("-SWAP"):
+        s = s[:-5]
+    parts = s.split("-")
+    if len(parts) != 2 or not all(p.isalnum() and 1 <= len(p) <= 12 for p in parts):
+        raise UnknownSymbol(f"not an OKX instrument: {symbol!r} (expected BASE-QUOTE)")
+    return f"{s}-SWAP" if swap else s
+
+
+def stream_name(channel: str, inst_id: str) -> str:
+    return f"{channel}:{inst_id}"
+
+
+def stream_arg(stream: str) -> dict[str, str]:
+    channel, _, inst = stream.partition(":")
+    return {"channel": channel, "instId": inst}
+
+
+class OkxSpot(CexVenue):
+    name = "okx"
+    venue_id = constants.VENUE_ID_OKX
+    instrument_type = InstrumentType.SPOT
+    inst_type = "SPOT"
+    depth_format = FORMAT_OKX
+    sequence_rule = book.SEQUENCE_RULE
+    resync = ResyncMethod.RESUBSCRIBE
+    has_checksum = True
+    ping = constants.PING
+    limits = constants.LIMITS
+    rate_limits = constants.RATE_LIMITS
+
+    @classmethod
+    def default_endpoints(cls) -> VenueEndpoints:
+        return constants.ENDPOINTS
+
+    def venue_symbol(self, symbol: str) -> str:
+        return okx_symbol(symbol, self.instrument_type is InstrumentType.PERP)
+
+    def instruments_request(self) -> RestRequest:
+        path = "/api/v5/public/instruments"
+        return RestRequest("GET", path, {"instType": self.inst_type}, self.rest_cost(path))
+
+    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]:
+        return parsing.parse_instruments(body)
+
+    def market_streams(self, venue_symbol: str) -> list[str]:
+        return [stream_name(constants.DEPTH_CHANNEL, venue_symbol), stream_name(constants.TRADES_CHANNEL, venue_symbol)]
+
+    def market_ws_url(self, streams: Sequence[str]) -> str:
+        return f"{self.endpoints.market_ws}{constants.PUBLIC_PATH}"
+
+    def _op_frames(self, op: str, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [orjson.dumps({"id": str(req_id + k), "op": op, "args": [stream_arg(s) for s in streams[i:i + n]]})
+                for k, i in enumerate(range(0, len(streams), n))]
+
+    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        return self._op_frames("subscribe", streams, req_id)
+
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        # a new subscription starts with a snapshot: resync = unsubscribe + subscribe
+        return self._op_frames("unsubscribe", streams, req_id)
+
+    def snapshot_request(self, venue_symbol: str) -> RestRequest:
+        path = "/api/v5/market/books"
+        return RestRequest("GET", path, {"instId": venue_symbol, "sz": constants.SNAPSHOT_SZ}, self.rest_cost(path))
+
+    def parse_snapshot(self, body: bytes) -> BookSnapshot:
+        return parsing.parse_books_snapshot(body)
+
+    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
+        return book.first_event_fits(snapshot_id, first_id, final_id)
+
+    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
+        return book.snapshot_is_stale(snapshot_id, final_id)
+
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+        return parsing.parse_market_message(obj, ts_recv_ns)
+
+    def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
+        return constants.WEIGHTS.get(path, (("PUBLIC", 1),))
+
+
+class OkxSwap(OkxSpot):
+    name = "okx-perp"
+    instrument_type = InstrumentType.PERP
+    inst_type = "SWAP"
