@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqkern.cc.engine import client_order_id
+from seqkern.cc.engine import PERP_SUFFIX, account_of, client_order_id
 from seqkern.cc.market import SymbolSpec
 from seqkern.cc.orders import Order, OrderState
 from seqkern.cclink import CcLinkServer, EdgeSession, Flag, Kind, LinkConfig, Region
@@ -105,15 +105,17 @@ class EdgeLink:
             base, quote = split_symbol(f.symbol)
         except SeqkernError:
             base, quote = f.symbol, "USD"   # prediction markets: contracts priced in USD
-        spec = SymbolSpec(f.symbol, venue, base, quote, f.tick_1e9, f.lot_1e8, itype,
+        # spot and perp of one venue share its id: the perp is its own market, SYMBOL-PERP
+        name = f.symbol + PERP_SUFFIX if itype == "perp" else f.symbol
+        spec = SymbolSpec(name, venue, base, quote, f.tick_1e9, f.lot_1e8, itype,
                           f.venue_symbol, session.edge_id or "", f.min_qty_1e8, f.min_notional_1e9,
                           f.maker_fee_bps_e4 / 10_000, f.taker_fee_bps_e4 / 10_000)
         self.cc.market.bind(spec)
-        self.sym_of[(session.edge_id or "", f.symbol_id)] = f.symbol
-        self.id_of[(session.edge_id or "", f.symbol)] = f.symbol_id
+        self.sym_of[(session.edge_id or "", f.symbol_id)] = name
+        self.id_of[(session.edge_id or "", name)] = f.symbol_id
         e = self.cc.market.edges.get(session.edge_id or "")
         if e is not None:
-            e.symbols.add(f.symbol)
+            e.symbols.add(name)
             e.last_seen_ns = time.time_ns()
 
     def _symbol(self, session: EdgeSession, symbol_id: int) -> str | None:
@@ -151,7 +153,8 @@ class EdgeLink:
 
     def _balance(self, session: EdgeSession, f: Any) -> None:
         self._touch(session)
-        self.cc.ledger.set_balance("live", session.venue_slot, f.asset, f.total_1e8)
+        itype = _ITYPE.get(WireItype(session.instrument_type), "spot")
+        self.cc.ledger.set_balance(account_of(False, itype), session.venue_slot, f.asset, f.total_1e8)
 
     # --- orders: CC -> edge (VenueTransport) -----------------------------------------------
     def rtt_ns(self, venue: int) -> int:

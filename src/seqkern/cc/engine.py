@@ -246,11 +246,10 @@ class OrderEngine:
                 raise NotSupported("paced execution (TWAP) is not supported yet")
             if ex.get("policy") not in (None, "sor"):
                 raise NotSupported(f"execution policy {ex.get('policy')!r} is not supported yet; use sor")
-            if inst.get("type") not in (None, "spot", "perp"):
-                raise BadRequest("instrument.type must be spot or perp")
             fixed = (n.get("quantity") or {}).get("fixed") or {}
             node_id = str(n.get("node_id") or "n1")
-            body = {"symbol": inst.get("symbol"), "side": n.get("side"), "venue": inst.get("venue"),
+            body = {"symbol": inst.get("symbol"), "instrument_type": inst.get("type"),
+                    "side": n.get("side"), "venue": inst.get("venue"),
                     "order_type": n.get("order_type"), "qty_1e8": fixed.get("qty_1e8"),
                     "price_1e9": n.get("price_1e9") or (n.get("limit") or {}).get("price_1e9"),
                     "time_in_force": n.get("time_in_force"),
@@ -261,6 +260,11 @@ class OrderEngine:
         symbol = body.get("symbol")
         if not isinstance(symbol, str) or not symbol:
             raise BadRequest("symbol is required")
+        itype = body.get("instrument_type")
+        if itype not in (None, "spot", "perp", "binary"):
+            raise BadRequest("instrument_type must be spot, perp or binary")
+        if itype == "perp" and not symbol.endswith(PERP_SUFFIX):
+            symbol += PERP_SUFFIX
         side = str(body.get("side", "")).lower()
         if side not in SIDES:
             raise BadRequest("side must be buy or sell")
@@ -337,16 +341,24 @@ class OrderEngine:
         return {"plan": plan.wire(), "sandbox": sandbox, "nbbo": self.market.nbbo(req["symbol"])}
 
     def _plan(self, req: dict, qty: int, venues: list[int], sandbox: bool) -> RoutePlan:
-        account = "sandbox" if sandbox else "live"
+        specs = {v: self.market.spec(req["symbol"], v) for v in venues}
         if sandbox:
-            for v in venues:
-                sp = self.market.spec(req["symbol"], v)
-                self._seed_sandbox(v, sp.base)
-                self._seed_sandbox(v, sp.quote)
+            for v, sp in specs.items():
+                self._seed_sandbox(account_of(True, sp.instrument_type), v, sp.base)
+                self._seed_sandbox(account_of(True, sp.instrument_type), v, sp.quote)
         rtt = getattr(self.transport, "rtt_ns", None)
+        ledger = self.ledger
+
+        def available(v: int, asset: str) -> int | None:
+            # a venue whose edge reports no balances is not capped here (the venue decides);
+            # perps are margined: the reservation checks the margin, the router is not capped
+            acct = account_of(sandbox, specs[v].instrument_type)
+            if specs[v].instrument_type == "perp" or not ledger.knows(acct, v):
+                return None
+            return ledger.available(acct, v, asset)
+
         return plan_route(self.routing, req["symbol"], req["side"], qty, req["price"], req["tif"],
-                          venues, pinned=req["venue"],
-                          available=lambda v, asset: self.ledger.available(account, v, asset),
+                          venues, pinned=req["venue"], available=available,
                           rtt_ns=rtt if rtt is not None else (lambda v: 0))
 
     def _qty_from_notional(self, req: dict, venues: list[int]) -> int:
@@ -458,24 +470,27 @@ class OrderEngine:
         return parent
 
     def _reserve(self, child: Order, worst_px_1e9: int, *, enforce: bool = True) -> None:
+        """Spot: a buy reserves quote (qty x price), a sell its base quantity. Perp: either side
+        reserves the notional in the quote (margin) currency, at 1x."""
         spec = self.market.spec(child.symbol, child.venue)
-        account = "sandbox" if child.sandbox else "live"
-        if child.side == "buy":
+        account = account_of(child.sandbox, spec.instrument_type)
+        px = child.price_1e9 or (worst_px_1e9 * (101 if child.side == "buy" else 100) // 100)
+        if child.side == "buy" or spec.instrument_type == "perp":
             asset = spec.quote
-            px = child.price_1e9 or (worst_px_1e9 * 101 // 100)   # market: 1% above the deepest level
             amount = -((-child.remaining_1e8 * px) // 10**9)
         else:
             asset = spec.base
             amount = child.remaining_1e8
         if child.sandbox:
-            self._seed_sandbox(child.venue, spec.base)
-            self._seed_sandbox(child.venue, spec.quote)
-        self.ledger.reserve(child.order_id, account, child.venue, asset, amount, enforce=enforce)
+            self._seed_sandbox(account, child.venue, spec.base)
+            self._seed_sandbox(account, child.venue, spec.quote)
+        self.ledger.reserve(child.order_id, account, child.venue, asset, amount,
+                            enforce=enforce and self.ledger.knows(account, child.venue))
 
-    def _seed_sandbox(self, venue: int, asset: str) -> None:
-        if ("sandbox", venue, asset) not in self.ledger.balances:
+    def _seed_sandbox(self, account: str, venue: int, asset: str) -> None:
+        if (account, venue, asset) not in self.ledger.balances:
             default = 1_000_000 if asset.upper() in _STABLE else 100
-            self.ledger.set_balance("sandbox", venue, asset,
+            self.ledger.set_balance(account, venue, asset,
                                     self.sandbox_seed.get(asset, default * 10**8))
 
     def _send_new(self, parent: Order) -> None:
@@ -552,7 +567,7 @@ class OrderEngine:
             self.ledger.consume(c.order_id, -((-notional_1e17) // 10**9))
         else:
             self.ledger.consume(c.order_id, qty_1e8)
-        if c.sandbox and spec is not None:
+        if c.sandbox and spec is not None and spec.instrument_type != "perp":
             sign = 1 if c.side == "buy" else -1
             self.ledger.adjust("sandbox", c.venue, spec.base, sign * qty_1e8)
             self.ledger.adjust("sandbox", c.venue, spec.quote,
@@ -885,6 +900,13 @@ class OrderEngine:
         return {"kill_switch": False}
 
 
+def account_of(sandbox: bool, instrument_type: str) -> str:
+    """Ledger account: live / sandbox, with perps apart (a venue's futures wallet is not its spot
+    wallet, though both share the venue id)."""
+    base = "sandbox" if sandbox else "live"
+    return base + ":perp" if instrument_type == "perp" else base
+
+
 def _catalog_hint(symbol: str) -> str:
     """Where the venue catalog lists a symbol (so an error can say which venues would serve it)."""
     from seqkern.venues import DEFAULT_PAIRSPECS
@@ -894,6 +916,7 @@ def _catalog_hint(symbol: str) -> str:
     return f" (the catalog lists {symbol} on {', '.join(venues)})" if venues else ""
 
 
+PERP_SUFFIX = "-PERP"   # the CC's market name of a perpetual: BTC-USDT-PERP (docs/api.md)
 CLIENT_ID_PREFIX = "sk"
 
 
