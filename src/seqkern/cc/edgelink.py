@@ -29,6 +29,8 @@ _ITYPE_WIRE = {v: k for k, v in _ITYPE.items()}
 _TIF = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
 _DONE = {OrderStatus.CANCELED: OrderState.CANCELLED, OrderStatus.EXPIRED: OrderState.EXPIRED}
 _AMEND_WIRE = {1: "native_atomic", 2: "cancel_replace"}
+_DONE_REASON = {OrderStatus.CANCELED: "cancelled by the venue",
+                OrderStatus.EXPIRED: "expired by the venue (nothing more to fill at the limit)"}
 
 
 class EdgeLink:
@@ -229,9 +231,9 @@ class EdgeLink:
         eng = self.cc.engine
         eng.set_venue_order_id(c, f.venue_order_id)
         st = OrderStatus(f.status)
-        if st in _DONE:                                  # an acknowledged cancel
-            eng.answered(c, "cancel")
-            eng.on_venue_done(c.order_id, _DONE[st], "cancelled" if st == OrderStatus.CANCELED else None)
+        if st in _DONE:                  # a cancel acknowledged, or an IOC placement that ended
+            eng.answered(c, "cancel" if "cancel" in c.pending else "new")
+            eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
         elif f.amend_mode:                               # an amend or a decrease
             op = "amend" if "amend" in c.pending else "decrease"
             eng.answered(c, op)
@@ -260,8 +262,8 @@ class EdgeLink:
         elif st == OrderStatus.REJECTED:
             eng.on_venue_reject(c.order_id, f.text or f"venue reject code {f.reason_code}")
         elif st in _DONE:
-            # fills arrive as FILL frames (before this update on one connection, in order)
-            eng.on_venue_done(c.order_id, _DONE[st], f.text or None)
+            # fills travel as FILL frames; the end waits for those the venue already counted
+            eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
         elif st == OrderStatus.REPLACED:
             eng.on_venue_amended(c.order_id, f.qty_1e8 or c.qty_1e8, f.px_1e9 or None, None)
         # FILLED: the FILL frames carry the quantities; the state follows from them

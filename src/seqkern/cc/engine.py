@@ -113,6 +113,9 @@ class OrderEngine:
         self.resting: dict[tuple[str, int], set[str]] = {}   # sandbox children by (symbol, venue)
         self.by_request: dict[int, str] = {}                  # CC-LINK request id -> live child
         self._created: list[str] = []                         # orders made by the open submit
+        # child -> (final state, reason, filled qty the venue reported): applied once the FILLs
+        # that make up that quantity have arrived
+        self.done_pending: dict[str, tuple[OrderState, str | None, int]] = {}
         self.publish: Callable[[str, dict, str | None], None] = lambda topic, data, key_id: None
         self._events: list[tuple[str, dict, str | None]] = []
         self.killed = journal.get_meta("kill_switch", "0") == "1"
@@ -204,9 +207,9 @@ class OrderEngine:
                 new = S.ACCEPTED if any(k.state != S.NEW for k in live) or p.state != S.NEW else S.NEW
         elif kids and all(k.state == S.REJECTED for k in kids):
             new = S.REJECTED
-        elif any(k.state == S.CANCELLED for k in kids):
+        elif any(k.state == S.CANCELLED and k.reason in _USER_CANCEL for k in kids):
             new = S.CANCELLED
-        elif any(k.state == S.EXPIRED for k in kids):
+        elif p.tif in ("ioc", "fok") or any(k.state == S.EXPIRED for k in kids):
             new = S.EXPIRED
         else:
             new = S.CANCELLED
@@ -572,7 +575,13 @@ class OrderEngine:
             self.ledger.adjust("sandbox", c.venue, spec.base, sign * qty_1e8)
             self.ledger.adjust("sandbox", c.venue, spec.quote,
                                -sign * (-((-notional_1e17) // 10**9) if c.side == "buy" else quote_amt))
-        self._transition(c, S.FILLED if c.remaining_1e8 <= 0 else S.PARTIALLY_FILLED)
+        if c.terminal:
+            # a fill that reached the CC after the order ended (venue race): recorded, state kept
+            c.updated_ns = now_ns()
+            self._save(c)
+            self._events.append(("orders", c.wire(), c.key_id))
+        else:
+            self._transition(c, S.FILLED if c.remaining_1e8 <= 0 else S.PARTIALLY_FILLED)
         fill = {"fill_id": fill_id, "order_id": c.order_id, "parent_id": c.parent_id,
                 "venue": VENUE_NAMES.get(c.venue), "symbol": c.symbol, "side": c.side,
                 "price": px_1e9 / 1e9, "price_1e9": px_1e9, "qty": qty_1e8 / 1e8, "qty_1e8": qty_1e8,
@@ -640,19 +649,31 @@ class OrderEngine:
         c = self.orders.get(oid)
         if c is None:
             return False
+        if qty_1e8 <= 0 or px_1e9 <= 0:
+            return False
         with self.journal.tx():
-            if c.terminal and c.state != S.FILLED and qty_1e8 <= 0:
-                return False
             new = self._apply_fill(c, fill_id, px_1e9, qty_1e8, qty_1e8 * px_1e9, fee_bps,
-                                   liquidity, ts_ns) if not c.terminal else False
+                                   liquidity, ts_ns)
+            done = self.done_pending.get(c.order_id)
+            if done is not None and c.filled_1e8 >= done[2]:
+                del self.done_pending[c.order_id]
+                if not c.terminal:
+                    self._transition(c, done[0], done[1])
             self._parent_state(self.orders[c.parent_id])
         self._flush()
         return new
 
-    def on_venue_done(self, oid: str, state: OrderState, reason: str | None = None) -> None:
-        """The venue says the order is over (cancelled / expired) or its quantity changed."""
+    def on_venue_done(self, oid: str, state: OrderState, reason: str | None = None,
+                      venue_filled_1e8: int = 0) -> None:
+        """The venue says the order is over (cancelled / expired). When the venue reports more
+        filled than the CC has seen, the end waits for those FILLs (they travel separately)."""
         c = self.orders.get(oid)
         if c is None or c.terminal:
+            return
+        if c.cancel_requested and state == S.CANCELLED:
+            reason = "cancelled by user"
+        if venue_filled_1e8 > c.filled_1e8:
+            self.done_pending[c.order_id] = (state, reason, venue_filled_1e8)
             return
         with self.journal.tx():
             self._transition(c, state, reason)
@@ -916,6 +937,7 @@ def _catalog_hint(symbol: str) -> str:
     return f" (the catalog lists {symbol} on {', '.join(venues)})" if venues else ""
 
 
+_USER_CANCEL = frozenset({"cancelled by user", "kill switch"})
 PERP_SUFFIX = "-PERP"   # the CC's market name of a perpetual: BTC-USDT-PERP (docs/api.md)
 CLIENT_ID_PREFIX = "sk"
 
