@@ -238,6 +238,8 @@ class EdgeLink:
             op = "amend" if "amend" in c.pending else "decrease"
             eng.answered(c, op)
             mode = _AMEND_WIRE.get(f.amend_mode)
+            if mode == "cancel_replace":   # the venue order was replaced by a new one
+                eng.set_venue_order_id(c, f.venue_order_id, replace=True)
             # the ACK echoes the request: an amend's new quantity, a decrease's amount taken off
             qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else c.qty_1e8 - f.qty_1e8
             eng.on_venue_amended(c.order_id, qty, f.px_1e9 if op == "amend" else None, mode)
@@ -262,6 +264,8 @@ class EdgeLink:
         elif st == OrderStatus.REJECTED:
             eng.on_venue_reject(c.order_id, f.text or f"venue reject code {f.reason_code}")
         elif st in _DONE:
+            if "amend" in c.pending or (f.venue_order_id and f.venue_order_id in c.old_venue_ids):
+                return   # the cancel half of a cancel-replace amend: the order lives on
             # fills travel as FILL frames; the end waits for those the venue already counted
             eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
         elif st == OrderStatus.REPLACED:

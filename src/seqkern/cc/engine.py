@@ -599,8 +599,15 @@ class OrderEngine:
             oid = self.by_request.get(rid) if rid else None
         return self.orders.get(oid) if oid else None
 
-    def set_venue_order_id(self, c: Order, venue_order_id: str | None) -> None:
-        if venue_order_id and c.venue_order_id != venue_order_id:
+    def set_venue_order_id(self, c: Order, venue_order_id: str | None, *, replace: bool = False) -> None:
+        """Record the venue's order id (first seen), or a cancel-replace amend's new id."""
+        if not venue_order_id or venue_order_id in c.old_venue_ids:
+            return
+        if c.venue_order_id and not replace:
+            return
+        if c.venue_order_id and c.venue_order_id != venue_order_id:
+            c.old_venue_ids.add(c.venue_order_id)
+        if c.venue_order_id != venue_order_id:
             c.venue_order_id = venue_order_id
             with self.journal.tx():
                 self._save(c)

@@ -78,6 +78,7 @@ class Order:
     children: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     pending: list[str] = field(default_factory=list)   # ops sent to the venue, not yet answered
+    old_venue_ids: set[str] = field(default_factory=set)  # ids a cancel-replace amend retired
 
     @property
     def terminal(self) -> bool:
