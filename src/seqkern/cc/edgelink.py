@@ -241,7 +241,8 @@ class EdgeLink:
             if mode == "cancel_replace":   # the venue order was replaced by a new one
                 eng.set_venue_order_id(c, f.venue_order_id, replace=True)
             # the ACK echoes the request: an amend's new quantity, a decrease's amount taken off
-            qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else c.qty_1e8 - f.qty_1e8
+            # (absolute targets: an ORDER_UPDATE may already have applied the change)
+            qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else (c.decrease_to or c.qty_1e8)
             eng.on_venue_amended(c.order_id, qty, f.px_1e9 if op == "amend" else None, mode)
         else:                                            # the placement
             eng.answered(c, "new")

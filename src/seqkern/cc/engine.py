@@ -886,6 +886,7 @@ class OrderEngine:
                 else:
                     assert self.transport is not None
                     c.pending.append("decrease")
+                    c.decrease_to = c.qty_1e8 - d
                     self.transport.send_decrease(c, self.market.spec(c.symbol, c.venue), d)
             self._parent_state(parent)
         self._flush()
