@@ -13,6 +13,18 @@ def _cmd_venues(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cc(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from seqkern.cc.server import serve_cc
+
+    return asyncio.run(serve_cc(args))
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from seqkern.cc.up import run_up
+
+    return run_up(args)
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
@@ -58,6 +70,32 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("venues", help="print the venue catalog")
     p.set_defaults(func=_cmd_venues)
+    p = sub.add_parser("cc", help="run a command center (HTTP API, stream, edges over CC-LINK)")
+    p.add_argument("--region", choices=("ap", "na", "eu"), default="ap")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8700, help="HTTP API port (0 = any free port)")
+    p.add_argument("--data-dir", help="journal and key files (default ~/.seqkern/cc-REGION)")
+    p.add_argument("--master-key-file", help="0600 file with the credentials master key "
+                   "($SEQKERN_MASTER_KEY wins; default DATA_DIR/master.key, created if missing)")
+    p.add_argument("--journal-sync", choices=("full", "inline", "normal"), default="full",
+                   help="fsync policy of the SQLite journal (see docs/cc.md)")
+    p.add_argument("--snapshot", action="append", help="JSON file of pairs and L2 snapshots to load")
+    p.add_argument("--admin-key-file", help="write (or reuse) an admin API key in this 0600 file")
+    p.add_argument("--cclink-port", type=int, default=6000,
+                   help="CC-LINK port edges connect to (0 = any free port, -1 = none)")
+    p.add_argument("--ready-file", help="write a JSON line with the bound ports once serving")
+    p.set_defaults(func=_cmd_cc)
+    p = sub.add_parser("up", help="start a CC, the Tokyo simulators and their edges on loopback")
+    p.add_argument("--port", type=int, default=8700, help="HTTP API port")
+    p.add_argument("--cclink-port", type=int, default=0, help="CC-LINK port (0 = any free port)")
+    p.add_argument("--data-dir", help="journal, keys and logs (default ~/.seqkern/up)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the edges' books")
+    p.add_argument("--venues", help="comma-separated deploy units to start (default: every Tokyo "
+                   "unit with a simulator: binance,binance-perp,okx,okx-perp,bybit,bybit-perp)")
+    p.set_defaults(func=_cmd_up)
+    from seqkern.sdk.cli import add_client_commands
+
+    add_client_commands(sub)
     p = sub.add_parser(
         "replay",
         help="replay a CC-LINK capture file: print its frames (JSON lines) or re-publish them",

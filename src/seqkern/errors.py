@@ -72,6 +72,78 @@ class NoRoutableVenue(SeqkernError):
     code = "NO_ROUTABLE_VENUE"
 
 
+# --- command center and API errors (each maps to one HTTP status in seqkern.cc.api) ---
+
+
+class Unauthorized(SeqkernError):
+    """No API key, or a key the CC does not know (HTTP 401)."""
+
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(SeqkernError):
+    """The API key lacks the scope the endpoint needs (HTTP 403)."""
+
+    code = "FORBIDDEN"
+
+
+class BadRequest(SeqkernError, ValueError):
+    """A request body or parameter that cannot be understood (HTTP 400)."""
+
+    code = "BAD_REQUEST"
+
+
+class NotSupported(SeqkernError):
+    """A request shape seqkern recognises but does not run yet (HTTP 501)."""
+
+    code = "NOT_SUPPORTED"
+
+
+class OrderNotFound(SeqkernError, KeyError):
+    code = "ORDER_NOT_FOUND"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class OrderNotOpen(SeqkernError):
+    """Cancel / amend / decrease on an order that is already terminal (HTTP 409)."""
+
+    code = "ORDER_NOT_OPEN"
+
+
+class InvalidTransition(SeqkernError):
+    """An order state change the state machine forbids (a bug or a stale venue message)."""
+
+    code = "INVALID_TRANSITION"
+
+
+class InsufficientBalance(SeqkernError):
+    code = "INSUFFICIENT_BALANCE"
+
+
+class KillSwitchActive(SeqkernError):
+    """Routing is stopped by the kill switch (HTTP 423)."""
+
+    code = "KILL_SWITCH_ACTIVE"
+
+
+class VenueUnavailable(SeqkernError):
+    """The venue's edge is not connected (HTTP 503)."""
+
+    code = "VENUE_UNAVAILABLE"
+
+
+class MasterKeyError(SeqkernError):
+    """The credentials master key is missing, malformed or stored unsafely."""
+
+    code = "MASTER_KEY"
+
+
+class JournalError(SeqkernError):
+    code = "JOURNAL"
+
+
 class RouteError(SeqkernError, ValueError):
     """A routing request the SOR cannot take: bad parent, bad venue inputs, malformed arrays."""
 
