@@ -97,3 +97,23 @@ def test_edge_process_against_the_simulator(venue: str, tmp_path: Path) -> None:
     spec = next(r for r in recs if r["kind"] == "PAIR_SPEC")
     assert spec["venue_symbol"] == vs and spec["venue_id"] == venue_id
     assert "order entry on" in err
+
+
+def test_seqkern_up_units_for_the_four_venues() -> None:
+    """`seqkern up --venues coinbase,kraken,bitget,cryptocom`: units, simulator paths, and credentials in
+    each venue's key format that the catalog accepts (the default stays the Tokyo units)."""
+    from seqkern.cc.up import PASSPHRASE_VENUES, _sim_secret, tokyo_units
+    from seqkern.venues.credentials import validate_credentials
+
+    assert {u.launcher for u in tokyo_units()} .isdisjoint({"coinbase", "kraken", "bitget", "cryptocom"})
+    units = {u.launcher: u for u in tokyo_units(["coinbase", "kraken", "bitget", "cryptocom"])}
+    assert set(units) == {"coinbase", "kraken", "bitget", "cryptocom"}
+    ep = units["cryptocom"].endpoints("ws://127.0.0.1:9", "http://127.0.0.1:9")
+    assert ep == {"MARKET_WS": "ws://127.0.0.1:9/exchange/v1/market", "REST": "http://127.0.0.1:9/exchange/v1",
+                  "TRADE_WS": "ws://127.0.0.1:9/exchange/v1/user"}
+    assert units["kraken"].endpoints("ws://h:1", "http://h:1")["TRADE_WS"] == "ws://h:1/auth/v2"
+    for venue in ("coinbase", "kraken", "bitget", "cryptocom"):
+        payload = {"api_key": "k" * 16, "api_secret": _sim_secret(venue)}
+        if venue in PASSPHRASE_VENUES:
+            payload["passphrase"] = "Sim-pass"
+        assert validate_credentials(venue, payload).venue == venue

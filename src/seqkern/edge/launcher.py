@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--symbols", help="comma-separated canonical symbols, e.g. BTC-USDT,ETH-USDT")
     ap.add_argument("--config", help="TOML config file (default: $SEQKERN_EDGE_CONFIG)")
     ap.add_argument("--cc", help="CC-LINK address of the command center (host:port or unix:/path)")
+    ap.add_argument("--region", choices=["ap", "na", "eu"],
+                    help="region the edge declares to its CC (default: the venue's catalog region, or "
+                         "$SEQKERN_EDGE_REGION; a single local CC takes every venue until multi-region)")
     ap.add_argument("--out", help="write published records as JSON lines to this file ('-' = stdout) "
                                   "instead of a CC")
     ap.add_argument("--market-ws", help="market-data websocket base URL")
@@ -238,6 +241,7 @@ class EdgeConfig:
     cc: str
     out: str
     duration: float
+    region: str = ""         # CC-LINK region override (cex4: one local CC for every venue)
 
 
 def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -273,7 +277,10 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
     out = args.out or ""
     if not cc and not out:
         out = "-"
-    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration)
+    region = args.region or env.get("SEQKERN_EDGE_REGION") or ""
+    if region and region not in ("ap", "na", "eu"):
+        raise EdgeConfigError(f"SEQKERN_EDGE_REGION must be ap, na or eu, not {region!r}")
+    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration, region)
 
 
 def parse_cc_address(address: str) -> tuple[str, str | int]:
@@ -297,7 +304,7 @@ def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
 
         parse_cc_address(conf.cc)
         venue = conf.venue
-        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[venue_by_id(venue.venue_id).region]
+        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[conf.region or venue_by_id(venue.venue_id).region]
         itype = 1 if venue.instrument_type.value == "spot" else 2
         client = EdgeLinkClient(f"venue-edge-{conf.venue_name}", region=region, venue_slot=venue.venue_id,
                                 instrument_type=itype)

@@ -86,13 +86,21 @@ def _run_cex4(args: argparse.Namespace) -> int:
     async def run() -> None:
         sim = cls(port=args.port, seed=args.seed, replay_path=args.replay)
         if args.api_key and args.venue == "coinbase":
-            from cryptography.hazmat.primitives.serialization import load_pem_public_key
-            sim.add_cdp_key(args.api_key, load_pem_public_key(args.secret.encode()))   # --secret: public key PEM
+            # --secret: the CDP key's PEM, private (its public half is registered) or public
+            from cryptography.hazmat.primitives.serialization import (
+                load_pem_private_key,
+                load_pem_public_key,
+            )
+            pem = args.secret.replace("\\n", "\n").encode()
+            pub = (load_pem_private_key(pem, password=None).public_key() if b"PRIVATE KEY" in pem
+                   else load_pem_public_key(pem))
+            sim.add_cdp_key(args.api_key, pub)
         elif args.api_key:
             sim.add_account(args.api_key, args.secret, args.passphrase)
         await sim.start()
-        print(f"{args.venue} simulator: " + _CEX4_PATHS[args.venue].format(ws=sim.base_ws, http=sim.base_http),
-              flush=True)
+        # "market <ws base>, REST <http base>" first (what `seqkern up` reads), then the venue's paths
+        print(f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http} ("
+              + _CEX4_PATHS[args.venue].format(ws=sim.base_ws, http=sim.base_http) + ")", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
