@@ -243,3 +243,15 @@ def test_checksums_agree_with_the_order_book_library_on_random_books() -> None:
                     (ob.bids if side == 0 else ob.asks)[Decimal(p_txt)] = Decimal(q_txt)
             ours = dec.book_checksum(book, px_dec, qty_dec) & 0xFFFFFFFF
             assert ours == ob.checksum(), (fmt, px_dec, qty_dec)
+
+
+def test_every_trade_of_a_batched_message_is_published() -> None:
+    """Kraken's doc trade message carries two trades: both become records (a list), in order."""
+    msg = {"channel": "trade", "type": "update", "data": [
+        {"symbol": "BTC/USD", "side": "buy", "price": "105944.2", "qty": "0.00027625", "ord_type": "limit",
+         "trade_id": 10218208, "timestamp": "2023-10-06T17:35:55.440295Z"},
+        {"symbol": "BTC/USD", "side": "sell", "price": "105910.5", "qty": "0.0001246", "ord_type": "market",
+         "trade_id": 10218209, "timestamp": "2023-10-06T17:35:56.123456Z"}]}
+    evs = KrakenSpot().parse_market_message(msg, 0)
+    assert isinstance(evs, list) and [e.trade_id for e in evs] == [10218208, 10218209]
+    assert [e.taker_side for e in evs] == [Side.BUY, Side.SELL]

@@ -358,7 +358,10 @@ class EdgeRunner:
             except (orjson.JSONDecodeError, VenueMessageError) as exc:
                 self._unparsable(shard, f"{exc}")
                 return
-            if ev is not None:
+            if isinstance(ev, list):          # venues batching several trades in one message (cex4)
+                for e in ev:
+                    self._on_market_event(shard, e)
+            elif ev is not None:
                 self._on_market_event(shard, ev)
             return
         self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else

@@ -358,8 +358,10 @@ class CexVenue(ABC):
 
     # other public messages
     @abstractmethod
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
-        """A decoded non-depth public message to a kernel record (None: nothing to publish)."""
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
+        """A decoded non-depth public message to a kernel record (None: nothing to publish; a list
+        when the venue batches several trades in one message)."""
 
     def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
         """Weights an endpoint is charged by (default: 1 on the first pool)."""

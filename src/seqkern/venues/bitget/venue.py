@@ -136,7 +136,8 @@ class BitgetSpot(CexVenue):
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         return False
 
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
             raise VenueMessageError("Bitget message is not a JSON object")
         try:
@@ -147,13 +148,10 @@ class BitgetSpot(CexVenue):
                 return ControlEvent("ack", f"{ev} {obj.get('arg')}")
             arg = obj.get("arg") or {}
             if arg.get("channel") == "trade" and obj.get("action") == "update":
-                data = obj["data"]
-                if not data:
-                    return None
-                t = data[-1]
-                return TradeEvent(arg["instId"], parse_px(t["price"]), parse_qty(t["size"]),
-                                  Side.BUY if t["side"] == "buy" else Side.SELL, int(t["tradeId"]),
-                                  int(t["ts"]) * 1_000_000, ts_recv_ns)
+                trades = [TradeEvent(arg["instId"], parse_px(t["price"]), parse_qty(t["size"]),
+                                     Side.BUY if t["side"] == "buy" else Side.SELL, int(t["tradeId"]),
+                                     int(t["ts"]) * 1_000_000, ts_recv_ns) for t in obj["data"]]
+                return trades[0] if len(trades) == 1 else (trades or None)
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Bitget message: {exc}") from None
         return None

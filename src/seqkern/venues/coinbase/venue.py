@@ -156,22 +156,24 @@ class CoinbaseSpot(CexVenue):
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         return False
 
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
             raise VenueMessageError("Coinbase message is not a JSON object")
         ch = obj.get("channel")
         try:
             if ch == "market_trades":
-                last = None
+                trades = []
                 for ev in obj["events"]:
+                    if ev.get("type") == "snapshot":
+                        continue      # the recent-trades snapshot on subscribe is history, not news
                     for t in ev.get("trades", []):
-                        last = t
-                if last is None or obj["events"][0].get("type") == "snapshot":
-                    return None
-                tid = str(last["trade_id"])
-                return TradeEvent(last["product_id"], parse_px(last["price"]), parse_qty(last["size"]),
-                                  Side.BUY if last["side"] == "BUY" else Side.SELL,
-                                  int(tid) if tid.isdigit() else 0, rfc3339_ns(last.get("time", "")), ts_recv_ns)
+                        tid = str(t["trade_id"])
+                        trades.append(TradeEvent(t["product_id"], parse_px(t["price"]), parse_qty(t["size"]),
+                                                 Side.BUY if t["side"] == "BUY" else Side.SELL,
+                                                 int(tid) if tid.isdigit() else 0, rfc3339_ns(t.get("time", "")),
+                                                 ts_recv_ns))
+                return trades[0] if len(trades) == 1 else (trades or None)
             if ch == "subscriptions":
                 return ControlEvent("ack", orjson.dumps(obj["events"][0].get("subscriptions", {})).decode())
             if obj.get("type") == "error":

@@ -147,7 +147,8 @@ class CryptocomSpot(CexVenue):
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         return final_id <= snapshot_id
 
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
             raise VenueMessageError("Crypto.com message is not a JSON object")
         method = obj.get("method")
@@ -159,14 +160,11 @@ class CryptocomSpot(CexVenue):
                 return ControlEvent("error", f"{method} {obj.get('code')}: {obj.get('message', '')}")
             res = obj.get("result")
             if method == "subscribe" and isinstance(res, dict) and res.get("channel") == "trade" and "data" in res:
-                data = res["data"]
-                if not data:
-                    return None
-                t = data[-1]
-                tid = str(t["d"])
-                return TradeEvent(res["instrument_name"], parse_px(str(t["p"])), parse_qty(str(t["q"])),
-                                  Side.BUY if t["s"] == "BUY" else Side.SELL, int(tid) if tid.isdigit() else 0,
-                                  int(t["t"]) * 1_000_000, ts_recv_ns)
+                trades = [TradeEvent(res["instrument_name"], parse_px(str(t["p"])), parse_qty(str(t["q"])),
+                                     Side.BUY if t["s"] == "BUY" else Side.SELL,
+                                     int(str(t["d"])) if str(t["d"]).isdigit() else 0, int(t["t"]) * 1_000_000,
+                                     ts_recv_ns) for t in res["data"]]
+                return trades[0] if len(trades) == 1 else (trades or None)
             if method in ("subscribe", "unsubscribe") and obj.get("id", -1) != -1:
                 return ControlEvent("ack", str(obj.get("id")))
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:

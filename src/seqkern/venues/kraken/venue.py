@@ -203,19 +203,19 @@ class KrakenSpot(CexVenue):
 
     # ---- other public messages ---------------------------------------------------------------
 
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
             raise VenueMessageError("Kraken message is not a JSON object")
         ch = obj.get("channel")
         try:
             if ch == "trade":
-                data = obj["data"]
-                if not data:
-                    return None
-                t = data[-1]          # the runner publishes one record per message: the latest trade
-                return TradeEvent(t["symbol"], parse_px(str(t["price"])), parse_qty(str(t["qty"])),
-                                  Side.BUY if t["side"] == "buy" else Side.SELL, int(t["trade_id"]),
-                                  rfc3339_ns(t.get("timestamp", "")), ts_recv_ns)
+                if obj.get("type") == "snapshot":
+                    return None       # the recent-trades snapshot on subscribe is history, not news
+                trades = [TradeEvent(t["symbol"], parse_px(str(t["price"])), parse_qty(str(t["qty"])),
+                                     Side.BUY if t["side"] == "buy" else Side.SELL, int(t["trade_id"]),
+                                     rfc3339_ns(t.get("timestamp", "")), ts_recv_ns) for t in obj["data"]]
+                return trades[0] if len(trades) == 1 else (trades or None)
             if ch in ("heartbeat", "status", "book"):
                 return None
             method = obj.get("method")
