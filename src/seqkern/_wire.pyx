@@ -45,6 +45,12 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
         int32_t has_checksum
         int64_t checksum
         int64_t cross_seq
+        # cex4 block
+        int64_t event_ns
+        int32_t px_dec
+        int32_t qty_dec
+        int64_t stream_seq
+        int32_t stream_gap
 
     cdef cppclass RawBook:
         bint active
@@ -55,6 +61,17 @@ cdef extern from "_wire_depth.h" namespace "skwire" nogil:
     int scan_binance_depth(DepthScan* s, const char* msg, size_t length)
     int scan_okx_books(DepthScan* s, const char* msg, size_t length)
     int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t length)
+    # cex4 block
+    int scan_coinbase_l2(DepthScan* s, const char* msg, size_t length)
+    int scan_kraken_book(DepthScan* s, const char* msg, size_t length)
+    int scan_bitget_books(DepthScan* s, const char* msg, size_t length)
+    int scan_cryptocom_book(DepthScan* s, const char* msg, size_t length)
+    uint32_t kraken_book_crc(const int64_t* apx, const int64_t* aqty, size_t na,
+                             const int64_t* bpx, const int64_t* bqty, size_t nb, int px_dec, int qty_dec)
+    int32_t bitget_book_crc(const int64_t* bpx, const int64_t* bqty, size_t nb,
+                            const int64_t* apx, const int64_t* aqty, size_t na, int px_dec, int qty_dec)
+    uint32_t crc32_bytes(const char* p, size_t n)
+    int SCAN_STREAM_GAP
     RawBook* raw_new() except +
     void raw_free(RawBook* r)
     void raw_clear(RawBook* r)
@@ -71,6 +88,13 @@ FORMAT_BINANCE = 1          # Binance spot depthUpdate (U, u)
 FORMAT_BINANCE_USDM = 2     # Binance USD-M depthUpdate (U, u, pu, T)
 FORMAT_OKX = 3              # OKX v5 books / books-l2-tbt / books50-l2-tbt (snapshot + update, seqId chain)
 FORMAT_BYBIT = 4            # Bybit v5 orderbook.{depth}.{symbol} (snapshot + delta, u)
+# cex4 block: in-stream snapshot venues
+FORMAT_COINBASE = 10        # Coinbase Advanced Trade l2_data (connection sequence_num)
+FORMAT_KRAKEN = 11          # Kraken WS v2 book (CRC32 of the top 10)
+FORMAT_BITGET = 12          # Bitget v2 books (seq, CRC32 of the top 25)
+FORMAT_CRYPTOCOM = 13       # Crypto.com v1 book / book.update (u, pu)
+_FORMATS = (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT, FORMAT_COINBASE, FORMAT_KRAKEN,
+            FORMAT_BITGET, FORMAT_CRYPTOCOM)
 
 OKX_CHECKSUM_DEPTH = 25
 
@@ -80,6 +104,7 @@ DEPTH = 1
 BAD_JSON = -1
 BAD_SHAPE = -2
 TOO_MANY_LEVELS = -3
+STREAM_GAP = -4    # a connection-wide sequence number was skipped (Coinbase): resync the shard's books
 
 # apply results
 APPLIED = 0
@@ -88,18 +113,26 @@ GAP = 2            # the venue's continuity rule failed: the book is invalid, re
 BAD_LEVEL = 3      # a price/qty that does not parse or fit the book: book invalid, resync
 NOT_DEPTH = 4      # apply called without a scanned depth message
 CHECKSUM = 5       # the message's checksum does not match the book after applying: book invalid
+BAD_CHECKSUM = CHECKSUM
 
 # continuity rules (CexVenue.sequence_rule codes)
 RULE_NONE = 0          # apply every message (snapshot-replace feeds)
 RULE_FIRST_LAST = 1    # Binance spot: ignore u <= last; gap if U > last + 1
 RULE_PREV_FINAL = 2    # Binance USD-M: pu must equal last u (ignore u < last)
 RULE_PREV_SEQ = 3      # OKX: prevSeqId must equal the last seqId (seqId may reset lower, or repeat)
+RULE_INCREASING = 10   # cex4: ids only move forward (Bitget seq): u <= last is stale, no +1 rule
 
 cdef enum:
     CF_BINANCE = 1
     CF_BINANCE_USDM = 2
     CF_OKX = 3
     CF_BYBIT = 4
+    CF_COINBASE = 10     # cex4 block
+    CF_KRAKEN = 11
+    CF_BITGET = 12
+    CF_CRYPTOCOM = 13
+    CK_SCRATCH = 1032
+    MAX_SYMBOLS = 4096
 
 cdef enum:
     C_APPLIED = 0
@@ -217,9 +250,19 @@ cdef class DepthDecoder:
     cdef int64_t* _da
     cdef unordered_map[string, int] _sym_index
     cdef readonly int symbol_index     # index of the scanned symbol (register_symbol), -1 unknown
+    # cex4 block: per-symbol precisions for checksums, the book depth to keep, scratch walks
+    cdef Py_ssize_t _max_levels
+    cdef object _scratch                # int64[4, CK_SCRATCH]
+    cdef int64_t* _sbp
+    cdef int64_t* _sbq
+    cdef int64_t* _sap
+    cdef int64_t* _saq
+    cdef object _prec                   # int32[MAX_SYMBOLS + 1, 2]: (px, qty) decimals; row 0 = unregistered
+    cdef int32_t* _pr
+    cdef public int book_depth          # levels per side kept (Kraken / Crypto.com views); 0 = all
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
-        if format not in (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT):
+        if format not in _FORMATS:
             raise ValueError(f"unknown depth message format {format}")
         if max_levels < 1:
             raise ValueError("max_levels must be positive")
@@ -237,6 +280,17 @@ cdef class DepthDecoder:
         self.n_bids = 0
         self.n_asks = 0
         self.symbol_index = -1
+        self._max_levels = max_levels
+        self._scratch = np.zeros((4, CK_SCRATCH), dtype=np.int64)
+        cdef int64_t[:, ::1] sc = self._scratch
+        self._sbp = &sc[0, 0]
+        self._sbq = &sc[1, 0]
+        self._sap = &sc[2, 0]
+        self._saq = &sc[3, 0]
+        self._prec = np.full((MAX_SYMBOLS + 1, 2), -1, dtype=np.int32)
+        cdef int32_t[:, ::1] pr = self._prec
+        self._pr = &pr[0, 0]
+        self.book_depth = 0
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -250,6 +304,14 @@ cdef class DepthDecoder:
             return scan_okx_books(self._s, p, <size_t>n)
         if self.format == CF_BYBIT:
             return scan_bybit_orderbook(self._s, p, <size_t>n)
+        if self.format == CF_COINBASE:          # cex4 block
+            return scan_coinbase_l2(self._s, p, <size_t>n)
+        if self.format == CF_KRAKEN:
+            return scan_kraken_book(self._s, p, <size_t>n)
+        if self.format == CF_BITGET:
+            return scan_bitget_books(self._s, p, <size_t>n)
+        if self.format == CF_CRYPTOCOM:
+            return scan_cryptocom_book(self._s, p, <size_t>n)
         return scan_binance_depth(self._s, p, <size_t>n)
 
     cpdef int scan(self, object msg) except? -100:
@@ -322,7 +384,7 @@ cdef class DepthDecoder:
 
     @property
     def event_time_ns(self):
-        return self._s.event_ms * 1000000
+        return self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
 
     @property
     def transact_time_ns(self):
@@ -376,8 +438,20 @@ cdef class DepthDecoder:
         return C_APPLIED
 
     cdef int _verify(self, L2Book book, RawLevels raw):
-        """OKX legacy checksum: checked whenever the message carries a non-zero one."""
-        if self._s.has_checksum == 0 or self._s.checksum == 0:
+        """OKX legacy checksum: checked whenever the message carries a non-zero one. Kraken's (and
+        Bitget's when no raw strings are kept) is computed in C from the book at the symbol's
+        precision (cex4)."""
+        cdef int row
+        if self._s.has_checksum == 0:
+            return C_APPLIED
+        # Kraken's and Bitget's checksums are live (0 is a value); OKX's 0 means deprecated
+        if self.format == CF_KRAKEN or (self.format == CF_BITGET and (raw is None or not raw._r.active)):
+            row = self.symbol_index + 1 if 0 <= self.symbol_index < MAX_SYMBOLS else 0
+            if not self._checksum_ok(book, self._pr[2 * row], self._pr[2 * row + 1]):
+                book.valid = False
+                return C_CHECKSUM
+            return C_APPLIED
+        if self._s.checksum == 0:
             return C_APPLIED
         if raw is None or not raw._r.active:
             book.valid = False      # cannot verify: the book was not built from checksummed data
@@ -417,13 +491,16 @@ cdef class DepthDecoder:
             book.valid = False
             self.bbo_changed = False
             return rc
+        if self.book_depth > 0 and self.format >= CF_COINBASE:
+            with nogil:
+                self._truncate(book, self.book_depth)     # cex4: Kraken / Crypto.com depth views
         if r != NULL or self._s.has_checksum:
             rc = self._verify(book, raw)
             if rc != C_APPLIED:
                 self.bbo_changed = False
                 return rc
         book.last_update_id = self._s.final_id
-        book.ts_event_ns = self._s.event_ms * 1000000
+        book.ts_event_ns = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
         return C_APPLIED
 
     cpdef int apply_snapshot(self, L2Book book, RawLevels raw=None):
@@ -440,7 +517,8 @@ cdef class DepthDecoder:
         book.valid = False
         if raw is not None:
             raw_clear(raw._r)
-            raw._r.active = self._s.has_checksum != 0 and self._s.checksum != 0
+            # Kraken's checksum is computed from the book at its precision: no strings to keep (cex4)
+            raw._r.active = self._s.has_checksum != 0 and self._s.checksum != 0 and self.format != CF_KRAKEN
         rc = self.apply(book, raw)
         if rc == C_APPLIED:
             book.valid = True
@@ -467,6 +545,9 @@ cdef class DepthDecoder:
             if self._s.prev_final_id != last:
                 book.valid = False
                 return C_GAP
+        elif rule == RULE_INCREASING:
+            if self._s.final_id <= last:
+                return C_STALE
         elif rule == RULE_PREV_SEQ:
             # prevSeqId chains to the last seqId; seqId may equal it (idle keepalive) or be lower
             # (sequence reset after maintenance). Legacy messages without seqId rely on the checksum.
@@ -480,12 +561,106 @@ cdef class DepthDecoder:
         """Write the last apply as CC-LINK frames into ``enc``: an L2_DELTA (update id = u, venue
         time = E) and, when ``with_bbo`` and the top of book changed, a BBO. No Python object
         per level."""
-        cdef int64_t ts = self._s.event_ms * 1000000
+        cdef int64_t ts = self._s.event_ns if self._s.event_ns else self._s.event_ms * 1000000
         enc.l2_c(K_L2_DELTA, symbol_id, <uint64_t>self._s.final_id, self._db, self.n_bids, self._da,
                  self.n_asks, ts, ts_local_ns, 0)
         if with_bbo and self.bbo_changed:
             enc.bbo_c(symbol_id, self.bid_px, self.bid_qty, self.ask_px, self.ask_qty, ts, ts_local_ns, 0)
         return 0
+
+    # ---- cex4 block: in-stream snapshots, checksums, connection sequence ----
+
+    @property
+    def has_checksum(self):
+        return self._last_rc == SCAN_DEPTH and self._s.has_checksum != 0
+
+    @property
+    def px_decimals(self):
+        """Most fraction digits among the scanned prices (the venue's price precision)."""
+        return self._s.px_dec
+
+    @property
+    def qty_decimals(self):
+        return self._s.qty_dec
+
+    @property
+    def stream_seq(self):
+        return self._s.stream_seq
+
+    def reset_stream(self):
+        """Forget the connection sequence (call on every new connection)."""
+        self._s.stream_seq = -1
+
+    cdef int _truncate(self, L2Book book, int depth) noexcept nogil:
+        """Keep ``depth`` levels per side (Kraken: levels leaving the subscribed depth get no delete)."""
+        cdef int side
+        cdef Py_ssize_t n
+        if depth <= 0 or depth + 1 > CK_SCRATCH:
+            return 0
+        for side in range(2):
+            while (book.bids.count if side == SIDE_BID else book.asks.count) > depth:
+                n = book.levels_c(side, depth + 1, self._sbp, self._sbq)
+                if n <= depth:
+                    break
+                book.set_level(side, self._sbp[depth], 0)
+                if side == SIDE_BID and self.n_bids < self._max_levels:
+                    self._db[2 * self.n_bids] = self._sbp[depth]
+                    self._db[2 * self.n_bids + 1] = 0
+                    self.n_bids += 1
+                elif side == SIDE_ASK and self.n_asks < self._max_levels:
+                    self._da[2 * self.n_asks] = self._sbp[depth]
+                    self._da[2 * self.n_asks + 1] = 0
+                    self.n_asks += 1
+        return 0
+
+    cdef bint _checksum_ok(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
+        cdef Py_ssize_t nb, na
+        cdef int pd = px_dec if px_dec > self._s.px_dec else self._s.px_dec
+        cdef int qd = qty_dec if qty_dec > self._s.qty_dec else self._s.qty_dec
+        if self.format == CF_KRAKEN:
+            nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
+            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, pd, qd) == <uint32_t>self._s.checksum
+        if self.format == CF_BITGET:
+            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
+            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, pd, qd) == <int32_t>self._s.checksum
+        return True
+
+    cpdef int apply_verified(self, L2Book book, int px_dec=-1, int qty_dec=-1, int depth=0):
+        """Replace the book with the scanned snapshot, keep ``depth`` levels, check the venue
+        checksum at these precisions (or more, as the message shows) (tools, tests, benchmarks)."""
+        self.book_depth = depth
+        self.set_symbol_precision(self.symbol_index, px_dec, qty_dec)
+        return self.apply_snapshot(book, None)
+
+    def book_checksum(self, L2Book book, int px_dec, int qty_dec):
+        """The checksum of ``book`` as this format's venue computes it (tools and tests)."""
+        cdef Py_ssize_t nb, na
+        if self.format == CF_KRAKEN:
+            nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
+            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, px_dec, qty_dec)
+        if self.format == CF_BITGET:
+            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
+            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
+            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
+        raise ValueError("this depth format has no checksum")
+
+    cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
+        """``apply_checked`` with explicit precisions and depth (tools, tests, benchmarks)."""
+        self.book_depth = depth
+        self.set_symbol_precision(self.symbol_index, px_dec, qty_dec)
+        return self.apply_checked(book, rule, None)
+
+    def set_symbol_precision(self, int index, int px_dec, int qty_dec):
+        """The venue's price / size decimals of a registered symbol (-1 = unregistered), as learned
+        from its snapshot; checksums use them (or more, when a message shows more)."""
+        cdef int row = index + 1 if 0 <= index < MAX_SYMBOLS else 0
+        self._pr[2 * row] = px_dec
+        self._pr[2 * row + 1] = qty_dec
+
+    # ---- end cex4 block ----
 
     def levels(self):
         """The scanned levels as a list of (side, price_str, qty_str) (tests and tools only)."""

@@ -32,6 +32,7 @@ enum : int {
     SCAN_BAD_JSON = -1,  // not JSON / truncated
     SCAN_BAD_SHAPE = -2, // JSON, but a depth message with missing or mistyped fields
     SCAN_TOO_MANY = -3,  // more levels than the scan's capacity
+    SCAN_STREAM_GAP = -4, // cex4: a connection-wide sequence number skipped (Coinbase sequence_num)
 };
 
 struct Level {
@@ -51,6 +52,10 @@ struct DepthScan {
     scan_fn binance = nullptr;  // scanner per venue format
     scan_fn okx = nullptr;
     scan_fn bybit = nullptr;
+    scan_fn coinbase = nullptr; // cex4 block
+    scan_fn kraken = nullptr;
+    scan_fn bitget = nullptr;
+    scan_fn cryptocom = nullptr;
     const char* impl = "";
     std::vector<char> buf;
     std::vector<Level> levels;
@@ -69,6 +74,13 @@ struct DepthScan {
     int32_t has_checksum = 0;   // OKX: a "checksum" field was present
     int64_t checksum = 0;       // OKX: its value (0 = deprecated / not to be checked)
     int64_t cross_seq = 0;      // Bybit "seq" (cross sequence, monotonic, not contiguous)
+    // ---- cex4 block (Coinbase, Kraken, Bitget, Crypto.com; snapshot / has_checksum / checksum above) ----
+    int64_t event_ns = 0;       // event time in ns (venues sending RFC3339 times); 0 = use event_ms
+    int32_t px_dec = 0;         // most fractional digits seen in this message's prices
+    int32_t qty_dec = 0;        // ... and in its quantities
+    int64_t stream_seq = -1;    // Coinbase: last envelope sequence_num on this connection (kept across scans)
+    int32_t stream_gap = 0;     // 1: this message's sequence_num did not follow stream_seq
+    // ---- end cex4 block ----
 
     explicit DepthScan(size_t cap_levels) : max_levels(cap_levels) {
         levels.resize(cap_levels);
@@ -179,6 +191,10 @@ static inline void scan_reset(DepthScan* s) {
     s->has_checksum = 0;
     s->checksum = 0;
     s->cross_seq = 0;
+    s->event_ns = 0;       // cex4 block
+    s->px_dec = 0;
+    s->qty_dec = 0;
+    s->stream_gap = 0;
 }
 
 static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::document& doc) {
@@ -363,6 +379,420 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     return SCAN_DEPTH;
 }
 
+// ================================================================================================
+// cex4 block: Coinbase Advanced Trade, Kraken WS v2, Bitget v2 spot, Crypto.com Exchange v1.
+// These venues send the book snapshot in-stream (DepthScan.snapshot = 1) and resync by
+// resubscribing; Kraken and Bitget carry a CRC32 checksum that is verified in C after applying.
+// ================================================================================================
+
+static inline int32_t frac_digits(const char* p, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        if (p[i] == '.') {
+            int32_t k = 0;
+            for (int32_t j = i + 1; j < n && p[j] >= '0' && p[j] <= '9'; j++) k++;
+            return k;
+        }
+    }
+    return 0;
+}
+
+static inline void note_decimals(DepthScan* s, const Level& L) {
+    int32_t d = frac_digits(L.px, L.px_len);
+    if (d > s->px_dec) s->px_dec = d;
+    d = frac_digits(L.qty, L.qty_len);
+    if (d > s->qty_dec) s->qty_dec = d;
+}
+
+// A JSON number token (Kraken v2 prices and sizes), or a string holding one.
+static inline bool token_decimal(od::value& v, const char** p, int32_t* n) {
+    std::string_view tok = v.raw_json_token();
+    if (tok.empty()) return false;
+    if (tok[0] == '"') return token_string(v, p, n);
+    size_t k = 0;
+    while (k < tok.size() && ((tok[k] >= '0' && tok[k] <= '9') || tok[k] == '.' || tok[k] == '-' ||
+                              tok[k] == 'e' || tok[k] == 'E' || tok[k] == '+')) k++;
+    if (k == 0) return false;
+    *p = tok.data();
+    *n = static_cast<int32_t>(k);
+    return true;
+}
+
+static inline int64_t parse_ascii_int(const char* p, int32_t n, bool* ok) {
+    int64_t v = 0;
+    bool neg = false;
+    int32_t i = 0;
+    if (n > 0 && p[0] == '-') { neg = true; i = 1; }
+    if (i >= n) { *ok = false; return 0; }
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') { *ok = false; return 0; }
+        v = v * 10 + (p[i] - '0');
+    }
+    *ok = true;
+    return neg ? -v : v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse).
+static inline int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+// "2023-10-06T17:35:55.440295Z" (Z or +00:00, up to 9 fraction digits) -> ns since epoch; 0 if unreadable.
+static inline int64_t parse_rfc3339_ns(const char* p, int32_t n) {
+    if (n < 20) return 0;
+    auto dig = [&](int32_t i, int32_t k) -> int64_t {
+        int64_t v = 0;
+        for (int32_t j = i; j < i + k; j++) {
+            if (p[j] < '0' || p[j] > '9') return -1;
+            v = v * 10 + (p[j] - '0');
+        }
+        return v;
+    };
+    int64_t y = dig(0, 4), mo = dig(5, 2), d = dig(8, 2), h = dig(11, 2), mi = dig(14, 2), se = dig(17, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || mi < 0 || se < 0) return 0;
+    int64_t frac = 0;
+    int32_t i = 19, nd = 0;
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (nd < 9) { frac = frac * 10 + (p[i] - '0'); nd++; }
+            i++;
+        }
+    }
+    while (nd < 9) { frac *= 10; nd++; }
+    return ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000000LL) + frac;
+}
+
+// One level into the scan (pointers into the padded copy), with decimals noted.
+static inline int push_level(DepthScan* s, const char* px, int32_t pn, const char* q, int32_t qn, int side) {
+    if (s->n_levels >= s->max_levels) return SCAN_TOO_MANY;
+    Level& L = s->levels[s->n_levels];
+    L.px = px; L.px_len = pn; L.qty = q; L.qty_len = qn; L.side = side;
+    note_decimals(s, L);
+    s->n_levels++;
+    return SCAN_DEPTH;
+}
+
+// [[px, qty(, more...)], ...] string pairs (Bitget, Crypto.com) with decimals noted.
+static inline int scan_pairs_dec(DepthScan* s, od::value& v, int side) {
+    size_t before = s->n_levels;
+    int rc = scan_levels(s, v, side);
+    if (rc != SCAN_DEPTH) return rc;
+    for (size_t i = before; i < s->n_levels; i++) note_decimals(s, s->levels[i]);
+    return SCAN_DEPTH;
+}
+
+static inline bool same_symbol(DepthScan* s, const char* p, int32_t n) {
+    if (s->sym == nullptr) { s->sym = p; s->sym_len = n; return true; }
+    return s->sym_len == n && std::memcmp(s->sym, p, static_cast<size_t>(n)) == 0;
+}
+
+static inline int load_object(DepthScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    od::json_type t;
+    if (doc.type().get(t)) return SCAN_BAD_JSON;
+    if (t != od::json_type::object) return SCAN_OTHER;
+    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    return SCAN_DEPTH;
+}
+
+// Object fields are looked up by key (find_field_unordered): iterating an object builds
+// simdjson's field pair outside the AVX2 target region, which the compiler refuses to inline.
+enum : int { FIELD_OK = 0, FIELD_MISSING = 1, FIELD_ERROR = -1 };
+
+static inline int get_field(od::object& o, std::string_view key, od::value& out) {
+    auto err = o.find_field_unordered(key).get(out);
+    if (!err) return FIELD_OK;
+    if (err == simdjson::NO_SUCH_FIELD) return FIELD_MISSING;
+    return FIELD_ERROR;
+}
+
+// ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
+// sequence_num counts every message of the connection (all channels): a skipped number is a
+// connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
+static int coinbase_updates(DepthScan* s, od::value& v) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object u;
+        if (item.get(iv) || iv.get_object().get(u)) return SCAN_BAD_SHAPE;
+        od::value f;
+        std::string_view sv;
+        if (get_field(u, "side", f) != FIELD_OK || f.get_string().get(sv)) return SCAN_BAD_SHAPE;
+        int side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        if (side < 0) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
+}
+
+inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    // lookups in the envelope's document order (channel, client_id, timestamp, sequence_num, events):
+    // an unordered lookup that wraps around would skip the events array a second time
+    od::value v;
+    int64_t seq = 0;
+    bool have_seq = false, l2 = false;
+    rc = get_field(obj, "channel", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) {
+        std::string_view c;
+        if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+        l2 = (c == "l2_data");
+    }
+    if (l2 && get_field(obj, "timestamp", v) == FIELD_OK) {
+        const char* p; int32_t n;
+        if (token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+    }
+    rc = get_field(obj, "sequence_num", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) {
+        if (v.get_int64().get(seq)) return SCAN_BAD_SHAPE;
+        have_seq = true;
+        if (s->stream_seq >= 0 && seq != s->stream_seq + 1) s->stream_gap = 1;
+        s->stream_seq = seq;
+        s->first_id = seq;
+        s->final_id = seq;
+    }
+    if (s->stream_gap) return SCAN_STREAM_GAP;
+    if (!l2) return SCAN_OTHER;
+    if (!have_seq) return SCAN_BAD_SHAPE;
+    if (get_field(obj, "events", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array evs;
+    if (v.get_array().get(evs)) return SCAN_BAD_SHAPE;
+    bool have_events = false;
+    for (auto er : evs) {
+        od::value ev_v;
+        od::object ev;
+        if (er.get(ev_v) || ev_v.get_object().get(ev)) return SCAN_BAD_SHAPE;
+        od::value f;
+        std::string_view t;
+        if (get_field(ev, "type", f) != FIELD_OK || f.get_string().get(t)) return SCAN_BAD_SHAPE;
+        if (t == "snapshot") s->snapshot = 1;
+        const char* p; int32_t n;
+        if (get_field(ev, "product_id", f) != FIELD_OK || !token_string(f, &p, &n)) return SCAN_BAD_SHAPE;
+        if (!same_symbol(s, p, n)) return SCAN_BAD_SHAPE;     // one product per message
+        if (get_field(ev, "updates", f) != FIELD_OK) return SCAN_BAD_SHAPE;
+        rc = coinbase_updates(s, f);
+        if (rc != SCAN_DEPTH) return rc;
+        have_events = true;
+    }
+    if (!have_events || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    return SCAN_DEPTH;
+}
+
+// ---- Kraken WS v2: {"channel":"book","type":"snapshot"|"update","data":[{symbol,bids,asks,checksum,timestamp}]} ----
+static int kraken_levels(DepthScan* s, od::value& v, int side) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object lv;
+        if (item.get(iv) || iv.get_object().get(lv)) return SCAN_BAD_SHAPE;
+        od::value f;
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
+}
+
+inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    std::string_view c;
+    rc = get_field(obj, "channel", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    if (c != "book") return SCAN_OTHER;
+    if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    s->snapshot = (c == "snapshot");
+    if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;   // one symbol per message (the checksum is per book)
+        have_data = true;
+        od::value f;
+        if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+        rc = get_field(d, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 0)) != SCAN_DEPTH) return rc;
+        rc = get_field(d, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 1)) != SCAN_DEPTH) return rc;
+        if (get_field(d, "checksum", f) == FIELD_OK) {
+            uint64_t ck;
+            if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
+            s->checksum = static_cast<int64_t>(ck);
+            s->has_checksum = 1;
+        }
+        if (get_field(d, "timestamp", f) == FIELD_OK) {
+            const char* p; int32_t n;
+            if (token_string(f, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+        }
+    }
+    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
+    return SCAN_DEPTH;
+}
+
+// ---- Bitget v2: {"action":"snapshot"|"update","arg":{"instType","channel":"books","instId"},"data":[{asks,bids,checksum,seq,ts}]} ----
+inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    // document order: action, arg, data, ts
+    od::value v;
+    std::string_view c;
+    rc = get_field(obj, "action", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
+    if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
+    s->snapshot = (c == "snapshot");
+    rc = get_field(obj, "arg", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    od::object arg;
+    if (v.get_object().get(arg)) return SCAN_OTHER;
+    od::value f;
+    if (get_field(arg, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
+    if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;
+        have_data = true;
+        rc = get_field(d, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
+        rc = get_field(d, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if (get_field(d, "checksum", f) == FIELD_OK) {
+            if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
+            s->has_checksum = 1;
+        }
+        if (get_field(d, "seq", f) == FIELD_OK) {
+            if (f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+            s->first_id = s->final_id;
+        }
+        if (get_field(d, "ts", f) == FIELD_OK) {
+            const char* p; int32_t n;
+            bool ok = false;
+            if (token_string(f, &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
+            if (!ok) s->event_ms = 0;
+        }
+    }
+    if (!have_data) return SCAN_BAD_SHAPE;
+    if (s->snapshot && s->checksum == 0) s->has_checksum = 0;   // snapshots may carry 0: not verified
+    return SCAN_DEPTH;
+}
+
+// ---- Crypto.com v1: {"id":-1,"method":"subscribe","code":0,"result":{"instrument_name","channel":"book"|"book.update","data":[...]}} ----
+static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have = false;
+    int rc;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have) return SCAN_BAD_SHAPE;
+        have = true;
+        od::value f;
+        od::object side_obj;
+        od::object* src = &d;
+        if (update) {
+            if (get_field(d, "update", f) != FIELD_OK || f.get_object().get(side_obj)) return SCAN_BAD_SHAPE;
+            src = &side_obj;
+        }
+        rc = get_field(*src, "asks", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
+        rc = get_field(*src, "bids", f);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
+        if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+        if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+        if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
+    }
+    if (!have) return SCAN_BAD_SHAPE;
+    s->first_id = update ? s->prev_final_id + 1 : s->final_id;
+    return SCAN_DEPTH;
+}
+
+inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    scan_reset(s);
+    int rc = load_object(s, msg, len, doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
+    od::value v;
+    rc = get_field(obj, "result", v);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // heartbeats, acks without result
+    od::object r;
+    if (v.get_object().get(r)) return SCAN_OTHER;
+    // document order: instrument_name, subscription, channel, depth, data
+    od::value f;
+    std::string_view c;
+    rc = get_field(r, "instrument_name", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // answers without a channel payload
+    if (!token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
+    if (kind == 0) {
+        s->sym = nullptr;
+        s->sym_len = 0;
+        return SCAN_OTHER;
+    }
+    rc = get_field(r, "data", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_MISSING) return SCAN_OTHER;            // a subscribe answer naming the channel
+    rc = cryptocom_data(s, f, kind == 2);
+    if (rc != SCAN_DEPTH) return rc;
+    s->snapshot = (kind == 1);
+    return SCAN_DEPTH;
+}
+// ---- end cex4 scanners ----
+
 }  // namespace scan
 }  // namespace skwire
 #ifdef SKWIRE_REQUIRES_HASWELL
@@ -384,6 +814,10 @@ inline DepthScan* scan_new(size_t cap_levels) {
     s->binance = &scan::scan_binance_depth;
     s->okx = &scan::scan_okx_books;
     s->bybit = &scan::scan_bybit_orderbook;
+    s->coinbase = &scan::scan_coinbase_l2;      // cex4 block
+    s->kraken = &scan::scan_kraken_book;
+    s->bitget = &scan::scan_bitget_books;
+    s->cryptocom = &scan::scan_cryptocom_book;
 #ifdef SKWIRE_REQUIRES_HASWELL
     s->impl = "haswell";
 #else
@@ -401,6 +835,128 @@ inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) { retur
 
 inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) { return s->okx(s, msg, len); }
 inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) { return s->bybit(s, msg, len); }
+
+// ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com scanners and the Kraken / Bitget checksums ----
+inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) { return s->coinbase(s, msg, len); }
+inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) { return s->kraken(s, msg, len); }
+inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) { return s->bitget(s, msg, len); }
+inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) { return s->cryptocom(s, msg, len); }
+
+// ---- CRC32 (ISO-HDLC / zlib polynomial 0xEDB88320), as Kraken and Bitget compute it ----
+// Slicing-by-8: eight 256-entry tables, eight input bytes per step.
+struct Crc32Tables {
+    uint32_t t[8][256];
+    Crc32Tables() {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[0][i] = c;
+        }
+        for (uint32_t i = 0; i < 256; i++)
+            for (int k = 1; k < 8; k++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+    }
+};
+
+static inline const Crc32Tables& crc32_tables() {
+    static const Crc32Tables tables;
+    return tables;
+}
+
+inline uint32_t crc32_bytes(const char* p, size_t n) {
+    const Crc32Tables& T = crc32_tables();
+    const unsigned char* b = reinterpret_cast<const unsigned char*>(p);
+    uint32_t c = 0xFFFFFFFFu;
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+    while (n >= 8) {
+        uint32_t lo, hi;
+        std::memcpy(&lo, b, 4);
+        std::memcpy(&hi, b + 4, 4);
+        lo ^= c;     // little-endian hosts (x86-64, arm64)
+        c = T.t[7][lo & 0xFF] ^ T.t[6][(lo >> 8) & 0xFF] ^ T.t[5][(lo >> 16) & 0xFF] ^ T.t[4][lo >> 24] ^
+            T.t[3][hi & 0xFF] ^ T.t[2][(hi >> 8) & 0xFF] ^ T.t[1][(hi >> 16) & 0xFF] ^ T.t[0][hi >> 24];
+        b += 8;
+        n -= 8;
+    }
+#endif
+    while (n--) c = T.t[0][(c ^ *b++) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static const int64_t POW10[19] = {1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL,
+    100000000LL, 1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+    1000000000000000000LL};
+
+// Append the unsigned decimal digits of v (no leading zeros; "0" for zero).
+static inline char* put_uint(char* w, uint64_t v) {
+    char tmp[24];
+    int k = 0;
+    do { tmp[k++] = static_cast<char>('0' + v % 10); v /= 10; } while (v);
+    while (k) *w++ = tmp[--k];
+    return w;
+}
+
+// Fixed-point value (scale 10^digits) written with exactly `dec` fraction digits ("26275.0", "0.0500").
+static inline char* put_fixed(char* w, int64_t v, int digits, int dec) {
+    if (v < 0) { *w++ = '-'; v = -v; }
+    int64_t scaled = dec <= digits ? v / POW10[digits - dec] : v * POW10[dec - digits];
+    if (dec == 0) return put_uint(w, static_cast<uint64_t>(scaled));
+    w = put_uint(w, static_cast<uint64_t>(scaled / POW10[dec]));
+    *w++ = '.';
+    int64_t f = scaled % POW10[dec];
+    for (int k = dec - 1; k >= 0; k--) { *w++ = static_cast<char>('0' + (f / POW10[k]) % 10); }
+    return w;
+}
+
+// Kraken v2 book checksum: top 10 asks (low to high) then top 10 bids (high to low); each level is
+// price then qty written at the instrument's precision with the point removed and leading zeros
+// stripped; CRC32 of the concatenation, unsigned.
+inline uint32_t kraken_book_crc(const int64_t* apx, const int64_t* aqty, size_t na,
+                                const int64_t* bpx, const int64_t* bqty, size_t nb, int px_dec, int qty_dec) {
+    char buf[20 * 48];
+    char* w = buf;
+    if (px_dec > 9) px_dec = 9;
+    if (qty_dec > 8) qty_dec = 8;
+    for (size_t i = 0; i < na && i < 10; i++) {
+        w = put_uint(w, static_cast<uint64_t>(apx[i] / POW10[9 - px_dec]));
+        w = put_uint(w, static_cast<uint64_t>(aqty[i] / POW10[8 - qty_dec]));
+    }
+    for (size_t i = 0; i < nb && i < 10; i++) {
+        w = put_uint(w, static_cast<uint64_t>(bpx[i] / POW10[9 - px_dec]));
+        w = put_uint(w, static_cast<uint64_t>(bqty[i] / POW10[8 - qty_dec]));
+    }
+    return crc32_bytes(buf, static_cast<size_t>(w - buf));
+}
+
+// Bitget (and OKX legacy) checksum: the first 25 levels interleaved bid px:bid sz:ask px:ask sz...,
+// joined with ':', levels missing on the shorter side skipped; CRC32 read as a signed 32-bit int.
+inline int32_t bitget_book_crc(const int64_t* bpx, const int64_t* bqty, size_t nb,
+                               const int64_t* apx, const int64_t* aqty, size_t na, int px_dec, int qty_dec) {
+    char buf[50 * 2 * 48];
+    char* w = buf;
+    bool first = true;
+    if (px_dec > 9) px_dec = 9;
+    if (qty_dec > 8) qty_dec = 8;
+    for (size_t i = 0; i < 25; i++) {
+        if (i < nb) {
+            if (!first) *w++ = ':';
+            first = false;
+            w = put_fixed(w, bpx[i], 9, px_dec);
+            *w++ = ':';
+            w = put_fixed(w, bqty[i], 8, qty_dec);
+        }
+        if (i < na) {
+            if (!first) *w++ = ':';
+            first = false;
+            w = put_fixed(w, apx[i], 9, px_dec);
+            *w++ = ':';
+            w = put_fixed(w, aqty[i], 8, qty_dec);
+        }
+    }
+    return static_cast<int32_t>(crc32_bytes(buf, static_cast<size_t>(w - buf)));
+}
+
+// ---- end cex4 block ----
 
 // ---- OKX legacy CRC32 checksum over the venue's own strings ---------------------------------
 

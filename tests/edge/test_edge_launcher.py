@@ -24,7 +24,7 @@ def test_unknown_venue_lists_valid_names(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert "unknown VENUE 'nasdaq'" in err and "binance, binance-perp" in err and "UNKNOWN_VENUE" in err
     with pytest.raises(UnknownVenue, match="catalog but this build has no edge adapter"):
-        configure(["--symbols", "BTC-USDT"], env={"VENUE": "kraken"})
+        configure(["--symbols", "BTC-USDT"], env={"VENUE": "hyperliquid"})   # kraken has an edge now (cex4)
     with pytest.raises(UnknownVenue, match="VENUE is not set"):
         configure(["--symbols", "BTC-USDT"], env={})
 

@@ -52,6 +52,9 @@ class SimUnit:
         if self.venue == "okx":
             return {"MARKET_WS": base_ws, "REST": base_http, "PRIVATE_WS": base_ws + "/ws/v5/private",
                     "TRADE_WS": base_ws + "/ws/v5/private"}
+        cex4 = CEX4_PATHS.get(self.venue)
+        if cex4 is not None:
+            return {k: (base_http if v.startswith("http:") else base_ws) + v.split(":", 1)[1] for k, v in cex4.items()}
         return {"MARKET_WS": base_ws, "REST": base_http, "PRIVATE_WS": base_ws + "/v5/private",
                 "TRADE_WS": base_ws + "/v5/trade"}
 
@@ -63,15 +66,57 @@ TOKYO_UNITS = (
 )
 
 
+# ---- cex4 block: Coinbase (na), Kraken (eu), Bitget (ap), Crypto.com (ap) ----
+# Their edges connect to the same local CC until the multi-region issue exists; `--venues` selects
+# them (the default stays the Tokyo units). Endpoint paths: "ws:" / "http:" + path on the simulator.
+CEX4_UNITS = (
+    SimUnit("coinbase", "coinbase", "COINBASE", ("BTC-USD",)),
+    SimUnit("kraken", "kraken", "KRAKEN", ("BTC-USD",)),
+    SimUnit("bitget", "bitget", "BITGET"),
+    SimUnit("cryptocom", "cryptocom", "CRYPTOCOM"),
+)
+CEX4_PATHS = {
+    "coinbase": {"MARKET_WS": "ws:/", "REST": "http:", "TRADE_WS": "ws:/user", "PRIVATE_WS": "ws:/user"},
+    "kraken": {"MARKET_WS": "ws:/v2", "REST": "http:", "TRADE_WS": "ws:/auth/v2"},
+    "bitget": {"MARKET_WS": "ws:/v2/ws/public", "REST": "http:", "TRADE_WS": "ws:/v2/ws/private",
+               "PRIVATE_WS": "ws:/v2/ws/private"},
+    "cryptocom": {"MARKET_WS": "ws:/exchange/v1/market", "REST": "http:/exchange/v1",
+                  "TRADE_WS": "ws:/exchange/v1/user"},
+}
+PASSPHRASE_VENUES = ("okx", "coinbase", "bitget", "cryptocom")   # the catalog's cex_passphrase class
+
+
+def _sim_secret(venue: str) -> str:
+    """Simulator credentials in each venue's key format: a CDP EC key PEM (Coinbase), a base64
+    secret (Kraken), else a hex token."""
+    if venue == "coinbase":
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    if venue == "kraken":
+        import base64
+
+        return base64.b64encode(secrets.token_bytes(48)).decode()
+    return secrets.token_hex(32)
+# ---- end cex4 block ----
+
+
 def tokyo_units(names: list[str] | None = None) -> list[SimUnit]:
-    """The Tokyo (ap) deploy units that have an edge adapter and a simulator in this build."""
+    """The Tokyo (ap) deploy units that have an edge adapter and a simulator in this build (by
+    name, also the Coinbase, Kraken, Bitget and Crypto.com units)."""
     try:
         from seqkern.edge.launcher import valid_venues
         from seqkern.sim import __main__ as _sims  # noqa: F401
     except ImportError:
         return []
     have = set(valid_venues())
-    units = [u for u in TOKYO_UNITS if u.launcher in have]
+    units = [u for u in (TOKYO_UNITS + CEX4_UNITS if names else TOKYO_UNITS) if u.launcher in have]
     if names:
         unknown = set(names) - {u.launcher for u in units}
         if unknown:
@@ -180,8 +225,8 @@ class Up:
         """Fresh simulator credentials, one set per venue (spot and perp share them), loaded into
         the CC through the real credentials endpoint (validated, encrypted)."""
         if venue not in self.creds:
-            c = {"api_key": secrets.token_hex(16), "api_secret": secrets.token_hex(32)}
-            if venue == "okx":
+            c = {"api_key": secrets.token_hex(16), "api_secret": _sim_secret(venue)}
+            if venue in PASSPHRASE_VENUES:
                 c["passphrase"] = "Sim-" + secrets.token_hex(8)
             st, doc = _http("POST", f"{self.url}/v1/credentials/{venue}", self.admin, c)
             if st != 201:
@@ -195,6 +240,7 @@ class Up:
         env[f"{unit.env_prefix}_API_SECRET"] = creds["api_secret"]
         if creds.get("passphrase"):
             env[f"{unit.env_prefix}_API_PASSPHRASE"] = creds["passphrase"]
+        env["SEQKERN_EDGE_REGION"] = "ap"   # cex4: Coinbase (na) and Kraken (eu) join the one local CC
         self.spawn(f"edge-{unit.launcher}",
                    [sys.executable, "-c", "import sys; from seqkern.cli import venue_edge_cex; "
                     "sys.exit(venue_edge_cex())", "--venue", unit.launcher,

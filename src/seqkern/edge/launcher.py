@@ -7,8 +7,9 @@ Configuration, strongest first: command-line flags, environment variables, a TOM
 
 Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
 venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
-<PREFIX>_API_PASSPHRASE (OKX), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
-(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp).
+<PREFIX>_API_PASSPHRASE (OKX, Coinbase, Bitget, Crypto.com), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
+(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp,
+COINBASE, KRAKEN, BITGET and CRYPTOCOM for those).
 The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
 and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
 """
@@ -84,6 +85,52 @@ def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestC
     return build
 
 
+# ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com transports ----
+
+def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.coinbase.execution import CoinbaseRestTransport
+
+    ep = venue.endpoints
+    host = "api.coinbase.com" if ep.rest.startswith("https://api.coinbase.com") else ""
+    return CoinbaseRestTransport(rest=rest, user_ws=ep.private_ws or ep.trade_ws, credentials=creds, rest_host=host)
+
+
+def _kraken_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.kraken.execution import KrakenWsTransport
+
+    return KrakenWsTransport(trade_ws=venue.endpoints.trade_ws, credentials=creds, rest=rest)
+
+
+def _bitget_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.bitget.execution import BitgetRestTransport
+
+    ep = venue.endpoints
+    return BitgetRestTransport(rest=rest, private_ws=ep.private_ws or ep.trade_ws, credentials=creds)
+
+
+def _cryptocom_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.cryptocom.execution import CryptocomUserTransport
+
+    return CryptocomUserTransport(user_ws=venue.endpoints.trade_ws, credentials=creds,
+                                  connect_delay_s=venue.subscribe_delay_s)
+
+
+def _cex4_venues() -> dict[str, EdgeVenue]:
+    from seqkern.venues.bitget import BitgetSpot
+    from seqkern.venues.coinbase import CoinbaseSpot
+    from seqkern.venues.cryptocom import CryptocomSpot
+    from seqkern.venues.kraken import KrakenSpot
+
+    return {
+        "coinbase": EdgeVenue(CoinbaseSpot, "COINBASE", "coinbase", _coinbase_transport),
+        "kraken": EdgeVenue(KrakenSpot, "KRAKEN", "kraken", _kraken_transport),
+        "bitget": EdgeVenue(BitgetSpot, "BITGET", "bitget", _bitget_transport),
+        "cryptocom": EdgeVenue(CryptocomSpot, "CRYPTOCOM", "cryptocom", _cryptocom_transport),
+    }
+
+# ---- end cex4 block ----
+
+
 def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
     from seqkern.venues.bybit import BybitLinear, BybitSpot
@@ -96,6 +143,7 @@ def _edge_venues() -> dict[str, EdgeVenue]:
         "okx-perp": EdgeVenue(OkxSwap, "OKX", "okx", _okx_transport("SWAP")),
         "bybit": EdgeVenue(BybitSpot, "BYBIT", "bybit", _bybit_transport("spot")),
         "bybit-perp": EdgeVenue(BybitLinear, "BYBIT", "bybit", _bybit_transport("linear")),
+        **_cex4_venues(),
     }
 
 
@@ -155,7 +203,7 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
     if not key and not secret:
         return None
     payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
-    if passphrase:   # OKX
+    if passphrase:   # OKX, and the catalog's cex_passphrase venues (Coinbase, Bitget, Crypto.com)
         payload["passphrase"] = passphrase
     creds = validate_credentials(catalog_venue, payload)
     assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))
@@ -169,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--symbols", help="comma-separated canonical symbols, e.g. BTC-USDT,ETH-USDT")
     ap.add_argument("--config", help="TOML config file (default: $SEQKERN_EDGE_CONFIG)")
     ap.add_argument("--cc", help="CC-LINK address of the command center (host:port or unix:/path)")
+    ap.add_argument("--region", choices=["ap", "na", "eu"],
+                    help="region the edge declares to its CC (default: the venue's catalog region, or "
+                         "$SEQKERN_EDGE_REGION; a single local CC takes every venue until multi-region)")
     ap.add_argument("--out", help="write published records as JSON lines to this file ('-' = stdout) "
                                   "instead of a CC")
     ap.add_argument("--market-ws", help="market-data websocket base URL")
@@ -190,6 +241,7 @@ class EdgeConfig:
     cc: str
     out: str
     duration: float
+    region: str = ""         # CC-LINK region override (cex4: one local CC for every venue)
 
 
 def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -225,7 +277,10 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
     out = args.out or ""
     if not cc and not out:
         out = "-"
-    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration)
+    region = args.region or env.get("SEQKERN_EDGE_REGION") or ""
+    if region and region not in ("ap", "na", "eu"):
+        raise EdgeConfigError(f"SEQKERN_EDGE_REGION must be ap, na or eu, not {region!r}")
+    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration, region)
 
 
 def parse_cc_address(address: str) -> tuple[str, str | int]:
@@ -249,7 +304,7 @@ def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
 
         parse_cc_address(conf.cc)
         venue = conf.venue
-        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[venue_by_id(venue.venue_id).region]
+        region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[conf.region or venue_by_id(venue.venue_id).region]
         itype = 1 if venue.instrument_type.value == "spot" else 2
         client = EdgeLinkClient(f"venue-edge-{conf.venue_name}", region=region, venue_slot=venue.venue_id,
                                 instrument_type=itype)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from seqkern._book import L2Book
-from seqkern._wire import APPLIED, BAD_JSON, DEPTH, OTHER, DepthDecoder
+from seqkern._wire import APPLIED, BAD_JSON, DEPTH, OTHER, STREAM_GAP, DepthDecoder
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.sink import EdgeSink, EdgeSymbol
@@ -248,8 +248,14 @@ class EdgeRunner:
             shard.reconnect_now = False
             for slot in shard.slots.values():
                 self._restart(slot, "connecting")
+            pinger: asyncio.Task | None = None
             try:
                 await conn.connect()
+                shard.decoder.reset_stream()          # connection sequence numbers start again
+                if self.venue.subscribe_delay_s:
+                    await asyncio.sleep(self.venue.subscribe_delay_s)
+                if ping.client_ping_s and ping.client_ping_text:
+                    pinger = asyncio.get_running_loop().create_task(self._app_ping(conn))
                 frames = self.venue.subscribe_frames(shard.streams, req_id)
                 req_id += len(frames)
                 pace = 1.0 / self.venue.limits.messages_per_second
@@ -263,12 +269,23 @@ class EdgeRunner:
                     self._backoff.reset()
             except WsConnectError as exc:
                 log.warning("%s shard %d: %s", self.venue.name, shard.index, exc)
+            finally:
+                if pinger is not None:
+                    pinger.cancel()
             if self._stopping:
                 return
             self.counters.reconnects += 1
             for slot in shard.slots.values():
                 self._restart(slot, "disconnected")
             await asyncio.sleep(0 if shard.reconnect_now else self._backoff.next_delay())
+
+    async def _app_ping(self, conn: WsConnection) -> None:
+        """Application-level keepalive (e.g. Bitget's text ``ping``) while the connection is up."""
+        ping = self.venue.ping
+        while conn.connected:
+            await asyncio.sleep(ping.client_ping_s or 30.0)
+            with contextlib.suppress(WsConnectError):
+                conn.send_text(ping.client_ping_text or b"ping")
 
     def _restart(self, slot: _SymbolSlot, reason: str) -> None:
         if slot.snapshot_task is not None:
@@ -331,6 +348,9 @@ class EdgeRunner:
                 if self.venue.resync is ResyncMethod.RESUBSCRIBE:
                     self._resubscribe(shard, slot)
             return
+        pong = self.venue.ping.pong_text
+        if pong is not None and payload == pong:
+            return
         if rc == OTHER:
             self.counters.other += 1
             try:
@@ -338,10 +358,14 @@ class EdgeRunner:
             except (orjson.JSONDecodeError, VenueMessageError) as exc:
                 self._unparsable(shard, f"{exc}")
                 return
-            if ev is not None:
+            if isinstance(ev, list):          # venues batching several trades in one message (cex4)
+                for e in ev:
+                    self._on_market_event(shard, e)
+            elif ev is not None:
                 self._on_market_event(shard, ev)
             return
-        self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else f"bad depth message (code {rc})")
+        self._unparsable(shard, "malformed JSON" if rc == BAD_JSON else
+                         "stream sequence gap" if rc == STREAM_GAP else f"bad depth message (code {rc})")
 
     def _unparsable(self, shard: _Shard, why: str) -> None:
         """A message we could not read may have been a depth event: every book on the shard resyncs."""
@@ -421,6 +445,8 @@ class EdgeRunner:
                 asyncio.get_running_loop().create_task(shard.conn.close())
         elif ev.action == "error":
             log.warning("%s shard %d: venue error %s", self.venue.name, shard.index, ev.detail)
+        elif ev.action == "reply" and ev.reply and shard.conn is not None and shard.conn.connected:
+            shard.conn.send_text(ev.reply)
 
     def _publish_book_bbo(self, slot: _SymbolSlot, update_id: int, ts_event: int, ts_recv: int) -> None:
         b = slot.book

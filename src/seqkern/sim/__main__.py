@@ -1,4 +1,7 @@
-"""`python -m seqkern.sim binance|binance-perp|okx|okx-perp|bybit|bybit-perp --port N`: run one venue simulator by hand."""
+"""`python -m seqkern.sim <venue> --port N`: run one venue simulator by hand.
+
+Venues: binance, binance-perp, okx, okx-perp, bybit, bybit-perp, coinbase, kraken, bitget, cryptocom.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +19,18 @@ def main(argv: list[str] | None = None) -> int:
         return pred_main(given)
     # --- end prediction / on-chain simulators ---
     ap = argparse.ArgumentParser(prog="python -m seqkern.sim", description=__doc__)
-    ap.add_argument("venue", choices=["binance", "binance-perp", "okx", "okx-perp", "bybit", "bybit-perp"])
+    ap.add_argument("venue", choices=["binance", "binance-perp", "okx", "okx-perp", "bybit", "bybit-perp", *CEX4_SIMS])
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     ap.add_argument("--perp", action="store_true", help="the perpetual market (USD-M, SWAP, linear) instead of spot")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--replay", default=None, help="file of recorded-format depth messages, one per line")
     ap.add_argument("--api-key", default="", help="register an account with this API key")
     ap.add_argument("--secret", default="", help="HMAC secret of that account")
-    ap.add_argument("--passphrase", default="", help="API passphrase of that account (OKX)")
+    ap.add_argument("--passphrase", default="", help="API passphrase of that account (OKX, Bitget, Crypto.com)")
     ap.add_argument("--legacy-checksum", action="store_true", help="OKX: send pre-2026-06-23 CRC32 checksums")
     args = ap.parse_args(argv)
+    if args.venue in CEX4_SIMS:
+        return _run_cex4(args)
 
     async def run() -> None:
         perp = args.perp or args.venue.endswith("-perp")
@@ -58,6 +63,55 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+# ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com simulators ----
+CEX4_SIMS = ("coinbase", "kraken", "bitget", "cryptocom")
+_CEX4_PATHS = {
+    "coinbase": "market {ws}/, user {ws}/user, REST {http}",
+    "kraken": "market {ws}/v2, ws-auth {ws}/auth/v2, REST {http}",
+    "bitget": "public {ws}/v2/ws/public, private {ws}/v2/ws/private, REST {http}",
+    "cryptocom": "market {ws}/exchange/v1/market, user {ws}/exchange/v1/user, REST {http}/exchange/v1",
+}
+
+
+def _run_cex4(args: argparse.Namespace) -> int:
+    from seqkern.sim.bitget import BitgetSim
+    from seqkern.sim.coinbase import CoinbaseSim
+    from seqkern.sim.cryptocom import CryptocomSim
+    from seqkern.sim.kraken import KrakenSim
+
+    cls = {"coinbase": CoinbaseSim, "kraken": KrakenSim, "bitget": BitgetSim, "cryptocom": CryptocomSim}[args.venue]
+
+    async def run() -> None:
+        sim = cls(port=args.port, seed=args.seed, replay_path=args.replay)
+        if args.api_key and args.venue == "coinbase":
+            # --secret: the CDP key's PEM, private (its public half is registered) or public
+            from cryptography.hazmat.primitives.serialization import (
+                load_pem_private_key,
+                load_pem_public_key,
+            )
+            pem = args.secret.replace("\\n", "\n").encode()
+            pub = (load_pem_private_key(pem, password=None).public_key() if b"PRIVATE KEY" in pem
+                   else load_pem_public_key(pem))
+            sim.add_cdp_key(args.api_key, pub)
+        elif args.api_key:
+            sim.add_account(args.api_key, args.secret, args.passphrase)
+        await sim.start()
+        # "market <ws base>, REST <http base>" first (what `seqkern up` reads), then the venue's paths
+        print(f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http} ("
+              + _CEX4_PATHS[args.venue].format(ws=sim.base_ws, http=sim.base_http) + ")", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return 0
+    return 0
+# ---- end cex4 block ----
 
 
 if __name__ == "__main__":

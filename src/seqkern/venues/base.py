@@ -89,6 +89,7 @@ class PingRule:
     pong_timeout_s: float            # venue drops us if our pong is this late
     client_ping_s: float | None = None   # we must ping this often when idle
     client_ping_text: bytes | None = None  # application-level ping (e.g. b"ping"); None = WS ping frame
+    pong_text: bytes | None = None         # the venue's plain-text answer to client_ping_text (not JSON)
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,9 @@ class BboEvent:
 class ControlEvent:
     """A venue control message the runner must act on (e.g. Binance serverShutdown: reconnect)."""
 
-    action: str           # "reconnect" | "ack" | "error"
+    action: str           # "reconnect" | "ack" | "error" | "reply"
     detail: str = ""
+    reply: bytes = b""    # a frame the runner must send back on the same connection (Crypto.com heartbeat)
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,8 @@ class CexVenue(ABC):
     rate_limits: tuple[RateLimitPool, ...]
     max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
     fees_bps: tuple[float, float] = (0.0, 0.0)   # base-tier (maker, taker) when the catalog has none
+    book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
+    subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
 
     def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints()
@@ -354,8 +358,10 @@ class CexVenue(ABC):
 
     # other public messages
     @abstractmethod
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
-        """A decoded non-depth public message to a kernel record (None: nothing to publish)."""
+    def parse_market_message(self, obj: Any, ts_recv_ns: int
+                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
+        """A decoded non-depth public message to a kernel record (None: nothing to publish; a list
+        when the venue batches several trades in one message)."""
 
     def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
         """Weights an endpoint is charged by (default: 1 on the first pool)."""

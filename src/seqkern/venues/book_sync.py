@@ -1,7 +1,8 @@
 """Per-symbol book sync state machine: subscribe, buffer, snapshot, replay, live, invalid, resync.
 
 Two venue procedures: REST snapshot + buffered replay (``ResyncMethod.SNAPSHOT``, Binance), and
-in-stream snapshots (``ResyncMethod.RESUBSCRIBE``, OKX and Bybit): the stream's own snapshot
+in-stream snapshots (``ResyncMethod.RESUBSCRIBE``, OKX, Bybit, Coinbase, Kraken, Bitget,
+Crypto.com): the stream's own snapshot
 message replaces the book, deltas before it are dropped, and a fault means resubscribing.
 """
 
@@ -70,6 +71,7 @@ class BookSync:
         self._first_buffered_id = -1
         self.last_reason = ""
         self.in_stream = venue.resync is ResyncMethod.RESUBSCRIBE
+        self._depth = venue.book_depth     # depth-limited views (Kraken, Crypto.com): levels kept per side
         # the venue's own level strings, for checksums computed over them (OKX legacy)
         self.raw: RawLevels | None = RawLevels() if venue.has_checksum else None
 
@@ -138,8 +140,12 @@ class BookSync:
     def _on_stream_snapshot(self) -> Step:
         """An OKX/Bybit snapshot message (or Bybit u == 1 restart): replace the book, go LIVE."""
         self.counters.snapshots += 1
-        rc = self.decoder.apply_snapshot(self.book, self.raw)
+        dec = self.decoder
+        dec.book_depth = self._depth
+        rc = dec.apply_snapshot(self.book, self.raw)
         if rc == APPLIED:
+            # the precisions the snapshot was printed at: checksums computed from the book use them
+            dec.set_symbol_precision(dec.symbol_index, dec.px_decimals, dec.qty_decimals)
             self._buffer.clear()
             self.state = SyncState.LIVE
             return Step.SNAPSHOT
