@@ -116,6 +116,7 @@ class Api:
         r = app.router
         r.add_get("/v1/health", self.health)
         r.add_get("/v1/edges", self.edges)
+        r.add_get("/v1/peers", self.peers)
         r.add_get("/v1/pairs", self.pairs)
         r.add_get("/v1/pairs/{symbol}/venues", self.pair_venues)
         r.add_get("/v1/quotes/{symbol}", self.quote)
@@ -156,6 +157,12 @@ class Api:
         self.auth(request, "read")
         with_symbols = request.query.get("symbols", "") in ("1", "true", "yes")
         return _json(self.cc.market.edges_view(with_symbols))
+
+    async def peers(self, request: web.Request) -> web.Response:
+        """The peer-link mesh (docs/peerlink.md): one row per peer region."""
+        self.auth(request, "read")
+        pl = self.cc.peer_link
+        return _json({"region": self.cc.region, "peers": pl.status() if pl is not None else []})
 
     async def pairs(self, request: web.Request) -> web.Response:
         self.auth(request, "read")
