@@ -219,7 +219,7 @@ class CC:
 
 
 class Mesh:
-    """ap (Binance edge, ask 100 000), eu (Kraken edge, ask 100 005), na (no venue)."""
+    """ap (Binance edge, ask 100 000), eu (Kraken edge, ask 100 015), na (no venue)."""
 
     def __init__(self, tmp: str, stale_ms: int = 1500) -> None:
         self.loop = asyncio.new_event_loop()
@@ -240,7 +240,7 @@ class Mesh:
         for (a, b), s in self.shims.items():
             s.target = ("127.0.0.1", self.cc[b].info["peer_port"])
         self.edges = {"ap": ScriptedEdge("ap", 3, "venue-edge-binance", 100_000, 99_999),
-                      "eu": ScriptedEdge("eu", 1, "venue-edge-kraken", 100_005, 99_998)}
+                      "eu": ScriptedEdge("eu", 1, "venue-edge-kraken", 100_015, 99_998)}
         for r, e in self.edges.items():
             self.run(e.start(self.cc[r].info["cclink_port"]))
         st, _ = self.cc["ap"].post("/v1/credentials/binance", {"api_key": "k", "api_secret": "s"})
