@@ -277,8 +277,7 @@ def _live_runner(messages: Messages, venue_name: str, sink):
     vs = venue.venue_symbol("BTC-USDT")
     slot = runner._slots[vs]
     shard = _Shard(0, [], DepthDecoder(venue.depth_format, 20000))
-    slot.sync.decoder = shard.decoder
-    shard.slots[vs.encode()] = slot
+    shard.add_slot(slot)
     snap = messages.okx_snapshot if venue_name == "okx" else messages.bybit_snapshot
     runner._on_market(shard, snap, 0)          # the in-stream snapshot: book live
     assert slot.sync.state is SyncState.LIVE

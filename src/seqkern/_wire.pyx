@@ -3,15 +3,19 @@
 """Compiled venue depth decoders: raw websocket bytes straight into an L2Book, no Python per level."""
 
 cimport cython
-from libc.stdint cimport int64_t, int32_t, int8_t, uint64_t
+from libc.stdint cimport int64_t, int32_t, int8_t, uint32_t, uint64_t
 
 import numpy as np
 
+from libcpp.string cimport string
+from libcpp.unordered_map cimport unordered_map
+from cython.operator cimport dereference as deref
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 
 from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
+from seqkern._cclink cimport Encoder, K_L2_DELTA
 
 from seqkern.errors import SeqkernError
 
@@ -211,6 +215,8 @@ cdef class DepthDecoder:
     cdef readonly int64_t bid_px, bid_qty, ask_px, ask_qty   # the book's top after the last apply
     cdef int64_t* _db
     cdef int64_t* _da
+    cdef unordered_map[string, int] _sym_index
+    cdef readonly int symbol_index     # index of the scanned symbol (register_symbol), -1 unknown
 
     def __cinit__(self, int format=FORMAT_BINANCE, Py_ssize_t max_levels=20000):
         if format not in (FORMAT_BINANCE, FORMAT_BINANCE_USDM, FORMAT_OKX, FORMAT_BYBIT):
@@ -230,6 +236,7 @@ cdef class DepthDecoder:
         self._da = &da[0, 0]
         self.n_bids = 0
         self.n_asks = 0
+        self.symbol_index = -1
 
     def __dealloc__(self):
         if self._s != NULL:
@@ -249,6 +256,7 @@ cdef class DepthDecoder:
         """Scan one message: bytes (fast path) or any buffer (memoryview, bytearray)."""
         cdef Py_buffer view
         cdef int rc
+        cdef unordered_map[string, int].iterator it
         if PyBytes_CheckExact(msg):
             rc = self._scan(PyBytes_AS_STRING(msg), PyBytes_GET_SIZE(msg))
         else:
@@ -258,7 +266,23 @@ cdef class DepthDecoder:
             finally:
                 PyBuffer_Release(&view)
         self._last_rc = rc
+        self.symbol_index = -1
+        if rc == SCAN_DEPTH and self._s.sym != NULL and not self._sym_index.empty():
+            it = self._sym_index.find(string(self._s.sym, self._s.sym_len))
+            if it != self._sym_index.end():
+                self.symbol_index = deref(it).second
         return rc
+
+    def register_symbol(self, venue_symbol) -> int:
+        """Give a venue symbol an index that ``scan`` reports in ``symbol_index`` (no bytes object
+        per message). Returns the index (registration order)."""
+        cdef bytes b = venue_symbol.encode() if isinstance(venue_symbol, str) else bytes(venue_symbol)
+        cdef string key = string(<const char*>b, len(b))
+        if self._sym_index.count(key):
+            return self._sym_index[key]
+        cdef int idx = <int>self._sym_index.size()
+        self._sym_index[key] = idx
+        return idx
 
     @property
     def implementation(self):
@@ -450,6 +474,18 @@ cdef class DepthDecoder:
                 book.valid = False
                 return C_GAP
         return self.apply(book, raw)
+
+    cpdef int encode_delta(self, Encoder enc, uint32_t symbol_id, int64_t ts_local_ns,
+                           bint with_bbo=True) except -1:
+        """Write the last apply as CC-LINK frames into ``enc``: an L2_DELTA (update id = u, venue
+        time = E) and, when ``with_bbo`` and the top of book changed, a BBO. No Python object
+        per level."""
+        cdef int64_t ts = self._s.event_ms * 1000000
+        enc.l2_c(K_L2_DELTA, symbol_id, <uint64_t>self._s.final_id, self._db, self.n_bids, self._da,
+                 self.n_asks, ts, ts_local_ns, 0)
+        if with_bbo and self.bbo_changed:
+            enc.bbo_c(symbol_id, self.bid_px, self.bid_qty, self.ask_px, self.ask_qty, ts, ts_local_ns, 0)
+        return 0
 
     def levels(self):
         """The scanned levels as a list of (side, price_str, qty_str) (tests and tools only)."""

@@ -29,7 +29,7 @@ from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.runner import EdgeRunner
 from seqkern.sim.binance import BinanceSim
 from seqkern.venues.base import CexCredentials
-from seqkern.venues.binance import BinanceSpot
+from seqkern.venues.binance import BinanceSpot, BinanceUsdm
 from seqkern.venues.binance.execution import BinanceWsApiTransport
 from tests.edge.edge_rig import API_KEY, SECRET, endpoints, run, until
 
@@ -64,8 +64,8 @@ class CcSide:
 
 
 @contextlib.asynccontextmanager
-async def linked() -> AsyncIterator[tuple[BinanceSim, EdgeRunner, CcSide, CcLinkServer]]:
-    sim = BinanceSim()
+async def linked(futures: bool = False) -> AsyncIterator[tuple[BinanceSim, EdgeRunner, CcSide, CcLinkServer]]:
+    sim = BinanceSim(futures=futures)
     sim.add_account(API_KEY, SECRET, balances={"USDT": "1000000", "BTC": "100"})
     await sim.start()
     cc = CcLinkServer("cc-ap", region=Region.AP)
@@ -74,11 +74,13 @@ async def linked() -> AsyncIterator[tuple[BinanceSim, EdgeRunner, CcSide, CcLink
                  Kind.ORDER_REJECT, Kind.ORDER_UPDATE, Kind.BALANCE, Kind.PAIR_SPEC):
         cc.on(kind, side.handler)
     port = await cc.listen_tcp("127.0.0.1", 0)
-    venue = BinanceSpot(endpoints(sim))
+    venue = (BinanceUsdm if futures else BinanceSpot)(endpoints(sim))
     rest = RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
-    transport = BinanceWsApiTransport(futures=False, ws_api_url=venue.endpoints.trade_ws,
-                                      credentials=CexCredentials("binance", API_KEY, SECRET), rest=rest)
-    client = EdgeLinkClient(EDGE_ID, region=Region.AP, venue_slot=3, instrument_type=InstrumentType.SPOT)
+    transport = BinanceWsApiTransport(futures=futures, ws_api_url=venue.endpoints.trade_ws,
+                                      credentials=CexCredentials("binance", API_KEY, SECRET), rest=rest,
+                                      private_ws_base=venue.endpoints.private_ws)
+    client = EdgeLinkClient(EDGE_ID + ("-perp" if futures else ""), region=Region.AP, venue_slot=3,
+                            instrument_type=InstrumentType.PERP if futures else InstrumentType.SPOT)
     sink = CcLinkSink(client)
     edge = EdgeRunner(venue, ["BTC-USDT"], sink, transport=transport, rest=rest, backoff=Backoff(0.05, 0.5))
     sink.attach(edge)
@@ -161,4 +163,30 @@ def test_order_frames_from_the_cc_are_executed_with_their_modes() -> None:
             session.send_order(Kind.ORDER_CANCEL, symbol_id=0, request_id=140, client_order_id="cc-b0")
             await until(lambda: any(f.request_id == 140 for f in side.frames[Kind.ORDER_ACK]), 5, "cancel")
             assert next(f for f in side.frames[Kind.ORDER_ACK] if f.request_id == 140).status == OrderStatus.CANCELED
+    run(go())
+
+
+def test_usdm_batch_from_the_cc_runs_natively() -> None:
+    async def go() -> None:
+        async with linked(futures=True) as (sim, _edge, side, cc):
+            sim.paused = True
+            session = cc.session(EDGE_ID + "-perp")
+            eng = sim.engine("BTCUSDT")
+            bid = eng.best("BUY")
+            tick = sim.spec("BTCUSDT").tick_1e9
+            session.send_order_batch([
+                {"op": Kind.ORDER_NEW, "symbol_id": 0, "side": 1, "order_type": 1, "tif": 1,
+                 "px_1e9": bid - tick * (i + 1), "qty_1e8": parse_qty("0.002"), "request_id": 200 + i,
+                 "client_order_id": f"p-b{i}"} for i in range(7)], request_id=199,
+                batch_mode=BatchMode.NATIVE_BEST_EFFORT)
+            await until(lambda: sum(1 for f in side.frames[Kind.ORDER_ACK] if 200 <= f.request_id < 207) == 7, 5,
+                        "seven acks")
+            acks = [f for f in side.frames[Kind.ORDER_ACK] if 200 <= f.request_id < 207]
+            assert all(f.batch_mode == BatchMode.NATIVE_BEST_EFFORT for f in acks)
+            assert sim.rest_calls["/fapi/v1/batchOrders"] == 2          # 5 + 2: Binance's limit of 5
+            session.send_order(Kind.ORDER_AMEND, symbol_id=0, side=1, px_1e9=bid - tick * 20,
+                               qty_1e8=parse_qty("0.003"), request_id=210, client_order_id="p-b0")
+            await until(lambda: any(f.request_id == 210 for f in side.frames[Kind.ORDER_ACK]), 5, "modify")
+            am = next(f for f in side.frames[Kind.ORDER_ACK] if f.request_id == 210)
+            assert am.amend_mode == AmendMode.NATIVE_ATOMIC
     run(go())

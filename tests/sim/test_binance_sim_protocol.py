@@ -197,3 +197,28 @@ def test_rest_fault_answers(status: int) -> None:
         finally:
             await sim.stop()
     run(go())
+
+
+def test_spot_balances_follow_fills() -> None:
+    """Funds lock at placement and settle at the fill prices; nothing stays locked after."""
+    async def go() -> None:
+        sim = await _started()
+        sim.paused = True
+        signer = BinanceSigner(KEY, SECRET)
+        acct = sim.accounts[KEY]
+        usdt0, btc0 = acct.balances["USDT"], acct.balances.get("BTC", 0)
+        try:
+            async with aiohttp.ClientSession() as s, s.ws_connect(f"{sim.base_ws}/ws-api/v3") as ws:
+                r = await _ws_api(ws, "order.place", signer.sign_wsapi(
+                    {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001",
+                     "timestamp": int(time.time() * 1000)}))
+                res = r["result"]
+                assert res["status"] == "FILLED"
+                from seqkern._fixed import parse_px, parse_qty
+                spent = sum(parse_px(f["price"]) * parse_qty(f["qty"]) // 10**9 for f in res["fills"])
+                assert acct.locked.get("USDT", 0) == 0
+                assert usdt0 - acct.balances["USDT"] == spent
+                assert acct.balances["BTC"] - btc0 == 100_000
+        finally:
+            await sim.stop()
+    run(go())

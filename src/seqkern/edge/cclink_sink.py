@@ -88,6 +88,7 @@ class CcLinkSink:
         self.client = client
         self.request_ids: dict[str, int] = {}   # client order id -> the CC's request id
         self.runner: Any = None
+        self._flush_scheduled = False
 
     def attach(self, runner: Any) -> CcLinkOrderBridge:
         """Bind the runner's books and order entry to this link; returns the order bridge."""
@@ -136,6 +137,25 @@ class CcLinkSink:
         asks = np.ascontiguousarray(np.stack([ap, aq], axis=1))
         self.client.send_l2(Kind.L2_SNAPSHOT, symbol_id, max(book.last_update_id, 0), bids, asks,
                             ts_venue_ns=ts_event_ns)
+
+    def l2_from_decoder(self, symbol_id: int, dec: Any, ts_recv_ns: int, with_bbo: bool) -> bool:
+        """Hot path: the decoder writes the L2_DELTA (and BBO) frames straight into the link's
+        encoder. False when the link cannot take them now (offline, or held back by backpressure,
+        where conflation applies): the runner then uses l2_delta / bbo."""
+        link = self.client.link
+        if link is None or not link.ready or link.paused:
+            return False
+        dec.encode_delta(link.encoder, symbol_id, ts_recv_ns, with_bbo)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return True
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        link = self.client.link
+        if link is not None:
+            link.flush()
 
     def l2_delta(self, symbol_id: int, update_id: int, bids: np.ndarray, n_bids: int, asks: np.ndarray,
                  n_asks: int, ts_event_ns: int, ts_recv_ns: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from seqkern._book import L2Book
-from seqkern._wire import BAD_JSON, DEPTH, OTHER, DepthDecoder
+from seqkern._wire import APPLIED, BAD_JSON, DEPTH, OTHER, DepthDecoder
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.sink import EdgeSink, EdgeSymbol
@@ -44,6 +44,7 @@ from seqkern.venues.pairspec import PairSpec, pairspec_table
 
 DEFAULT_SPECS = pairspec_table()
 _PUBLISH = Step.PUBLISH
+_LIVE = SyncState.LIVE
 
 log = logging.getLogger("seqkern.edge")
 
@@ -69,6 +70,7 @@ class _SymbolSlot:
     snapshot_task: asyncio.Task | None = None
     last_bbo: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_bbo_id: int = -1
+    symbol_id: int = 0
 
 
 @dataclass
@@ -79,9 +81,19 @@ class _Shard:
     streams: list[str]
     decoder: DepthDecoder
     slots: dict[bytes, _SymbolSlot] = field(default_factory=dict)
+    slot_list: list[_SymbolSlot] = field(default_factory=list)   # by decoder.symbol_index
     conn: WsConnection | None = None
     task: asyncio.Task | None = None
     reconnect_now: bool = False
+
+    def add_slot(self, slot: _SymbolSlot) -> None:
+        """Carry this symbol's depth on this connection: its sync machine scans with this
+        connection's decoder, which reports the symbol's index in ``slot_list``."""
+        slot.shard = self
+        slot.sync.decoder = self.decoder
+        self.slots[slot.sym.venue_symbol.encode()] = slot
+        self.decoder.register_symbol(slot.sym.venue_symbol)
+        self.slot_list.append(slot)
 
 
 class EdgeRunner:
@@ -109,6 +121,8 @@ class EdgeRunner:
         self._canonical = list(symbols)
         self._bbo_from_ticker = True
         self._live_events: dict[str, asyncio.Event] = {}
+        # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
+        self._direct = getattr(sink, "l2_from_decoder", None)
         self._resub_id = 1 << 20
 
     # ---- setup -----------------------------------------------------------------------------
@@ -122,7 +136,7 @@ class EdgeRunner:
         sid = len(self._slots)
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
-        slot = _SymbolSlot(sym, book, BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
+        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
         self._slots[vs] = slot
         self._symbol_ids[vs] = sid
         self._live_events[vs] = asyncio.Event()
@@ -194,9 +208,7 @@ class EdgeRunner:
             for s in group:
                 slot = owner.get(s)
                 if slot is not None:
-                    slot.shard = shard
-                    slot.sync.decoder = shard.decoder
-                    shard.slots[slot.sym.venue_symbol.encode()] = slot
+                    shard.add_slot(slot)
             self._shards.append(shard)
         for shard in self._shards:
             shard.task = asyncio.get_running_loop().create_task(self._run_shard(shard))
@@ -276,21 +288,37 @@ class EdgeRunner:
         dec = shard.decoder
         rc = dec.scan(payload)
         if rc == DEPTH:
-            slot = shard.slots.get(dec.symbol_bytes())
-            if slot is None:
+            idx = dec.symbol_index
+            if idx < 0:
                 self.counters.unknown_symbol += 1
                 return
-            step = slot.sync.on_depth(payload)
-            if step is _PUBLISH:
-                sid = slot.sym.symbol_id
-                self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
-                                   dec.n_asks, dec.event_time_ns, ts_recv)
-                if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
-                    slot.last_bbo_id = dec.final_id
-                if dec.bbo_changed and dec.final_id >= slot.last_bbo_id:
-                    slot.last_bbo_id = dec.final_id
-                    slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
-                    self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty, dec.event_time_ns, ts_recv)
+            slot = shard.slot_list[idx]
+            sync = slot.sync
+            if sync.state is _LIVE and not (sync.in_stream and dec.is_snapshot):
+                # the live path inline: rule + book in C, frames written by the decoder when it can
+                rc = dec.apply_checked(slot.book, sync.rule, sync.raw)
+                if rc == APPLIED:
+                    sid = slot.symbol_id
+                    if dec.final_id < dec.prev_final_id:   # OKX seqId reset after maintenance: ids restart lower
+                        slot.last_bbo_id = dec.final_id
+                    with_bbo = dec.bbo_changed and dec.final_id >= slot.last_bbo_id
+                    if self._direct is not None and self._direct(sid, dec, ts_recv, with_bbo):
+                        if with_bbo:
+                            slot.last_bbo_id = dec.final_id
+                        return
+                    self.sink.l2_delta(sid, dec.final_id, dec.delta_bids, dec.n_bids, dec.delta_asks,
+                                       dec.n_asks, dec.event_time_ns, ts_recv)
+                    if with_bbo:
+                        slot.last_bbo_id = dec.final_id
+                        slot.last_bbo = (dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty)
+                        self.sink.bbo(sid, dec.bid_px, dec.bid_qty, dec.ask_px, dec.ask_qty,
+                                      dec.event_time_ns, ts_recv)
+                    return
+                step = sync.on_live_result(rc)
+            else:
+                step = sync.on_depth(payload)
+            if step is Step.IGNORED:
+                return
             elif step is Step.BUFFERED:
                 if slot.snapshot_task is None:
                     slot.snapshot_task = asyncio.get_running_loop().create_task(self._snapshot(slot))

@@ -774,11 +774,14 @@ class BinanceSim:
         cid = p.get("newClientOrderId") or f"sim{secrets.token_hex(8)}"
         if st.engine.find_client(acct.api_key, cid):
             raise BinanceApiError(C.ERR_NEW_ORDER_REJECTED, "Duplicate order sent.")
+        # funds are locked at the limit price; a market buy locks at the best ask + 10% (it may
+        # walk the book), and every fill and release uses that same price
+        reserve_px = px or st.engine.best(SELL if side == BUY else BUY) * (11 if side == BUY else 10) // 10
         if not self.futures:
-            self._reserve(acct, st, side, px or st.engine.best(SELL if side == BUY else BUY), qty)
+            self._reserve(acct, st, side, reserve_px, qty)
         o = SimOrder(st.engine.next_order_id(), side, px, qty, owner=acct.api_key, client_order_id=cid,
                      tif=tif, order_type="MARKET" if typ == "MARKET" else "LIMIT", ts_ns=time.time_ns(),
-                     extra={"type": typ})
+                     extra={"type": typ, "reserve_px": reserve_px})
         try:
             fills = st.engine.submit(o)
         except MatchReject:
@@ -882,8 +885,7 @@ class BinanceSim:
         acct.balances[asset] = acct.balances.get(asset, 0) + amount
 
     def _release(self, acct: SimAccount, st: _SymbolState, o: SimOrder) -> None:
-        px = o.px or o.extra.get("reserve_px", 0) or st.engine.best(SELL if o.side == BUY else BUY)
-        self._unreserve(acct, st, o.side, px, o.remaining)
+        self._unreserve(acct, st, o.side, o.extra.get("reserve_px", o.px), o.remaining)
 
     # ---- user data -------------------------------------------------------------------------
 
@@ -893,7 +895,7 @@ class BinanceSim:
                 continue
             acct = self.accounts[o.owner]
             if not self.futures:
-                locked_px = o.px if o.px else f.px
+                locked_px = o.extra.get("reserve_px", o.px) or f.px
                 base, quote = st.spec.base, st.spec.quote
                 if o.side == BUY:
                     acct.locked[quote] = acct.locked.get(quote, 0) - locked_px * f.qty // _E9

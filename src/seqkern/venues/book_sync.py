@@ -64,7 +64,7 @@ class BookSync:
         self.book = book
         self.decoder = decoder
         self.state = SyncState.BUFFERING
-        self._rule = venue.sequence_rule
+        self.rule = venue.sequence_rule   # seqkern._wire RULE_* checked on every live message
         self.counters = SyncCounters()
         self._buffer: list[bytes] = []
         self._first_buffered_id = -1
@@ -100,22 +100,10 @@ class BookSync:
         if self.in_stream and dec.is_snapshot:
             return self._on_stream_snapshot()
         if self.state is _LIVE:
-            rc = dec.apply_checked(self.book, self._rule, self.raw)
+            rc = dec.apply_checked(self.book, self.rule, self.raw)
             if rc == APPLIED:
                 return _PUBLISH
-            if rc == STALE:
-                self.counters.stale += 1
-                return Step.IGNORED
-            if rc == GAP:
-                self.counters.gaps += 1
-                return self.invalidate(
-                    f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
-                    f"u={dec.final_id} pu={dec.prev_final_id}")
-            if rc == CHECKSUM:
-                self.counters.checksum_failures += 1
-                return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue {dec.checksum})")
-            self.counters.bad_levels += 1
-            return self.invalidate("depth level does not fit the book")
+            return self.on_live_result(rc)
         if self.in_stream:
             # deltas older than the snapshot that the (re)subscription will send: nothing to keep
             self.counters.waiting += 1
@@ -129,6 +117,23 @@ class BookSync:
             self._first_buffered_id = dec.first_id
         self._buffer.append(bytes(raw))
         return Step.BUFFERED
+
+    def on_live_result(self, rc: int) -> Step:
+        """What a live message that was not APPLIED means (also the runner's inlined live path)."""
+        if rc == STALE:
+            self.counters.stale += 1
+            return Step.IGNORED
+        dec = self.decoder
+        if rc == GAP:
+            self.counters.gaps += 1
+            return self.invalidate(
+                f"sequence gap: last={self.book.last_update_id} U={dec.first_id} "
+                f"u={dec.final_id} pu={dec.prev_final_id}")
+        if rc == CHECKSUM:
+            self.counters.checksum_failures += 1
+            return self.invalidate(f"checksum mismatch at update {dec.final_id} (venue {dec.checksum})")
+        self.counters.bad_levels += 1
+        return self.invalidate("depth level does not fit the book")
 
     def _on_stream_snapshot(self) -> Step:
         """An OKX/Bybit snapshot message (or Bybit u == 1 restart): replace the book, go LIVE."""
