@@ -5,6 +5,7 @@ black-hole it (partitions); venues are scripted edges speaking real CC-LINK to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -237,7 +238,7 @@ class Mesh:
                    for r in REGIONS}
         for c in self.cc.values():
             c.wait_ready()
-        for (a, b), s in self.shims.items():
+        for (_a, b), s in self.shims.items():
             s.target = ("127.0.0.1", self.cc[b].info["peer_port"])
         self.edges = {"ap": ScriptedEdge("ap", 3, "venue-edge-binance", 100_000, 99_999),
                       "eu": ScriptedEdge("eu", 1, "venue-edge-kraken", 100_015, 99_998)}
@@ -269,10 +270,8 @@ class Mesh:
 
     def close(self) -> None:
         for e in self.edges.values():
-            try:
+            with contextlib.suppress(Exception):   # best-effort teardown
                 self.run(e.close(), 10)
-            except Exception:  # noqa: BLE001 - best effort teardown
-                pass
         for c in self.cc.values():
             c.stop()
         for s in self.shims.values():

@@ -183,7 +183,7 @@ def test_two_regions_cannot_spend_the_same_balance(mesh):
     assert len(mesh.edges["ap"].resting) == 1
     # clean up: cancel the placed order from the region that entered it
     oid = res[placed[0]][1]["order_id"]
-    st, _ = mesh.cc[placed[0]].post(f"/v1/orders/{oid}/cancel", {})
+    mesh.cc[placed[0]].post(f"/v1/orders/{oid}/cancel", {})
     until(lambda: _order(mesh.cc[placed[0]], oid)["status"] == "cancelled", what="cancel via peer")
     until(lambda: _reserved(ap, 3) == 0 and _reserved(mesh.cc[placed[0]], 3) == 0)
 
@@ -253,3 +253,28 @@ def test_order_lost_in_a_silent_partition_is_voided_not_placed(mesh):
                 timeout=15, what="voided at na")
     assert "PEER_ORDER_VOID" in res["failure_reason"]
     assert len(edge.got) == n_got and _reserved(na, 3) == 0 and _reserved(ap, 3) == 0
+
+
+def test_owner_refuses_what_a_stale_mirror_offers(mesh):
+    """eu's mirror of ap's balances is frozen (ap -> eu swallowed) while na reserves 600 000 of
+    ap's Binance USDT: eu still sees 1 000 000 open and forwards 600 000; ap, the owner, refuses."""
+    na, eu, ap = mesh.cc["na"], mesh.cc["eu"], mesh.cc["ap"]
+    mesh.edges["ap"].mode = "rest"
+    until(lambda: (_quote(eu, "binance") or {}).get("ask") and (_quote(na, "binance") or {}).get("ask"))
+    until(lambda: _reserved(ap, 3) == 0)
+    body = {"symbol": BTC, "side": "buy", "qty": "6", "price": "100000", "venue": "binance"}
+    mesh.shims[("ap", "eu")].blackhole = True
+    try:
+        st, a = na.post("/v1/orders", body)
+        assert st == 201, a
+        until(lambda: _order(na, a["order_id"])["status"] == "accepted", what="na placed")
+        st, b = eu.post("/v1/orders", body)
+        assert st == 201, b       # eu's (stale) mirror still shows the balance open
+        r = until(lambda: (lambda o: o if o["status"] != "new" else None)(_order(eu, b["order_id"])),
+                  what="owner answered")
+        assert r["status"] == "rejected" and "INSUFFICIENT_BALANCE" in r["failure_reason"]
+        assert _reserved(ap, 3) == 600_000 * 10**8 and _reserved(eu, 3) == 0
+    finally:
+        mesh.restore("ap", "eu")
+    na.post(f"/v1/orders/{a['order_id']}/cancel", {})
+    until(lambda: _order(na, a["order_id"])["status"] == "cancelled" and _reserved(ap, 3) == 0)
