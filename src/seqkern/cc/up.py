@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from seqkern.cc.up_mesh import mesh_args, mesh_summary, region_keys, start_regions
+
 SEQKERN_HOME = os.environ.get("SEQKERN_HOME") or os.path.expanduser("~/.seqkern")
 STATE_FILE = os.path.join(SEQKERN_HOME, "up", "up.json")
 
@@ -134,7 +136,7 @@ class Up:
                                "--cclink-port", str(self.args.cclink_port),
                                "--data-dir", os.path.join(self.dir, "cc"),
                                "--admin-key-file", os.path.join(self.dir, "admin.key"),
-                               "--ready-file", ready])
+                               "--ready-file", ready, *mesh_args(self, "ap")])
         info = self._wait_file(ready, cc, 60)
         self.url = f"http://127.0.0.1:{info['http_port']}"
         self.link_port = int(info["cclink_port"] or 0)
@@ -247,12 +249,15 @@ def run_up(args: Any) -> int:
     try:
         units = tokyo_units()
         up.start_cc()
+        start_regions(up)   # multi-region: the na and eu CCs (seqkern.cc.up_mesh)
         for unit in units:
             sim = up.start_sim(unit)
             up.load_credentials(unit, sim)
             up.start_edge(unit, sim)
         up.create_key()
         edges = up.wait_edges(len(units), args.wait) if units else []
+        region_keys(up, _http)
+        print(mesh_summary(up), flush=True)
         print(up.next_steps(edges, units), flush=True)
         if not units:
             print("(no venue simulator in this build: the CC runs without edges)", flush=True)
