@@ -235,3 +235,141 @@ def test_cc_stream_fanout_peer(benchmark):
         _fanout(benchmark, f"ws://127.0.0.1:{p.port}/stream", {}, False, trigger)
     finally:
         p.close()
+
+
+# --- live order path: SDK call -> CC -> CC-LINK -> edge -> signed order at the simulator ---------
+
+ORDER_PATH_N = 200
+
+
+class _SimThread:
+    """A Binance spot simulator on its own loop thread; ``arrivals`` timestamps (perf_counter_ns,
+    same clock as the benchmark) each order.place that reaches its matching logic, i.e. a signed
+    order the simulator verified."""
+
+    def __init__(self, api_key: str, secret: str) -> None:
+        from seqkern.sim.binance import BinanceSim
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.arrived = threading.Event()
+        self.last_arrival = 0
+
+        async def start():
+            sim = BinanceSim(futures=False)
+            sim.add_account(api_key, secret, balances={"USDT": "100000000", "BTC": "100"})
+            orig = sim._place
+
+            async def timed(acct, p):
+                self.last_arrival = time.perf_counter_ns()
+                self.arrived.set()
+                return await orig(acct, p)
+
+            sim._place = timed
+            await sim.start()
+            return sim
+        self.sim = asyncio.run_coroutine_threadsafe(start(), self.loop).result(20)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(20)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+@pytest.fixture(scope="module")
+def live_stack(tmp_path_factory):
+    import secrets as _secrets
+
+    d = tmp_path_factory.mktemp("live")
+    api_key, secret = _secrets.token_hex(16), _secrets.token_hex(32)
+    sim = _SimThread(api_key, secret)
+    snap = d / "none.json"
+    snap.write_text('{"pairs": []}')
+    (d / "data").mkdir()
+    cc = CCProcess(str(d / "data"), str(snap), str(d / "admin.key"), journal_sync="full")
+    http("POST", cc.url + "/v1/credentials/binance", {"api_key": api_key, "api_secret": secret}, cc.admin)
+    _, k = http("POST", cc.url + "/v1/keys", {"scopes": ["read", "trade"]}, cc.admin)
+    env = dict(os.environ, BINANCE_API_KEY=api_key, BINANCE_API_SECRET=secret,
+               BINANCE_MARKET_WS=sim.sim.base_ws, BINANCE_REST=sim.sim.base_http,
+               BINANCE_TRADE_WS=sim.sim.base_ws + "/ws-api/v3")
+    log = open(d / "edge.log", "wb")  # noqa: SIM115
+    edge = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from seqkern.cli import venue_edge_cex; sys.exit(venue_edge_cex())",
+         "--venue", "binance", "--symbols", "BTC-USDT", "--cc", f"127.0.0.1:{cc.info['cclink_port']}"],
+        env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while True:
+        _, edges = http("GET", cc.url + "/v1/edges", None, cc.admin)
+        if edges and edges[0]["bbo"]:
+            break
+        assert time.monotonic() < deadline and edge.poll() is None, "the edge did not come up"
+        time.sleep(0.1)
+    _, q = http("GET", cc.url + "/v1/quotes/BTC-USDT", None, cc.admin)
+    yield {"url": cc.url, "key": k["key"], "sim": sim, "api_key": api_key, "secret": secret,
+           "bid": q["nbbo"]["bid"]}
+    edge.terminate()
+    edge.wait(10)
+    log.close()
+    cc.stop()
+    sim.close()
+
+
+def _order_path(benchmark, sim: _SimThread, place, loop) -> None:
+    """Each op: t0, one resting limit buy far below the market, then a GIL-releasing wait until
+    the simulator has verified it (the arrival time is taken on the simulator's thread)."""
+    lats: list[int] = []
+
+    def run():
+        async def one():
+            sim.arrived.clear()
+            t0 = time.perf_counter_ns()
+            await place()
+            return t0
+
+        for _ in range(ORDER_PATH_N):
+            t0 = loop.run_until_complete(one())
+            assert sim.arrived.wait(5), "the order did not reach the simulator"
+            lats.append(sim.last_arrival - t0)
+
+    benchmark.extra_info["ops"] = ORDER_PATH_N
+    benchmark.pedantic(run, rounds=3, warmup_rounds=1)
+    _pcts(lats[ORDER_PATH_N:] or lats, benchmark.extra_info)
+
+
+def test_cc_order_path_sdk_to_sim(benchmark, live_stack):
+    """SDK Client.buy -> CC (auth, SOR, reserve, journal) -> CC-LINK ORDER_NEW -> Binance edge ->
+    signed WS API order.place verified by the simulator."""
+    loop = asyncio.new_event_loop()
+    c = Client(live_stack["url"], live_stack["key"])
+    px = str(round(live_stack["bid"] * 0.5, 2))
+    _order_path(benchmark, live_stack["sim"],
+                lambda: c.buy("BTC-USDT", "0.001", price=px, venue="binance"), loop)
+    loop.run_until_complete(c.close())
+    loop.close()
+
+
+def test_cc_order_path_direct_to_sim(benchmark, live_stack):
+    """Peer: the same signed order sent straight from this process with the edge's Binance WS API
+    transport (no SDK, CC or edge hop)."""
+    from seqkern.edge.rest import RateLimiter, RestClient
+    from seqkern.venues.base import CexCredentials, OrderRequest, OrderType, Side
+    from seqkern.venues.binance import BinanceSpot
+    from seqkern.venues.binance.execution import BinanceWsApiTransport
+
+    sim = live_stack["sim"].sim
+    venue = BinanceSpot(BinanceSpot.default_endpoints())
+    loop = asyncio.new_event_loop()
+    rest = RestClient(sim.base_http, RateLimiter(venue.rate_limits))
+    t = BinanceWsApiTransport(futures=False, ws_api_url=sim.base_ws + "/ws-api/v3",
+                              credentials=CexCredentials("binance", live_stack["api_key"],
+                                                         live_stack["secret"]), rest=rest)
+    loop.run_until_complete(t.connect())
+    px = int(round(live_stack["bid"] * 0.5, 2) * 100) * 10**7
+
+    async def place():
+        res = await t.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, 100_000, px))
+        assert res.accepted, res.error_msg
+
+    _order_path(benchmark, live_stack["sim"], place, loop)
+    loop.run_until_complete(t.close())
+    loop.close()

@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cclink-port", type=int, default=0, help="CC-LINK port (0 = any free port)")
     p.add_argument("--data-dir", help="journal, keys and logs (default ~/.seqkern/up)")
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the edges' books")
+    p.add_argument("--venues", help="comma-separated deploy units to start (default: every Tokyo "
+                   "unit with a simulator: binance,binance-perp,okx,okx-perp,bybit,bybit-perp)")
     p.set_defaults(func=_cmd_up)
     from seqkern.sdk.cli import add_client_commands
 

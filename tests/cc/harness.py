@@ -86,7 +86,7 @@ class CCProcess:
     """`seqkern cc` as a real child process (killable with SIGKILL)."""
 
     def __init__(self, data_dir: str, snapshot: str, admin_key_file: str, *,
-                 journal_sync: str = "full") -> None:
+                 journal_sync: str = "full", cclink_port: int = 0) -> None:
         self.ready = os.path.join(data_dir, "ready.json")
         if os.path.exists(self.ready):
             os.unlink(self.ready)
@@ -95,7 +95,7 @@ class CCProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "seqkern.cli", "cc", "--port", "0", "--data-dir", data_dir,
              "--snapshot", snapshot, "--admin-key-file", admin_key_file, "--ready-file", self.ready,
-             "--journal-sync", journal_sync, "--cclink-port", "0"],
+             "--journal-sync", journal_sync, "--cclink-port", str(cclink_port)],
             stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.ready):
@@ -121,3 +121,49 @@ class CCProcess:
             rc = self.proc.returncode
         self.log.close()
         return rc
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SimThread:
+    """A Binance spot simulator on its own event-loop thread, with one account."""
+
+    def __init__(self, api_key: str, secret: str) -> None:
+        from seqkern.sim.binance import BinanceSim
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def start() -> Any:
+            sim = BinanceSim(futures=False)
+            sim.add_account(api_key, secret, balances={"USDT": "1000000", "BTC": "100"})
+            await sim.start()
+            return sim
+        self.sim = asyncio.run_coroutine_threadsafe(start(), self.loop).result(20)
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(20)
+
+    def close(self) -> None:
+        self.call(self.sim.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def start_edge(log_path: str, cclink_port: int, sim: Any, api_key: str, secret: str) -> subprocess.Popen:
+    """A real Binance spot edge process pointed at the simulator and the CC."""
+    env = dict(os.environ, BINANCE_API_KEY=api_key, BINANCE_API_SECRET=secret,
+               BINANCE_MARKET_WS=sim.base_ws, BINANCE_REST=sim.base_http,
+               BINANCE_TRADE_WS=sim.base_ws + "/ws-api/v3")
+    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from seqkern.cli import venue_edge_cex; "
+         "sys.exit(venue_edge_cex())", "--venue", "binance", "--symbols", "BTC-USDT",
+         "--cc", f"127.0.0.1:{cclink_port}"], env=env, stdout=log, stderr=log)

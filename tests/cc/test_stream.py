@@ -64,6 +64,28 @@ def test_subscribe_snapshot_then_updates(cc):
     asyncio.run(run())
 
 
+def test_book_topic_snapshot_and_update(cc):
+    key = cc.key(["read"])
+
+    async def run():
+        async with aiohttp.ClientSession() as s, s.ws_connect(
+                cc.url.replace("http", "ws") + "/v1/stream",
+                headers={"Authorization": f"Bearer {key}"}) as ws:
+            await ws.send_str(json.dumps({"subscribe": ["book:ETH-USDT"]}))
+            ack, snap = await _recv(ws, 2)
+            assert ack["subscribed"] == ["book:ETH-USDT"] and snap["snapshot"]
+            assert snap["data"]["venues"]["binance"]["bids"] == [[3000.0, 10.0]]
+            cc.call(lambda: cc.cc.market.apply_book(
+                "ETH-USDT", 3, np.array([3000_100000000, 3000_000000000]), np.array([10**8, 10**9]),
+                np.array([3000_400000000]), np.array([10**8]), snapshot=True))
+            (m,) = await _recv(ws, 1)
+            assert m["channel"] == "book:ETH-USDT" and not m.get("snapshot")
+            assert m["data"]["venues"]["binance"]["bids"] == [[3000.1, 1.0], [3000.0, 10.0]]
+            assert m["data"]["venues"]["binance"]["asks"] == [[3000.4, 1.0]]
+
+    asyncio.run(run())
+
+
 def test_other_keys_do_not_see_my_orders(cc):
     a = cc.key(["read", "trade"], sandbox=True)
     b = cc.key(["read", "trade"], sandbox=True)

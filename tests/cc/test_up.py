@@ -64,8 +64,11 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path):
                     if o.terminal:
                         break
                     time.sleep(0.05)
-                assert o.status == "filled", o
-                assert c.fills(o.order_id)
+                # a market order takes what the simulated books show; the venues expire the rest
+                assert o.status in ("filled", "expired") and o.filled_qty_1e8 > 0, o
+                fills = c.fills(o.order_id)
+                assert sum(f.qty_1e8 for f in fills) == o.filled_qty_1e8
+                assert {f.venue for f in fills} <= set(o.venues)
     finally:
         p.send_signal(signal.SIGINT)
         rest, _ = p.communicate(timeout=60)

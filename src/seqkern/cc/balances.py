@@ -28,15 +28,18 @@ class Ledger:
         self.balances: dict[tuple[str, int, str], int] = {}
         self.reservations: dict[str, Reservation] = {}
         self._reserved: dict[tuple[str, int, str], int] = {}
+        self._venues: set[tuple[str, int]] = set()
 
     def load(self) -> None:
         """Rebuild balances and reservations from the journal (startup and crash recovery)."""
         self.balances.clear()
         self.reservations.clear()
         self._reserved.clear()
+        self._venues.clear()
         for acct, venue, asset, amt in self._journal.db.execute(
                 "SELECT account, venue, asset, amount_1e8 FROM balances"):
             self.balances[(acct, venue, asset)] = int(amt)
+            self._venues.add((acct, venue))
         for oid, acct, venue, asset, amt in self._journal.db.execute(
                 "SELECT order_id, account, venue, asset, amount_1e8 FROM reservations"):
             r = Reservation(oid, acct, venue, asset, int(amt))
@@ -55,9 +58,14 @@ class Ledger:
         k = (account, venue, asset)
         return self.balances.get(k, 0) - self._reserved.get(k, 0)
 
+    def knows(self, account: str, venue: int) -> bool:
+        """True once any balance of this account on this venue is known (reported or seeded)."""
+        return (account, venue) in self._venues
+
     def set_balance(self, account: str, venue: int, asset: str, amount: int) -> None:
         """Absolute balance (an edge's BALANCE frame, or sandbox seeding); journaled."""
         self.balances[(account, venue, asset)] = amount
+        self._venues.add((account, venue))
         with self._journal.tx() as db:
             db.execute("INSERT INTO balances(account, venue, asset, amount_1e8) VALUES(?,?,?,?) "
                        "ON CONFLICT(account, venue, asset) DO UPDATE SET amount_1e8=excluded.amount_1e8",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqkern.cc.engine import client_order_id
+from seqkern.cc.engine import PERP_SUFFIX, account_of, client_order_id
 from seqkern.cc.market import SymbolSpec
 from seqkern.cc.orders import Order, OrderState
 from seqkern.cclink import CcLinkServer, EdgeSession, Flag, Kind, LinkConfig, Region
@@ -29,6 +29,8 @@ _ITYPE_WIRE = {v: k for k, v in _ITYPE.items()}
 _TIF = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
 _DONE = {OrderStatus.CANCELED: OrderState.CANCELLED, OrderStatus.EXPIRED: OrderState.EXPIRED}
 _AMEND_WIRE = {1: "native_atomic", 2: "cancel_replace"}
+_DONE_REASON = {OrderStatus.CANCELED: "cancelled by the venue",
+                OrderStatus.EXPIRED: "expired by the venue (nothing more to fill at the limit)"}
 
 
 class EdgeLink:
@@ -105,15 +107,17 @@ class EdgeLink:
             base, quote = split_symbol(f.symbol)
         except SeqkernError:
             base, quote = f.symbol, "USD"   # prediction markets: contracts priced in USD
-        spec = SymbolSpec(f.symbol, venue, base, quote, f.tick_1e9, f.lot_1e8, itype,
+        # spot and perp of one venue share its id: the perp is its own market, SYMBOL-PERP
+        name = f.symbol + PERP_SUFFIX if itype == "perp" else f.symbol
+        spec = SymbolSpec(name, venue, base, quote, f.tick_1e9, f.lot_1e8, itype,
                           f.venue_symbol, session.edge_id or "", f.min_qty_1e8, f.min_notional_1e9,
                           f.maker_fee_bps_e4 / 10_000, f.taker_fee_bps_e4 / 10_000)
         self.cc.market.bind(spec)
-        self.sym_of[(session.edge_id or "", f.symbol_id)] = f.symbol
-        self.id_of[(session.edge_id or "", f.symbol)] = f.symbol_id
+        self.sym_of[(session.edge_id or "", f.symbol_id)] = name
+        self.id_of[(session.edge_id or "", name)] = f.symbol_id
         e = self.cc.market.edges.get(session.edge_id or "")
         if e is not None:
-            e.symbols.add(f.symbol)
+            e.symbols.add(name)
             e.last_seen_ns = time.time_ns()
 
     def _symbol(self, session: EdgeSession, symbol_id: int) -> str | None:
@@ -151,7 +155,8 @@ class EdgeLink:
 
     def _balance(self, session: EdgeSession, f: Any) -> None:
         self._touch(session)
-        self.cc.ledger.set_balance("live", session.venue_slot, f.asset, f.total_1e8)
+        itype = _ITYPE.get(WireItype(session.instrument_type), "spot")
+        self.cc.ledger.set_balance(account_of(False, itype), session.venue_slot, f.asset, f.total_1e8)
 
     # --- orders: CC -> edge (VenueTransport) -----------------------------------------------
     def rtt_ns(self, venue: int) -> int:
@@ -226,15 +231,18 @@ class EdgeLink:
         eng = self.cc.engine
         eng.set_venue_order_id(c, f.venue_order_id)
         st = OrderStatus(f.status)
-        if st in _DONE:                                  # an acknowledged cancel
-            eng.answered(c, "cancel")
-            eng.on_venue_done(c.order_id, _DONE[st], "cancelled" if st == OrderStatus.CANCELED else None)
+        if st in _DONE:                  # a cancel acknowledged, or an IOC placement that ended
+            eng.answered(c, "cancel" if "cancel" in c.pending else "new")
+            eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
         elif f.amend_mode:                               # an amend or a decrease
             op = "amend" if "amend" in c.pending else "decrease"
             eng.answered(c, op)
             mode = _AMEND_WIRE.get(f.amend_mode)
+            if mode == "cancel_replace":   # the venue order was replaced by a new one
+                eng.set_venue_order_id(c, f.venue_order_id, replace=True)
             # the ACK echoes the request: an amend's new quantity, a decrease's amount taken off
-            qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else c.qty_1e8 - f.qty_1e8
+            # (absolute targets: an ORDER_UPDATE may already have applied the change)
+            qty = (f.qty_1e8 or c.qty_1e8) if op == "amend" else (c.decrease_to or c.qty_1e8)
             eng.on_venue_amended(c.order_id, qty, f.px_1e9 if op == "amend" else None, mode)
         else:                                            # the placement
             eng.answered(c, "new")
@@ -257,8 +265,10 @@ class EdgeLink:
         elif st == OrderStatus.REJECTED:
             eng.on_venue_reject(c.order_id, f.text or f"venue reject code {f.reason_code}")
         elif st in _DONE:
-            # fills arrive as FILL frames (before this update on one connection, in order)
-            eng.on_venue_done(c.order_id, _DONE[st], f.text or None)
+            if "amend" in c.pending or (f.venue_order_id and f.venue_order_id in c.old_venue_ids):
+                return   # the cancel half of a cancel-replace amend: the order lives on
+            # fills travel as FILL frames; the end waits for those the venue already counted
+            eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
         elif st == OrderStatus.REPLACED:
             eng.on_venue_amended(c.order_id, f.qty_1e8 or c.qty_1e8, f.px_1e9 or None, None)
         # FILLED: the FILL frames carry the quantities; the state follows from them

@@ -113,6 +113,9 @@ class OrderEngine:
         self.resting: dict[tuple[str, int], set[str]] = {}   # sandbox children by (symbol, venue)
         self.by_request: dict[int, str] = {}                  # CC-LINK request id -> live child
         self._created: list[str] = []                         # orders made by the open submit
+        # child -> (final state, reason, filled qty the venue reported): applied once the FILLs
+        # that make up that quantity have arrived
+        self.done_pending: dict[str, tuple[OrderState, str | None, int]] = {}
         self.publish: Callable[[str, dict, str | None], None] = lambda topic, data, key_id: None
         self._events: list[tuple[str, dict, str | None]] = []
         self.killed = journal.get_meta("kill_switch", "0") == "1"
@@ -204,9 +207,9 @@ class OrderEngine:
                 new = S.ACCEPTED if any(k.state != S.NEW for k in live) or p.state != S.NEW else S.NEW
         elif kids and all(k.state == S.REJECTED for k in kids):
             new = S.REJECTED
-        elif any(k.state == S.CANCELLED for k in kids):
+        elif any(k.state == S.CANCELLED and k.reason in _USER_CANCEL for k in kids):
             new = S.CANCELLED
-        elif any(k.state == S.EXPIRED for k in kids):
+        elif p.tif in ("ioc", "fok") or any(k.state == S.EXPIRED for k in kids):
             new = S.EXPIRED
         else:
             new = S.CANCELLED
@@ -246,11 +249,10 @@ class OrderEngine:
                 raise NotSupported("paced execution (TWAP) is not supported yet")
             if ex.get("policy") not in (None, "sor"):
                 raise NotSupported(f"execution policy {ex.get('policy')!r} is not supported yet; use sor")
-            if inst.get("type") not in (None, "spot", "perp"):
-                raise BadRequest("instrument.type must be spot or perp")
             fixed = (n.get("quantity") or {}).get("fixed") or {}
             node_id = str(n.get("node_id") or "n1")
-            body = {"symbol": inst.get("symbol"), "side": n.get("side"), "venue": inst.get("venue"),
+            body = {"symbol": inst.get("symbol"), "instrument_type": inst.get("type"),
+                    "side": n.get("side"), "venue": inst.get("venue"),
                     "order_type": n.get("order_type"), "qty_1e8": fixed.get("qty_1e8"),
                     "price_1e9": n.get("price_1e9") or (n.get("limit") or {}).get("price_1e9"),
                     "time_in_force": n.get("time_in_force"),
@@ -261,6 +263,11 @@ class OrderEngine:
         symbol = body.get("symbol")
         if not isinstance(symbol, str) or not symbol:
             raise BadRequest("symbol is required")
+        itype = body.get("instrument_type")
+        if itype not in (None, "spot", "perp", "binary"):
+            raise BadRequest("instrument_type must be spot, perp or binary")
+        if itype == "perp" and not symbol.endswith(PERP_SUFFIX):
+            symbol += PERP_SUFFIX
         side = str(body.get("side", "")).lower()
         if side not in SIDES:
             raise BadRequest("side must be buy or sell")
@@ -337,16 +344,24 @@ class OrderEngine:
         return {"plan": plan.wire(), "sandbox": sandbox, "nbbo": self.market.nbbo(req["symbol"])}
 
     def _plan(self, req: dict, qty: int, venues: list[int], sandbox: bool) -> RoutePlan:
-        account = "sandbox" if sandbox else "live"
+        specs = {v: self.market.spec(req["symbol"], v) for v in venues}
         if sandbox:
-            for v in venues:
-                sp = self.market.spec(req["symbol"], v)
-                self._seed_sandbox(v, sp.base)
-                self._seed_sandbox(v, sp.quote)
+            for v, sp in specs.items():
+                self._seed_sandbox(account_of(True, sp.instrument_type), v, sp.base)
+                self._seed_sandbox(account_of(True, sp.instrument_type), v, sp.quote)
         rtt = getattr(self.transport, "rtt_ns", None)
+        ledger = self.ledger
+
+        def available(v: int, asset: str) -> int | None:
+            # a venue whose edge reports no balances is not capped here (the venue decides);
+            # perps are margined: the reservation checks the margin, the router is not capped
+            acct = account_of(sandbox, specs[v].instrument_type)
+            if specs[v].instrument_type == "perp" or not ledger.knows(acct, v):
+                return None
+            return ledger.available(acct, v, asset)
+
         return plan_route(self.routing, req["symbol"], req["side"], qty, req["price"], req["tif"],
-                          venues, pinned=req["venue"],
-                          available=lambda v, asset: self.ledger.available(account, v, asset),
+                          venues, pinned=req["venue"], available=available,
                           rtt_ns=rtt if rtt is not None else (lambda v: 0))
 
     def _qty_from_notional(self, req: dict, venues: list[int]) -> int:
@@ -458,24 +473,27 @@ class OrderEngine:
         return parent
 
     def _reserve(self, child: Order, worst_px_1e9: int, *, enforce: bool = True) -> None:
+        """Spot: a buy reserves quote (qty x price), a sell its base quantity. Perp: either side
+        reserves the notional in the quote (margin) currency, at 1x."""
         spec = self.market.spec(child.symbol, child.venue)
-        account = "sandbox" if child.sandbox else "live"
-        if child.side == "buy":
+        account = account_of(child.sandbox, spec.instrument_type)
+        px = child.price_1e9 or (worst_px_1e9 * (101 if child.side == "buy" else 100) // 100)
+        if child.side == "buy" or spec.instrument_type == "perp":
             asset = spec.quote
-            px = child.price_1e9 or (worst_px_1e9 * 101 // 100)   # market: 1% above the deepest level
             amount = -((-child.remaining_1e8 * px) // 10**9)
         else:
             asset = spec.base
             amount = child.remaining_1e8
         if child.sandbox:
-            self._seed_sandbox(child.venue, spec.base)
-            self._seed_sandbox(child.venue, spec.quote)
-        self.ledger.reserve(child.order_id, account, child.venue, asset, amount, enforce=enforce)
+            self._seed_sandbox(account, child.venue, spec.base)
+            self._seed_sandbox(account, child.venue, spec.quote)
+        self.ledger.reserve(child.order_id, account, child.venue, asset, amount,
+                            enforce=enforce and self.ledger.knows(account, child.venue))
 
-    def _seed_sandbox(self, venue: int, asset: str) -> None:
-        if ("sandbox", venue, asset) not in self.ledger.balances:
+    def _seed_sandbox(self, account: str, venue: int, asset: str) -> None:
+        if (account, venue, asset) not in self.ledger.balances:
             default = 1_000_000 if asset.upper() in _STABLE else 100
-            self.ledger.set_balance("sandbox", venue, asset,
+            self.ledger.set_balance(account, venue, asset,
                                     self.sandbox_seed.get(asset, default * 10**8))
 
     def _send_new(self, parent: Order) -> None:
@@ -552,12 +570,18 @@ class OrderEngine:
             self.ledger.consume(c.order_id, -((-notional_1e17) // 10**9))
         else:
             self.ledger.consume(c.order_id, qty_1e8)
-        if c.sandbox and spec is not None:
+        if c.sandbox and spec is not None and spec.instrument_type != "perp":
             sign = 1 if c.side == "buy" else -1
             self.ledger.adjust("sandbox", c.venue, spec.base, sign * qty_1e8)
             self.ledger.adjust("sandbox", c.venue, spec.quote,
                                -sign * (-((-notional_1e17) // 10**9) if c.side == "buy" else quote_amt))
-        self._transition(c, S.FILLED if c.remaining_1e8 <= 0 else S.PARTIALLY_FILLED)
+        if c.terminal:
+            # a fill that reached the CC after the order ended (venue race): recorded, state kept
+            c.updated_ns = now_ns()
+            self._save(c)
+            self._events.append(("orders", c.wire(), c.key_id))
+        else:
+            self._transition(c, S.FILLED if c.remaining_1e8 <= 0 else S.PARTIALLY_FILLED)
         fill = {"fill_id": fill_id, "order_id": c.order_id, "parent_id": c.parent_id,
                 "venue": VENUE_NAMES.get(c.venue), "symbol": c.symbol, "side": c.side,
                 "price": px_1e9 / 1e9, "price_1e9": px_1e9, "qty": qty_1e8 / 1e8, "qty_1e8": qty_1e8,
@@ -575,8 +599,15 @@ class OrderEngine:
             oid = self.by_request.get(rid) if rid else None
         return self.orders.get(oid) if oid else None
 
-    def set_venue_order_id(self, c: Order, venue_order_id: str | None) -> None:
-        if venue_order_id and c.venue_order_id != venue_order_id:
+    def set_venue_order_id(self, c: Order, venue_order_id: str | None, *, replace: bool = False) -> None:
+        """Record the venue's order id (first seen), or a cancel-replace amend's new id."""
+        if not venue_order_id or venue_order_id in c.old_venue_ids:
+            return
+        if c.venue_order_id and not replace:
+            return
+        if c.venue_order_id and c.venue_order_id != venue_order_id:
+            c.old_venue_ids.add(c.venue_order_id)
+        if c.venue_order_id != venue_order_id:
             c.venue_order_id = venue_order_id
             with self.journal.tx():
                 self._save(c)
@@ -625,19 +656,31 @@ class OrderEngine:
         c = self.orders.get(oid)
         if c is None:
             return False
+        if qty_1e8 <= 0 or px_1e9 <= 0:
+            return False
         with self.journal.tx():
-            if c.terminal and c.state != S.FILLED and qty_1e8 <= 0:
-                return False
             new = self._apply_fill(c, fill_id, px_1e9, qty_1e8, qty_1e8 * px_1e9, fee_bps,
-                                   liquidity, ts_ns) if not c.terminal else False
+                                   liquidity, ts_ns)
+            done = self.done_pending.get(c.order_id)
+            if done is not None and c.filled_1e8 >= done[2]:
+                del self.done_pending[c.order_id]
+                if not c.terminal:
+                    self._transition(c, done[0], done[1])
             self._parent_state(self.orders[c.parent_id])
         self._flush()
         return new
 
-    def on_venue_done(self, oid: str, state: OrderState, reason: str | None = None) -> None:
-        """The venue says the order is over (cancelled / expired) or its quantity changed."""
+    def on_venue_done(self, oid: str, state: OrderState, reason: str | None = None,
+                      venue_filled_1e8: int = 0) -> None:
+        """The venue says the order is over (cancelled / expired). When the venue reports more
+        filled than the CC has seen, the end waits for those FILLs (they travel separately)."""
         c = self.orders.get(oid)
         if c is None or c.terminal:
+            return
+        if c.cancel_requested and state == S.CANCELLED:
+            reason = "cancelled by user"
+        if venue_filled_1e8 > c.filled_1e8:
+            self.done_pending[c.order_id] = (state, reason, venue_filled_1e8)
             return
         with self.journal.tx():
             self._transition(c, state, reason)
@@ -843,6 +886,7 @@ class OrderEngine:
                 else:
                     assert self.transport is not None
                     c.pending.append("decrease")
+                    c.decrease_to = c.qty_1e8 - d
                     self.transport.send_decrease(c, self.market.spec(c.symbol, c.venue), d)
             self._parent_state(parent)
         self._flush()
@@ -885,6 +929,13 @@ class OrderEngine:
         return {"kill_switch": False}
 
 
+def account_of(sandbox: bool, instrument_type: str) -> str:
+    """Ledger account: live / sandbox, with perps apart (a venue's futures wallet is not its spot
+    wallet, though both share the venue id)."""
+    base = "sandbox" if sandbox else "live"
+    return base + ":perp" if instrument_type == "perp" else base
+
+
 def _catalog_hint(symbol: str) -> str:
     """Where the venue catalog lists a symbol (so an error can say which venues would serve it)."""
     from seqkern.venues import DEFAULT_PAIRSPECS
@@ -894,6 +945,8 @@ def _catalog_hint(symbol: str) -> str:
     return f" (the catalog lists {symbol} on {', '.join(venues)})" if venues else ""
 
 
+_USER_CANCEL = frozenset({"cancelled by user", "kill switch"})
+PERP_SUFFIX = "-PERP"   # the CC's market name of a perpetual: BTC-USDT-PERP (docs/api.md)
 CLIENT_ID_PREFIX = "sk"
 
 

@@ -78,6 +78,8 @@ class Order:
     children: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     pending: list[str] = field(default_factory=list)   # ops sent to the venue, not yet answered
+    old_venue_ids: set[str] = field(default_factory=set)  # ids a cancel-replace amend retired
+    decrease_to: int = 0                 # the quantity a pending decrease asked for (absolute)
 
     @property
     def terminal(self) -> bool:

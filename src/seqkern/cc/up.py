@@ -40,26 +40,46 @@ class Child:
 class SimUnit:
     """One Tokyo deploy unit played by a local simulator."""
 
-    launcher: str          # VENUE=<launcher> of venue-edge-cex
+    launcher: str          # VENUE=<launcher> of venue-edge-cex (and the simulator's name)
     venue: str             # catalog venue (credentials endpoint)
-    sim_args: tuple[str, ...]
-    env_prefix: str        # <PREFIX>_API_KEY / _API_SECRET for the edge
-    symbols: tuple[str, ...]
+    env_prefix: str        # <PREFIX>_API_KEY / _API_SECRET / _API_PASSPHRASE / endpoints
+    symbols: tuple[str, ...] = ("BTC-USDT",)
+
+    def endpoints(self, base_ws: str, base_http: str) -> dict[str, str]:
+        """The edge's endpoint overrides pointing at the simulator (the venues' real paths)."""
+        if self.venue == "binance":
+            trade = "/ws-fapi/v1" if self.launcher.endswith("-perp") else "/ws-api/v3"
+            return {"MARKET_WS": base_ws, "REST": base_http, "TRADE_WS": base_ws + trade,
+                    "PRIVATE_WS": base_ws}
+        if self.venue == "okx":
+            return {"MARKET_WS": base_ws, "REST": base_http, "PRIVATE_WS": base_ws + "/ws/v5/private",
+                    "TRADE_WS": base_ws + "/ws/v5/private"}
+        return {"MARKET_WS": base_ws, "REST": base_http, "PRIVATE_WS": base_ws + "/v5/private",
+                "TRADE_WS": base_ws + "/v5/trade"}
 
 
-def tokyo_units() -> list[SimUnit]:
-    """The Tokyo (ap) deploy units that have a simulator in this build."""
-    units = []
+TOKYO_UNITS = (
+    SimUnit("binance", "binance", "BINANCE"), SimUnit("binance-perp", "binance", "BINANCE"),
+    SimUnit("okx", "okx", "OKX"), SimUnit("okx-perp", "okx", "OKX"),
+    SimUnit("bybit", "bybit", "BYBIT"), SimUnit("bybit-perp", "bybit", "BYBIT"),
+)
+
+
+def tokyo_units(names: list[str] | None = None) -> list[SimUnit]:
+    """The Tokyo (ap) deploy units that have an edge adapter and a simulator in this build."""
     try:
         from seqkern.edge.launcher import valid_venues
-        from seqkern.sim import binance as _sim_binance  # noqa: F401
+        from seqkern.sim import __main__ as _sims  # noqa: F401
     except ImportError:
-        return units
-    names = set(valid_venues())
-    if "binance" in names:
-        units.append(SimUnit("binance", "binance", ("binance",), "BINANCE", ("BTC-USDT",)))
-    if "binance-perp" in names:
-        units.append(SimUnit("binance-perp", "binance", ("binance-perp",), "BINANCE", ("BTC-USDT",)))
+        return []
+    have = set(valid_venues())
+    units = [u for u in TOKYO_UNITS if u.launcher in have]
+    if names:
+        unknown = set(names) - {u.launcher for u in units}
+        if unknown:
+            raise UpError(f"no simulator for {', '.join(sorted(unknown))}; "
+                          f"choose from {', '.join(u.launcher for u in units)}")
+        units = [u for u in units if u.launcher in names]
     return units
 
 
@@ -86,6 +106,7 @@ class Up:
         self.link_port = 0
         self.admin = ""
         self.user_key = ""
+        self.creds: dict[str, dict[str, str]] = {}
 
     # --- processes -------------------------------------------------------------------------
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
@@ -143,38 +164,44 @@ class Up:
         with open(os.path.join(self.dir, "admin.key")) as f:
             self.admin = f.read().strip()
 
-    def start_sim(self, unit: SimUnit) -> dict[str, str]:
-        """A simulator with a fresh account; returns its endpoints and the account's keys."""
-        api_key = secrets.token_hex(32)
-        secret = secrets.token_hex(32)
-        sim = self.spawn(f"sim-{unit.launcher}",
-                         [sys.executable, "-m", "seqkern.sim", *unit.sim_args, "--port", "0",
-                          "--api-key", api_key, "--secret", secret], stdout_pipe=True)
+    def start_sim(self, unit: SimUnit, creds: dict[str, str]) -> dict[str, str]:
+        """A simulator with an account for these credentials; returns the edge's endpoints."""
+        args = [sys.executable, "-m", "seqkern.sim", unit.launcher, "--port", "0",
+                "--api-key", creds["api_key"], "--secret", creds["api_secret"]]
+        if creds.get("passphrase"):
+            args += ["--passphrase", creds["passphrase"]]
+        sim = self.spawn(f"sim-{unit.launcher}", args, stdout_pipe=True)
         assert sim.proc.stdout is not None
         line = sim.proc.stdout.readline().decode()
         m = re.search(r"market (\S+), REST (\S+)", line)
         if not m:
             raise UpError(f"simulator {unit.launcher} did not report its endpoints; see {sim.log_path}")
-        market_ws, rest = m.group(1).rstrip(","), m.group(2)
-        return {"market_ws": market_ws, "rest": rest, "api_key": api_key, "api_secret": secret}
+        return unit.endpoints(m.group(1).rstrip(","), m.group(2))
 
-    def load_credentials(self, unit: SimUnit, sim: dict[str, str]) -> None:
-        st, doc = _http("POST", f"{self.url}/v1/credentials/{unit.venue}", self.admin,
-                        {"api_key": sim["api_key"], "api_secret": sim["api_secret"]})
-        if st != 201:
-            raise UpError(f"the CC refused the {unit.venue} simulator credentials: {doc}")
+    def credentials_for(self, venue: str) -> dict[str, str]:
+        """Fresh simulator credentials, one set per venue (spot and perp share them), loaded into
+        the CC through the real credentials endpoint (validated, encrypted)."""
+        if venue not in self.creds:
+            c = {"api_key": secrets.token_hex(16), "api_secret": secrets.token_hex(32)}
+            if venue == "okx":
+                c["passphrase"] = "Sim-" + secrets.token_hex(8)
+            st, doc = _http("POST", f"{self.url}/v1/credentials/{venue}", self.admin, c)
+            if st != 201:
+                raise UpError(f"the CC refused the {venue} simulator credentials: {doc}")
+            self.creds[venue] = c
+        return self.creds[venue]
 
-    def start_edge(self, unit: SimUnit, sim: dict[str, str]) -> None:
-        base = sim["market_ws"].split("/", 3)
-        host_ws = "/".join(base[:3])
+    def start_edge(self, unit: SimUnit, endpoints: dict[str, str], creds: dict[str, str]) -> None:
+        env = {f"{unit.env_prefix}_{k}": v for k, v in endpoints.items()}
+        env[f"{unit.env_prefix}_API_KEY"] = creds["api_key"]
+        env[f"{unit.env_prefix}_API_SECRET"] = creds["api_secret"]
+        if creds.get("passphrase"):
+            env[f"{unit.env_prefix}_API_PASSPHRASE"] = creds["passphrase"]
         self.spawn(f"edge-{unit.launcher}",
                    [sys.executable, "-c", "import sys; from seqkern.cli import venue_edge_cex; "
                     "sys.exit(venue_edge_cex())", "--venue", unit.launcher,
-                    "--symbols", ",".join(unit.symbols), "--cc", f"127.0.0.1:{self.link_port}",
-                    "--market-ws", sim["market_ws"], "--rest", sim["rest"],
-                    "--trade-ws", host_ws + "/ws-api/v3", "--private-ws", host_ws],
-                   env={f"{unit.env_prefix}_API_KEY": sim["api_key"],
-                        f"{unit.env_prefix}_API_SECRET": sim["api_secret"]})
+                    "--symbols", ",".join(unit.symbols), "--cc", f"127.0.0.1:{self.link_port}"],
+                   env=env)
 
     def create_key(self) -> None:
         st, doc = _http("POST", f"{self.url}/v1/keys", self.admin,
@@ -247,13 +274,13 @@ def run_up(args: Any) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        units = tokyo_units()
+        units = tokyo_units(args.venues.split(",") if args.venues else None)
         up.start_cc()
         start_regions(up)   # multi-region: the na and eu CCs (seqkern.cc.up_mesh)
         for unit in units:
-            sim = up.start_sim(unit)
-            up.load_credentials(unit, sim)
-            up.start_edge(unit, sim)
+            creds = up.credentials_for(unit.venue)
+            endpoints = up.start_sim(unit, creds)
+            up.start_edge(unit, endpoints, creds)
         up.create_key()
         edges = up.wait_edges(len(units), args.wait) if units else []
         region_keys(up, _http)
