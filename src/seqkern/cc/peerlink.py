@@ -498,11 +498,13 @@ class PeerLink:
             e = self.cc.market.edges[key] = EdgeInfo(
                 f.client_order_id, region, venue, _ITYPE_NAME.get(int(f.order_type), "spot"),
                 remote=True)
-            e.symbols = {s for (rg, _sid), (s, v) in self.in_syms.items() if rg == region and v == venue}
         e.connected = f.status == OrderStatus.ACCEPTED
         e.last_seen_ns = f.ts_venue_ns
         if len(e.symbols) != f.qty_1e8:
-            e.symbols = {s for (rg, _sid), (s, v) in self.in_syms.items() if rg == region and v == venue}
+            specs = self.cc.market.specs
+            e.symbols = {s for (rg, _sid), (s, v) in self.in_syms.items()
+                         if rg == region and v == venue
+                         and specs[(s, v)].instrument_type == e.instrument_type}
 
     # --- owner side: forwarded orders ------------------------------------------------------
     def _peer_key(self, region: str) -> ApiKey:
