@@ -138,19 +138,12 @@ class PeerLink:
         s.on(Kind.ORDER_CANCEL, self._in_cancel)
         s.on(Kind.ORDER_AMEND, self._in_amend)
         s.on(Kind.ORDER_DECREASE, self._in_decrease)
-        self.clients: dict[str, PeerClient] = {}
-        for region in self.peers:
-            c = PeerClient(f"cc-{cc.region}", region=Region.parse(cc.region), config=self.config.link,
-                           on_connect=self._client_up, on_disconnect=self._client_down,
-                           backoff_base_s=0.05, backoff_max_s=1.0)
-            c.on(Kind.ORDER_UPDATE, self._ans_update)
-            c.on(Kind.ORDER_REJECT, self._ans_reject)
-            c.on(Kind.FILL, self._ans_fill)
-            self.clients[region] = c
         # mirror out: (symbol, venue) -> peer symbol id (the same ids on every outgoing link)
         self.out_ids: dict[tuple[str, int], int] = {}
         self.out_rev: dict[int, tuple[str, int]] = {}
+        self.clients: dict[str, PeerClient] = {r: self._make_client() for r in self.peers}
         self._dirty: set[tuple[str, int]] = set()
+        self._depth_sent: dict[tuple[int, int], int] = {}   # (symbol id, link) -> book ts sent
         self._flush_scheduled = False
         self.mirrored_out = 0
         # mirror in: (region, peer symbol id) -> (symbol, venue); venue -> its owner
@@ -180,6 +173,26 @@ class PeerLink:
             await self.clients[region].connect_tcp(h, p, wait=False)
         self._task = asyncio.get_running_loop().create_task(self._ticker())
         return self.port
+
+    def _make_client(self) -> PeerClient:
+        c = PeerClient(f"cc-{self.region}", region=Region.parse(self.region), config=self.config.link,
+                       on_connect=self._client_up, on_disconnect=self._client_down,
+                       backoff_base_s=0.05, backoff_max_s=1.0)
+        c.on(Kind.ORDER_UPDATE, self._ans_update)
+        c.on(Kind.ORDER_REJECT, self._ans_reject)
+        c.on(Kind.FILL, self._ans_fill)
+        for (symbol, venue), sid in self.out_ids.items():
+            self._bind_client(c, sid, symbol, venue)
+        return c
+
+    async def add_peer(self, region: str, host: str, port: int) -> None:
+        """Peer with another region's CC at run time (its link reconnects by itself)."""
+        Region.parse(region)
+        if region == self.region or region in self.clients:
+            raise ValueError(f"already peered with {region}")
+        self.peers[region] = (host, port)
+        c = self.clients[region] = self._make_client()
+        await c.connect_tcp(host, port, wait=False)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -268,17 +281,20 @@ class PeerLink:
         sid = self.out_ids.get((symbol, venue))
         if sid is not None:
             return sid
-        sp = self.cc.market.specs[(symbol, venue)]
         sid = len(self.out_ids) + 1
         self.out_ids[(symbol, venue)] = sid
         self.out_rev[sid] = (symbol, venue)
         for c in self.clients.values():
-            c.bind_symbol(sid, symbol, sp.venue_symbol or symbol, venue,
-                          int(_ITYPE.get(sp.instrument_type, InstrumentType.SPOT)),
-                          max(1, sp.tick_1e9), max(1, sp.lot_1e8), sp.min_qty_1e8,
-                          sp.min_notional_1e9, round(sp.maker_fee_bps * 10_000),
-                          round(sp.taker_fee_bps * 10_000))
+            self._bind_client(c, sid, symbol, venue)
         return sid
+
+    def _bind_client(self, c: PeerClient, sid: int, symbol: str, venue: int) -> None:
+        sp = self.cc.market.specs[(symbol, venue)]
+        c.bind_symbol(sid, symbol, sp.venue_symbol or symbol, venue,
+                      int(_ITYPE.get(sp.instrument_type, InstrumentType.SPOT)),
+                      max(1, sp.tick_1e9), max(1, sp.lot_1e8), sp.min_qty_1e8,
+                      sp.min_notional_1e9, round(sp.maker_fee_bps * 10_000),
+                      round(sp.taker_fee_bps * 10_000))
 
     def _flush_md(self) -> None:
         self._flush_scheduled = False
@@ -291,7 +307,9 @@ class PeerLink:
         for link in links:
             link.flush()
 
-    def _send_book(self, link: Any, sid: int, symbol: str, venue: int) -> None:
+    def _send_book(self, link: Any, sid: int, symbol: str, venue: int, *, force: bool = False) -> None:
+        """Depth (top levels, as an L2 snapshot) when the book changed since it was last sent,
+        then the BBO; a withdrawn book as an empty snapshot flagged RESYNC."""
         m = self.cc.market
         slot = m.slots[symbol]
         book = m.books.get((slot, venue))
@@ -299,7 +317,10 @@ class PeerLink:
         bp, ap = int(bbo.bid_px[slot, venue]), int(bbo.ask_px[slot, venue])
         ts = int(bbo.ts_ns[slot, venue])
         if book is not None and book.valid:
-            bpx, bq, apx, aq = book.top(self.config.top_levels)
+            bts = int(book.ts_event_ns)
+            changed = force or self._depth_sent.get((sid, id(link))) != bts
+            self._depth_sent[(sid, id(link))] = bts
+            bpx, bq, apx, aq = book.top(self.config.top_levels) if changed else ((), (), (), ())
             if len(bpx) or len(apx):
                 link.send_l2(int(Kind.L2_SNAPSHOT), sid, 0, np.column_stack((bpx, bq)),
                              np.column_stack((apx, aq)), ts_venue_ns=int(book.ts_event_ns))
@@ -317,7 +338,7 @@ class PeerLink:
         m = self.cc.market
         for (symbol, venue) in list(m.specs):
             if self._local(symbol, venue):
-                self._send_book(link, self._bind_out(symbol, venue), symbol, venue)
+                self._send_book(link, self._bind_out(symbol, venue), symbol, venue, force=True)
 
     def _send_status(self, link: Any) -> None:
         enc = link.encoder
