@@ -28,7 +28,8 @@ BTC = "BTC-USDT"
 class Shim:
     """A TCP forwarder for one directed peer link (a's client -> b's listener). `delay_s` holds
     every chunk that long in both directions; `cut()` closes its connections and refuses new ones;
-    `blackhole` swallows bytes (the connection stays open: a silent partition)."""
+    `blackhole` swallows bytes (the connection stays open: a silent partition), `blackhole_back`
+    only the listener's answers."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -36,6 +37,7 @@ class Shim:
         self.delay_s = 0.0
         self.down = False
         self.blackhole = False
+        self.blackhole_back = False      # swallow only what the listener sends back
         self.conns: list[asyncio.StreamWriter] = []
         self.port = 0
         self.server: asyncio.base_events.Server | None = None
@@ -54,15 +56,16 @@ class Shim:
             w.close()
             return
         self.conns += [w, uw]
-        await asyncio.gather(self._pump(r, uw), self._pump(ur, w), return_exceptions=True)
+        await asyncio.gather(self._pump(r, uw, False), self._pump(ur, w, True),
+                             return_exceptions=True)
 
-    async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    async def _pump(self, r: asyncio.StreamReader, w: asyncio.StreamWriter, back: bool) -> None:
         try:
             while True:
                 data = await r.read(65536)
                 if not data:
                     break
-                if self.blackhole:
+                if self.blackhole or (self.blackhole_back and back):
                     continue
                 if self.delay_s:
                     self.loop.call_later(self.delay_s, self._write, w, data)
@@ -88,6 +91,7 @@ class Shim:
     def restore(self) -> None:
         self.down = False
         self.blackhole = False
+        self.blackhole_back = False
 
 
 class ScriptedEdge:

@@ -278,3 +278,71 @@ def test_owner_refuses_what_a_stale_mirror_offers(mesh):
         mesh.restore("ap", "eu")
     na.post(f"/v1/orders/{a['order_id']}/cancel", {})
     until(lambda: _order(na, a["order_id"])["status"] == "cancelled" and _reserved(ap, 3) == 0)
+
+
+def test_order_placed_but_answers_lost_is_recovered(mesh):
+    """ap receives and places na's order but every answer is lost: na keeps it `new` (and its
+    reservation) until the link is back; reconciliation then brings the owner's state."""
+    na, ap = mesh.cc["na"], mesh.cc["ap"]
+    edge = mesh.edges["ap"]
+    edge.mode = "rest"
+    until(lambda: (_quote(na, "binance") or {}).get("ask") == 100000.0)
+    until(lambda: next(p for p in na.get("/v1/peers")["peers"] if p["region"] == "ap")["out_connected"])
+    n_got = len(edge.got)
+    mesh.shims[("na", "ap")].blackhole_back = True
+    try:
+        st, o = na.post("/v1/orders", {"symbol": BTC, "side": "buy", "qty": "1", "price": "97000",
+                                       "venue": "binance"})
+        assert st == 201, o
+        until(lambda: len(edge.got) == n_got + 1, what="ap placed it")
+        assert _reserved(ap, 3) == 97_000 * 10**8
+        assert _order(na, o["order_id"])["status"] == "new"
+        until(lambda: not next(p for p in na.get("/v1/peers")["peers"]
+                               if p["region"] == "ap")["out_connected"], what="silent link closed")
+    finally:
+        mesh.restore("na", "ap")
+    until(lambda: _order(na, o["order_id"])["status"] == "accepted", timeout=15, what="reconciled")
+    assert len(edge.got) == n_got + 1          # placed once
+    na.post(f"/v1/orders/{o['order_id']}/cancel", {})
+    until(lambda: _order(na, o["order_id"])["status"] == "cancelled" and _reserved(ap, 3) == 0
+          and _reserved(na, 3) == 0, what="cancelled via ap")
+
+
+def test_tombstone_refuses_a_late_copy(mesh):
+    """A request the owner reported unknown can never be placed afterwards (a late copy of an
+    ORDER_NEW from a dead connection): checked with a raw peer connection speaking for na."""
+    from seqkern.cc.peerlink import PeerClient
+    from seqkern.cclink import Kind, OrderStatus, Region
+
+    ap = mesh.cc["ap"]
+    mesh.cut("na", "ap")        # the real na link stays away while the raw one speaks for na
+    got = []
+
+    async def go():
+        import asyncio
+
+        c = PeerClient("cc-na", region=Region.NA)
+        c.on(Kind.ORDER_REJECT, lambda link, f: got.append((f.request_id, f.text)))
+        await c.connect_tcp("127.0.0.1", ap.info["peer_port"])
+        c.send_order(int(Kind.ORDER_UPDATE), symbol_id=0, request_id=987_654,
+                     status=int(OrderStatus.UNSET))
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        c.send_order(int(Kind.ORDER_NEW), symbol_id=1, side=1, order_type=1, tif=1,
+                     px_1e9=100_000 * 10**9, qty_1e8=10**8, request_id=987_654)
+        for _ in range(200):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await c.close()
+
+    n_got = len(mesh.edges["ap"].got)
+    try:
+        mesh.run(go())
+    finally:
+        mesh.restore("na", "ap")
+    assert [g[0] for g in got] == [987_654, 987_654]
+    assert all("PEER_ORDER_VOID" in g[1] for g in got)
+    assert len(mesh.edges["ap"].got) == n_got

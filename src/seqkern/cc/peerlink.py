@@ -559,12 +559,12 @@ class PeerLink:
 
     def _in_new(self, session: EdgeSession, f: Any) -> None:
         region = self._region(session)
+        if self._tombstoned(region, f.request_id):
+            self._reply_reject(session, f, "PEER_ORDER_VOID: reported unknown at reconciliation")
+            return
         key = self.out_rev.get(f.symbol_id)
         if key is None:
             self._reply_reject(session, f, "UNKNOWN_SYMBOL: not a symbol this CC mirrors")
-            return
-        if self._tombstoned(region, f.request_id):
-            self._reply_reject(session, f, "PEER_ORDER_VOID: reported unknown at reconciliation")
             return
         symbol, venue = key
         body = {"symbol": symbol, "side": "buy" if f.side == Side.BUY else "sell",
