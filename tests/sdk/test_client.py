@@ -106,3 +106,14 @@ def test_venue_constants_from_the_sdk():
     assert (sdk.VENUE_KRAKEN, sdk.VENUE_BINANCE, sdk.VENUE_KALSHI) == (1, 3, 19)
     assert sdk.is_cex(sdk.VENUE_BINANCE) and not sdk.is_dex(sdk.VENUE_BINANCE)
     assert sdk.is_dex(sdk.VENUE_DEX_SOL) and not sdk.is_cex(sdk.VENUE_POLYMARKET)
+
+
+def test_wait_returns_terminal_orders(cc):
+    key = cc.key(["read", "trade"], sandbox=True)
+    with SyncClient(cc.url, key) as c:
+        o = c.buy("ETH-USDT", "0.1")
+        assert c.wait(o.order_id).status == "filled"
+        r = c.buy("ETH-USDT", "0.1", price="2000")
+        w = c.wait(r.order_id, 0.2)          # rests: not terminal, returned after the timeout
+        assert w.status == "accepted" and not w.terminal
+        assert c.wait(r.order_id, 1.0, until="acked").status == "accepted"

@@ -255,7 +255,7 @@ class Up:
             "  from seqkern.sdk import SyncClient",
             f"  c = SyncClient(\"{self.url}\", \"{self.user_key}\")",
             f"  print(c.nbbo(\"{sym}\"))",
-            f"  o = c.buy(\"{sym}\", 0.01)",
+            f"  o = c.wait(c.buy(\"{sym}\", 0.01).order_id)   # the venues' answers arrive after the ack",
             "  print(o.status, o.filled_qty, o.avg_price, o.venues)",
             "",
             f"Logs: {os.path.join(self.dir, 'logs')}.  Ctrl-C stops everything.",

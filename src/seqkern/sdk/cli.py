@@ -71,6 +71,9 @@ def _trade(side: str) -> Any:
         o = c.order(a.symbol, side, a.qty, price=a.price, venue=a.venue,
                     time_in_force=a.tif, client_request_id=a.client_request_id,
                     sandbox=True if a.sandbox else None)
+        if not o.terminal and a.wait > 0:
+            # show the venue's answer: terminal, or resting (acknowledged) when it rests
+            o = c.wait(o.order_id, a.wait, until="terminal" if a.price is None else "acked")
         _print(o.raw)
     return verb
 
@@ -122,6 +125,8 @@ def add_client_commands(sub: Any) -> None:
         p.add_argument("--tif", choices=("gtc", "ioc", "fok"))
         p.add_argument("--client-request-id")
         p.add_argument("--sandbox", action="store_true", help="simulated fill, nothing sent")
+        p.add_argument("--wait", type=float, default=3.0,
+                       help="seconds to wait for the venue's answer before printing (0 = none)")
         p.set_defaults(verb=_trade(side))
         common(p)
     p = sub.add_parser("orders", help="open orders, or one order with its children")

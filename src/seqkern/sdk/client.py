@@ -164,6 +164,18 @@ class Client:
     async def get_order(self, order_id: str) -> Order:
         return Order.from_wire(await self._call("GET", f"/v1/orders/{order_id}"))
 
+    async def wait(self, order_id: str, timeout: float = 5.0, *, until: str = "terminal") -> Order:
+        """Poll an order until it is terminal (``until="terminal"``) or has left ``new`` (``until=
+        "acked"``), or the timeout passes; returns the last state seen. Live orders are answered
+        as soon as the CC has journaled and sent them; the venue's answers arrive after."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            o = await self.get_order(order_id)
+            if o.terminal or (until == "acked" and o.status != "new") or loop.time() >= deadline:
+                return o
+            await asyncio.sleep(0.02)
+
     async def open_orders(self) -> list[Order]:
         return [Order.from_wire(o) for o in await self._call("GET", "/v1/orders")]
 
