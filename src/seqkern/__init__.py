@@ -10,7 +10,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_COMPILED = ("_fixed", "_book", "_sor", "_cclink", "_wire")
+_COMPILED = ("_fixed", "_book", "_sor", "_cclink", "_wire", "_predwire", "_evmhash")
 
 for _name in _COMPILED:
     try:

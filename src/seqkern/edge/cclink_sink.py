@@ -55,7 +55,8 @@ _STATUS = {
 _AMEND = {AmendMode.NATIVE_ATOMIC: WireAmend.NATIVE_ATOMIC, AmendMode.CANCEL_REPLACE: WireAmend.CANCEL_REPLACE}
 _BATCH = {BatchMode.SERIAL: WireBatch.SERIAL, BatchMode.NATIVE_ATOMIC: WireBatch.NATIVE_ATOMIC,
           BatchMode.NATIVE_BEST_EFFORT: WireBatch.NATIVE_BEST_EFFORT}
-_ITYPE = {InstrumentType.SPOT: WireInstrument.SPOT, InstrumentType.PERP: WireInstrument.PERP}
+_ITYPE = {InstrumentType.SPOT: WireInstrument.SPOT, InstrumentType.PERP: WireInstrument.PERP,
+          InstrumentType.BINARY: WireInstrument.BINARY}
 _REGION = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}
 _EMPTY = np.zeros((0, 2), dtype=np.int64)
 
@@ -214,7 +215,7 @@ class CcLinkOrderBridge:
         self.client.on(Kind.RESYNC, self._on_resync)
 
     def _venue_symbol(self, symbol_id: int) -> str | None:
-        if not self._symbols:
+        if symbol_id not in self._symbols:   # (re)built on a miss: edges can bind symbols later (discovery)
             self._symbols = {s.sym.symbol_id: vs for vs, s in self.runner._slots.items()}
         return self._symbols.get(symbol_id)
 

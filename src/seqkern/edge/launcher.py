@@ -296,6 +296,11 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    # --- book-feed venues (issue 8): VENUE=hyperliquid runs on this binary via the pred runner ---
+    from seqkern.edge import pred_launcher
+    if pred_launcher.handles(argv, os.environ):
+        return pred_launcher.main(argv)
+    # --- end book-feed venues ---
     try:
         conf = configure(argv)
     except SeqkernError as exc:

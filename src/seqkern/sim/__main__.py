@@ -9,6 +9,12 @@ from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
+    # --- prediction / on-chain simulators (issue 8): hyperliquid, kalshi, polymarket ---
+    given = sys.argv[1:] if argv is None else argv
+    if given and given[0] in ("hyperliquid", "kalshi", "polymarket"):
+        from seqkern.sim.pred_cli import main as pred_main
+        return pred_main(given)
+    # --- end prediction / on-chain simulators ---
     ap = argparse.ArgumentParser(prog="python -m seqkern.sim", description=__doc__)
     ap.add_argument("venue", choices=["binance", "binance-perp", "okx", "okx-perp", "bybit", "bybit-perp"])
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")

@@ -1,0 +1,1 @@
+"""Hyperliquid: l2Book/bbo/trades over its websocket, L1-signed actions over the WS post channel."""

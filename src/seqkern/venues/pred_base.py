@@ -1,0 +1,108 @@
+"""Traits of the book-feed venues (Kalshi, Polymarket, Hyperliquid): websocket books, no REST snapshot.
+
+These venues send their own snapshots over the websocket (Kalshi ``orderbook_snapshot``, Polymarket
+``book``, Hyperliquid full ``l2Book`` every block), so the runner in ``seqkern.edge.pred_runner``
+subscribes, applies snapshots and deltas with the compiled ``_predwire`` decoder and resyncs by
+asking the venue for a fresh snapshot. Each venue declares its facts here as data plus pure
+functions; sockets and timers stay in the runner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqkern.venues.base import BboEvent, ControlEvent, TradeEvent
+
+
+@dataclass(frozen=True)
+class BookLeg:
+    """One published book: a canonical symbol, the venue key its messages carry, and its side role.
+
+    Kalshi publishes one stream per market and the edge derives two books from it (``mirror``
+    False: the YES leg, True: the NO leg); Polymarket and Hyperliquid have one book per key.
+    """
+
+    symbol: str          # canonical: "KXBTCZ-26DEC31-T99000", "...:NO", "slug", "slug:no", "BTC"
+    venue_key: str       # what book messages name: Kalshi ticker, Polymarket token id, HL coin
+    market: str          # the market the leg belongs to (subscription unit)
+    no_leg: bool = False
+
+
+@dataclass(frozen=True)
+class NewMarket:
+    """A market the venue announced on its own (Kalshi lifecycle ``created``, Polymarket ``new_market``)."""
+
+    market: str                      # Kalshi ticker / Polymarket slug
+    legs: tuple[BookLeg, ...]        # YES first
+    tick_1e9: int                    # finest price step of the market
+    min_qty_1e8: int = 1_000_000     # 0.01 contracts / shares unless the venue says otherwise
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+    ts_event_ns: int = 0
+
+
+@dataclass(frozen=True)
+class MarketStatus:
+    """A lifecycle change of a known market (closed, determined, settled, tick change)."""
+
+    market: str
+    event: str
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+MarketEvent = TradeEvent | BboEvent | ControlEvent | NewMarket | MarketStatus
+
+
+class BookFeedVenue(ABC):
+    """Market-data facts of a venue whose websocket carries the snapshots (pure: no I/O)."""
+
+    name: str
+    venue_id: int
+    book_format: int           # seqkern._predwire FORMAT_*
+    book_tick_1e9: int         # grid of the edge's L2Books (finest tick the venue can use)
+    depth_ticks: int           # ring size of each book
+    has_sequence: bool         # Kalshi: per-subscription seq; gaps trigger a snapshot request
+    app_ping: bytes | None = None     # application-level keepalive text (Polymarket "PING")
+    app_ping_s: float = 0.0
+    max_connections: int = 0          # per IP, when the venue caps it (Hyperliquid: 10)
+    connection_budget: Any = None     # a pred_ws.ConnectionBudget shared by the venue's sockets
+
+    def __init__(self, ws_url: str, rest_url: str = "") -> None:
+        self.ws_url = ws_url
+        self.rest_url = rest_url
+
+    @abstractmethod
+    def legs(self, symbol: str) -> tuple[BookLeg, ...]:
+        """The books a canonical symbol needs (Kalshi: the symbol's market gives YES and NO)."""
+
+    def book_tick(self, leg: BookLeg) -> int:
+        """Price grid of one leg's L2Book (default: the venue-wide finest tick)."""
+        return self.book_tick_1e9
+
+    def on_connect(self) -> None:  # noqa: B027 - optional hook
+        """A new connection is being set up (per-connection subscription state resets here)."""
+
+    def ws_headers(self) -> list[tuple[str, str]]:
+        """Handshake headers (Kalshi signs its websocket handshake)."""
+        return []
+
+    @abstractmethod
+    def subscribe_frames(self, markets: Sequence[str], req_id: int, *, legs: Sequence[BookLeg] = ()) -> list[bytes]:
+        """Frames subscribing the books (and trades, BBO) of ``markets``."""
+
+    def discovery_frames(self, req_id: int) -> list[bytes]:
+        """Frames subscribing venue-initiated market announcements (none by default)."""
+        return []
+
+    @abstractmethod
+    def snapshot_frames(self, markets: Sequence[str], req_id: int, *, legs: Sequence[BookLeg] = ()) -> list[bytes]:
+        """Frames asking the venue to resend the books of ``markets`` (resync without reconnecting)."""
+
+    @abstractmethod
+    def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
+        """A decoded non-book message to kernel records (may be empty)."""
+
+    def on_subscribed(self, obj: Any) -> None:  # noqa: B027 - optional hook
+        """A subscription ack (Kalshi keeps the sid of each channel)."""

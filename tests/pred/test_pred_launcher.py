@@ -1,0 +1,147 @@
+"""The launchers as real processes against the simulators: VENUE=hyperliquid in venue-edge-cex,
+VENUE=kalshi in venue-edge-pred with discovery reaching the output as PAIR_SPEC."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from seqkern.sim.hyperliquid import HyperliquidSim
+from seqkern.sim.kalshi import KalshiSim
+from tests.pred.rig import rsa_pem
+
+BIN = Path(sys.executable).parent
+
+
+async def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def _wait_records(path: Path, cond, timeout_s: float = 15.0) -> list[dict]:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        recs = await _records(path)
+        if cond(recs):
+            return recs
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out; got {(await _records(path))[:5]}")
+
+
+def test_venue_edge_cex_runs_hyperliquid(tmp_path):
+    async def go():
+        sim = await HyperliquidSim().start()
+        out = tmp_path / "hl.jsonl"
+        env = {**os.environ, "VENUE": "hyperliquid", "HYPERLIQUID_MARKET_WS": sim.ws_url,
+               "HYPERLIQUID_REST": sim.base_http}
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-cex"), "--symbols", "BTC-USDC,ETH-USDC",
+                                                    "--out", str(out), "--duration", "20", env=env,
+                                                    stderr=asyncio.subprocess.PIPE)
+        try:
+            recs = await _wait_records(out, lambda r: {x.get("symbol") for x in r if x["kind"] == "PAIR_SPEC"} ==
+                                       {"BTC-USDC", "ETH-USDC"} and sum(x["kind"] == "BBO" for x in r) >= 2)
+            assert any(x["kind"] == "L2_SNAPSHOT" for x in recs)
+            btc = next(x for x in recs if x["kind"] == "PAIR_SPEC" and x["symbol"] == "BTC-USDC")
+            assert btc["instrument_type"] == "perp" and btc["tick_1e9"] == 100_000_000 and btc["lot_1e8"] == 1000
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+            await sim.stop()
+        assert proc.returncode == 0, err.decode()[-2000:]
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_venue_edge_pred_kalshi_discovery_process(tmp_path):
+    async def go():
+        priv, pub = rsa_pem()
+        key_id = "5a9e2c1b-0000-4000-8000-00000000abcd"
+        sim = await KalshiSim().start()
+        sim.add_account(key_id, pub)
+        out = tmp_path / "k.jsonl"
+        env = {**os.environ, "VENUE": "kalshi", "KALSHI_MARKET_WS": sim.ws_url, "KALSHI_REST": sim.base_http,
+               "KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": priv}
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-pred"), "--symbols",
+                                                    "KXBTCZ-26DEC31-T99000", "--out", str(out), "--duration", "20",
+                                                    env=env, stderr=asyncio.subprocess.PIPE)
+        try:
+            await _wait_records(out, lambda r: sum(x["kind"] == "L2_SNAPSHOT" for x in r) >= 2)
+            await sim.announce_market("KXETHZ-26DEC31-T5000")
+            recs = await _wait_records(out, lambda r: any(x.get("symbol") == "KXETHZ-26DEC31-T5000:NO" for x in r))
+            specs = [x["symbol"] for x in recs if x["kind"] == "PAIR_SPEC"]
+            assert specs[:2] == ["KXBTCZ-26DEC31-T99000", "KXBTCZ-26DEC31-T99000:NO"]
+            assert "KXETHZ-26DEC31-T5000" in specs
+            first = next(x for x in recs if x["kind"] == "PAIR_SPEC")
+            assert first["instrument_type"] == "binary" and first["tick_1e9"] == 10_000_000
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+            await sim.stop()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert priv.splitlines()[1] not in err.decode()      # the key never reaches the logs
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_discovery_reaches_the_cc_over_cclink():
+    """Kalshi edge process -> CC-LINK -> a CC: the announced market arrives as PAIR_SPEC frames
+    (both legs, binary, its tick) within a bound, then its book."""
+    from seqkern.cclink import CcLinkServer, Kind, Region
+
+    async def go():
+        priv, pub = rsa_pem()
+        key_id = "5a9e2c1b-0000-4000-8000-00000000abcd"
+        sim = await KalshiSim().start()
+        sim.add_account(key_id, pub)
+        cc = CcLinkServer("cc-eu", region=Region.EU)
+        specs: dict[str, tuple[float, object]] = {}
+        books: set[int] = set()
+        ids: dict[int, str] = {}
+
+        def on_spec(session, f) -> None:
+            specs[f.symbol] = (time.monotonic(), f)
+            ids[f.symbol_id] = f.symbol
+
+        def on_book(session, f) -> None:
+            books.add(f.symbol_id)
+
+        cc.on(Kind.PAIR_SPEC, on_spec)
+        cc.on(Kind.L2_SNAPSHOT, on_book)
+        port = await cc.listen_tcp("127.0.0.1", 0)
+        env = {**os.environ, "VENUE": "kalshi", "KALSHI_MARKET_WS": sim.ws_url, "KALSHI_REST": sim.base_http,
+               "KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": priv, "SEQKERN_CC": f"127.0.0.1:{port}"}
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-pred"), "--symbols",
+                                                    "KXBTCZ-26DEC31-T99000", "--duration", "20", env=env,
+                                                    stderr=asyncio.subprocess.PIPE)
+        new = "KXETHZ-26DEC31-T5000"
+        try:
+            end = time.monotonic() + 15
+            while "KXBTCZ-26DEC31-T99000:NO" not in specs or len(books) < 2:
+                assert time.monotonic() < end, f"edge never bound its symbols: {list(specs)}"
+                await asyncio.sleep(0.02)
+            t0 = time.monotonic()
+            await sim.announce_market(new, step="0.0010")
+            while f"{new}:NO" not in specs:
+                assert time.monotonic() - t0 < 5, "announced market never reached the CC"
+                await asyncio.sleep(0.005)
+            delay = specs[new][0] - t0
+            f = specs[new][1]
+            assert f.venue_id == 19 and f.tick_1e9 == 1_000_000 and f.instrument_type == 3
+            sid = next(i for i, s in ids.items() if s == new)
+            while sid not in books:
+                assert time.monotonic() - t0 < 5, "no book for the announced market"
+                await asyncio.sleep(0.005)
+            print(f"kalshi discovery over CC-LINK: PAIR_SPEC at the CC after {delay * 1e3:.1f} ms, "
+                  f"book after {(time.monotonic() - t0) * 1e3:.1f} ms")
+            assert delay < 0.5
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+            await cc.close()
+            await sim.stop()
+        assert proc.returncode == 0, err.decode()[-2000:]
+    asyncio.run(asyncio.wait_for(go(), 60))
