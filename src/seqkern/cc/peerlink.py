@@ -353,9 +353,11 @@ class PeerLink:
                                 client_order_id=e.edge_id[:64],
                                 status=int(OrderStatus.ACCEPTED if e.connected else OrderStatus.CANCELED),
                                 qty_1e8=len(e.symbols), filled_qty_1e8=rtt,
-                                order_type=int(_ITYPE.get(e.instrument_type, InstrumentType.SPOT)),
+                                tif=int(_ITYPE.get(e.instrument_type, InstrumentType.SPOT)),
                                 ts_venue_ns=e.last_seen_ns,
                                 text=f"{EDGE_STATUS_TEXT} creds={int(self.cc.vault.has(e.venue))}")
+            except SeqkernError as exc:    # one bad status must not stop the others
+                log.warning("edge status of %s not sent: %s", e.edge_id, exc)
             finally:
                 enc.venue_slot = 0
 
@@ -517,7 +519,7 @@ class PeerLink:
         e = self.cc.market.edges.get(key)
         if e is None:
             e = self.cc.market.edges[key] = EdgeInfo(
-                f.client_order_id, region, venue, _ITYPE_NAME.get(int(f.order_type), "spot"),
+                f.client_order_id, region, venue, _ITYPE_NAME.get(int(f.tif), "spot"),
                 remote=True)
         e.connected = f.status == OrderStatus.ACCEPTED
         e.last_seen_ns = f.ts_venue_ns

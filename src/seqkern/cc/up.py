@@ -220,7 +220,8 @@ class Up:
         edges: list[dict] = []
         while time.monotonic() < deadline:
             st, edges = _http("GET", f"{self.url}/v1/edges", self.admin)
-            if st == 200 and sum(1 for e in edges if e["connected"] and e["bbo"] > 0) >= n:
+            own = [e for e in edges if not e.get("remote")]   # remote: another region's (mesh)
+            if st == 200 and sum(1 for e in own if e["connected"] and e["bbo"] > 0) >= n:
                 return edges
             self.check_children()
             time.sleep(0.2)
@@ -239,7 +240,8 @@ class Up:
         ]
         for e in edges:
             lines.append(f"  edge {e['edge_id']:28} syms {e['syms']:>3}  bbo {e['bbo']:>3}  "
-                         f"{'connected' if e['connected'] else 'DOWN'}")
+                         f"{'connected' if e['connected'] else 'DOWN'}"
+                         + (f"  (region {e['region']}, via the peer link)" if e.get("remote") else ""))
         lines += [
             "",
             f"Your API key (also saved in {STATE_FILE}, mode 0600):",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import sys
 from typing import Any
@@ -36,13 +37,45 @@ def mesh_args(up: Any, region: str) -> list[str]:
     return argv
 
 
+# Book-feed venues of the other regions that have a simulator in this build, run market-data only
+# (no credentials: their books, BBOs and edges are mirrored to every CC; orders need credentials
+# posted to their region's CC). (region, venue, symbol)
+REGION_VENUES = (("na", "hyperliquid", "BTC-USDC"),
+                 ("eu", "polymarket", "btc-above-99000-on-december-31-2026"))
+_PRED_EDGE = "import sys; from seqkern.edge.pred_launcher import main; sys.exit(main())"
+
+
+def _start_region_venue(up: Any, region: str, venue: str, symbol: str, cclink_port: int) -> None:
+    try:
+        import seqkern.edge.pred_launcher
+        import seqkern.sim.pred_cli  # noqa: F401
+    except ImportError:
+        return
+    from seqkern.cc.up import UpError
+
+    sim = up.spawn(f"sim-{venue}", [sys.executable, "-m", "seqkern.sim", venue, "--port", "0"],
+                   stdout_pipe=True)
+    line = sim.proc.stdout.readline().decode()
+    urls = re.findall(r"(?:ws|http)://[^\s,]+", line)
+    if not urls:
+        raise UpError(f"simulator {venue} did not report its endpoints; see {sim.log_path}")
+    argv = [sys.executable, "-c", _PRED_EDGE, "--venue", venue, "--symbols", symbol,
+            "--cc", f"127.0.0.1:{cclink_port}"]
+    if venue == "hyperliquid":
+        argv += ["--market-ws", urls[0], "--rest", urls[1]]
+    else:
+        argv += ["--market-ws", urls[0], "--user-ws", urls[1], "--rest", urls[2], "--gamma", urls[2]]
+    up.spawn(f"edge-{venue}", argv)
+    up.region_venues.append((region, venue, symbol))
+
+
 def start_regions(up: Any) -> dict[str, str]:
-    """Start the na and eu CCs (the ap CC is the launcher's own); returns region -> API URL.
-    They run no edges on this build's loopback (every simulated venue is a Tokyo venue): their
-    books, edges and balances are the ap CC's, mirrored over the peer links, and their orders
-    for those venues are forwarded to ap."""
+    """Start the na and eu CCs (the ap CC is the launcher's own) and the simulated venues of
+    their regions; returns region -> API URL. The Tokyo venues stay with the ap CC: the na and
+    eu CCs see them mirrored over the peer links and forward their orders for them to ap."""
     urls = {"ap": up.url}
     up.region_admin = {"ap": up.admin}
+    up.region_venues = []
     for region in MESH_REGIONS[1:]:
         ready = os.path.join(up.dir, f"cc-{region}.ready")
         with contextlib.suppress(FileNotFoundError):
@@ -56,6 +89,9 @@ def start_regions(up: Any) -> dict[str, str]:
         urls[region] = f"http://127.0.0.1:{info['http_port']}"
         with open(key_file) as f:
             up.region_admin[region] = f.read().strip()
+        for r, venue, symbol in REGION_VENUES:
+            if r == region:
+                _start_region_venue(up, region, venue, symbol, int(info["cclink_port"]))
     up.region_urls = urls
     return urls
 
@@ -76,7 +112,9 @@ def mesh_summary(up: Any) -> str:
     sym = "BTC-USDT"
     lines = ["", "Regions (peer-link mesh on loopback; a venue's orders go to its region's CC):"]
     for region, url in up.region_urls.items():
-        lines.append(f"  {region}  {url}  peer-link 127.0.0.1:{up.peer_ports[region]}")
+        local = [v for r, v, _s in getattr(up, "region_venues", []) if r == region]
+        lines.append(f"  {region}  {url}  peer-link 127.0.0.1:{up.peer_ports[region]}"
+                     + (f"  venues: {', '.join(local)} (market data)" if local else ""))
     na = up.region_urls.get("na")
     key = getattr(up, "region_keys", {}).get("na")
     if na and key:
