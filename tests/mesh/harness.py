@@ -189,8 +189,21 @@ class CC:
                 "--journal-sync", "normal", "--peer-stale-ms", str(stale_ms)]
         for r, port in peers.items():
             argv += ["--peer", f"{r}=127.0.0.1:{port}"]
+        self.argv, self.env = argv, env
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env)
         self.info: dict = {}
+
+    def kill9_and_restart(self) -> None:
+        """SIGKILL, then the same CC again on the same ports (journal recovery)."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        os.unlink(self.ready)
+        argv = list(self.argv)
+        for flag, k in (("--port", "http_port"), ("--cclink-port", "cclink_port"),
+                        ("--peer-port", "peer_port")):
+            argv[argv.index(flag) + 1] = str(self.info[k])
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=self.env)
+        self.wait_ready()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -346,3 +346,29 @@ def test_tombstone_refuses_a_late_copy(mesh):
     assert [g[0] for g in got] == [987_654, 987_654]
     assert all("PEER_ORDER_VOID" in g[1] for g in got)
     assert len(mesh.edges["ap"].got) == n_got
+
+
+def test_owner_killed_and_restarted_keeps_the_forwarded_order(mesh):
+    """kill -9 of ap while it holds na's resting order: after the restart ap has the order and its
+    reservation from its journal, na reconnects, and the venue's fill reaches na exactly once."""
+    na, ap = mesh.cc["na"], mesh.cc["ap"]
+    edge = mesh.edges["ap"]
+    edge.mode = "rest"
+    until(lambda: (_quote(na, "binance") or {}).get("ask") == 100000.0)
+    st, o = na.post("/v1/orders", {"symbol": BTC, "side": "buy", "qty": "0.5", "price": "96000",
+                                   "venue": "binance"})
+    assert st == 201, o
+    until(lambda: _order(na, o["order_id"])["status"] == "accepted", what="accepted via ap")
+    ap.kill9_and_restart()
+    assert _reserved(ap, 3) == 48_000 * 10**8                  # from ap's journal
+    until(lambda: edge.client.ready, what="edge back at ap")
+    until(lambda: next(p for p in na.get("/v1/peers")["peers"] if p["region"] == "ap")["out_connected"]
+          and next(p for p in na.get("/v1/peers")["peers"] if p["region"] == "ap")["in_connected"],
+          timeout=15, what="mesh back")
+    assert _order(na, o["order_id"])["status"] == "accepted"
+    assert mesh.run(_call(edge.fill_resting)) == 1
+    done = until(lambda: (lambda r: r if r["status"] == "filled" else None)(_order(na, o["order_id"])),
+                 timeout=15, what="fill relayed after the restart")
+    assert done["filled_qty_1e8"] == 50_000_000
+    assert len([f for f in na.get("/v1/fills") if f["parent_id"] == o["order_id"]]) == 1
+    until(lambda: _reserved(na, 3) == 0 and _reserved(ap, 3) == 0)
