@@ -355,6 +355,7 @@ def test_owner_killed_and_restarted_keeps_the_forwarded_order(mesh):
     edge = mesh.edges["ap"]
     edge.mode = "rest"
     until(lambda: (_quote(na, "binance") or {}).get("ask") == 100000.0)
+    until(lambda: next(p for p in na.get("/v1/peers")["peers"] if p["region"] == "ap")["out_connected"])
     st, o = na.post("/v1/orders", {"symbol": BTC, "side": "buy", "qty": "0.5", "price": "96000",
                                    "venue": "binance"})
     assert st == 201, o
