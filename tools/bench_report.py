@@ -89,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
                "--benchmark-columns=median,iqr,rounds", "-o", "testpaths=bench"]
         print("$", " ".join(cmd), flush=True)
         rc = subprocess.call(cmd, cwd=ROOT)
-        if rc != 0 or not tmp.exists():
-            print(f"bench_report: the benchmark run failed (pytest exit {rc})", file=sys.stderr)
+        if not tmp.exists():
+            print(f"bench_report: the benchmark run produced no results (pytest exit {rc})",
+                  file=sys.stderr)
             return 1
         args.json = tmp
+    else:
+        rc = 0
     figures = load_figures(args.json)
     budgets = tomllib.loads(args.budgets.read_text())
 
@@ -104,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nBudgets (bench/budgets.toml):")
     print("\n".join(lines))
     print(f"\n{failures} budget(s) missed" if failures else "\nall budgets that ran are met")
-    return 1 if failures else 0
+    if rc != 0:
+        print(f"bench_report: some benchmarks failed (pytest exit {rc}); see above", file=sys.stderr)
+    return 1 if failures or rc != 0 else 0
 
 
 if __name__ == "__main__":
