@@ -373,3 +373,45 @@ def test_owner_killed_and_restarted_keeps_the_forwarded_order(mesh):
     assert done["filled_qty_1e8"] == 50_000_000
     assert len([f for f in na.get("/v1/fills") if f["parent_id"] == o["order_id"]]) == 1
     until(lambda: _reserved(na, 3) == 0 and _reserved(ap, 3) == 0)
+
+
+def test_peer_port_refuses_edges_same_region_and_bad_orders(mesh):
+    """The peer-link port takes only peer CCs of other regions; a bad forwarded order is answered
+    with a typed reject, never a crash."""
+    import asyncio
+
+    from seqkern.cc.peerlink import PeerClient
+    from seqkern.cclink import EdgeLinkClient, Kind, Region
+    from seqkern.errors import LinkRefused
+
+    ap = mesh.cc["ap"]
+    port = ap.info["peer_port"]
+    got = []
+
+    async def go():
+        for c in (EdgeLinkClient("venue-edge-binance", region=Region.AP, venue_slot=3),
+                  PeerClient("cc-ap", region=Region.AP)):
+            with pytest.raises(LinkRefused):
+                await c.connect_tcp("127.0.0.1", port, timeout=5)
+            await c.close()
+        c = PeerClient("cc-eu", region=Region.EU)
+        c.on(Kind.ORDER_REJECT, lambda link, f: got.append((f.request_id, f.text)))
+        await c.connect_tcp("127.0.0.1", port)
+        c.send_order(int(Kind.ORDER_NEW), symbol_id=4_000_000, side=1, order_type=1, tif=1,
+                     px_1e9=10**9, qty_1e8=10**8, request_id=555_001)
+        c.send_order(int(Kind.ORDER_CANCEL), symbol_id=1, request_id=555_002)
+        for _ in range(200):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await c.close()
+
+    mesh.cut("eu", "ap")          # the raw connection speaks for eu meanwhile
+    try:
+        mesh.run(go())
+    finally:
+        mesh.restore("eu", "ap")
+    texts = dict(got)
+    assert set(texts) == {555_001, 555_002}
+    assert texts[555_001].startswith("UNKNOWN_SYMBOL") and texts[555_002].startswith("ORDER_NOT_FOUND")
+    assert ap.get("/v1/health")["status"] == "ok"

@@ -185,7 +185,7 @@ class Api:
             sp = m.specs[(sym, v)]
             out.append({"venue": VENUE_NAMES.get(v), "venue_id": v, "instrument_type": sp.instrument_type,
                         "venue_symbol": sp.venue_symbol, "tick_1e9": sp.tick_1e9, "lot_1e8": sp.lot_1e8,
-                        "credentials": self.cc.vault.has(v),
+                        "credentials": self.cc.engine.has_credentials(v),   # incl. a peer owner's
                         "connected": self.cc.venue_connected(v)})
         return _json({"symbol": sym, "venues": out})
 
