@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="CC-LINK port edges connect to (0 = any free port, -1 = none)")
     p.add_argument("--ready-file", help="write a JSON line with the bound ports once serving")
     # peer-link mesh (docs/peerlink.md)
-    p.add_argument("--peer-port", type=int, default=-1,
-                   help="peer-link port other CCs connect to (6001 in production, 0 = any free "
-                        "port, -1 = no mesh)")
+    p.add_argument("--peer-port", type=int, default=None,
+                   help="peer-link port other CCs connect to (default 6001 when --peer is given, "
+                        "else no mesh; 0 = any free port, -1 = no mesh)")
     p.add_argument("--peer", action="append", metavar="REGION=HOST:PORT",
                    help="another region's CC peer-link address (repeat per peer)")
     p.add_argument("--peer-stale-ms", type=int, default=3000,

@@ -193,12 +193,15 @@ class _ClientKey:
 
 async def _start_mesh(cc: CommandCenter, args: Any) -> int | None:
     """The peer-link mesh (docs/peerlink.md), when `--peer-port` is given."""
-    if getattr(args, "peer_port", -1) < 0:
-        return None
-    from seqkern.cc.peerlink import PeerConfig, parse_peers, start_peer_link
+    from seqkern.cc.peerlink import DEFAULT_PEER_PORT, PeerConfig, parse_peers, start_peer_link
 
+    port = getattr(args, "peer_port", None)
+    if port is None:
+        port = DEFAULT_PEER_PORT if getattr(args, "peer", None) else -1
+    if port < 0:
+        return None
     peers = parse_peers(args.peer, cc.region)
-    pl = await start_peer_link(cc, args.host, args.peer_port, peers,
+    pl = await start_peer_link(cc, args.host, port, peers,
                                PeerConfig(stale_after_s=args.peer_stale_ms / 1000))
     return pl.port
 
