@@ -49,8 +49,11 @@ def test_mesh_mirrors_books_edges_and_rtt(mesh):
     assert {p["region"] for p in peers} == {"ap", "eu"}
     assert all(p["out_connected"] and p["in_connected"] for p in peers)
     # mirrored balances: what the owner leaves open to this CC
-    bal = {(b["venue"], b["asset"]): b for b in na.get("/v1/balances") if b["account"] == "live"}
-    assert bal[(3, "USDT")]["balance_1e8"] == 1_000_000 * 10**8
+    def bal():
+        return {(b["venue"], b["asset"]): b["balance_1e8"] for b in na.get("/v1/balances")
+                if b["account"] == "live"}
+    until(lambda: bal().get((3, "USDT")) == 1_000_000 * 10**8, what="ap's balance mirrored")
+    until(lambda: bal().get((1, "BTC")) == 10 * 10**8, what="eu's balance mirrored")
 
 
 def _peer_rtt(cc, region):
