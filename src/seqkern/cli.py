@@ -84,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cclink-port", type=int, default=6000,
                    help="CC-LINK port edges connect to (0 = any free port, -1 = none)")
     p.add_argument("--ready-file", help="write a JSON line with the bound ports once serving")
+    # peer-link mesh (docs/peerlink.md)
+    p.add_argument("--peer-port", type=int, default=None,
+                   help="peer-link port other CCs connect to (default 6001 when --peer is given, "
+                        "else no mesh; 0 = any free port, -1 = no mesh)")
+    p.add_argument("--peer", action="append", metavar="REGION=HOST:PORT",
+                   help="another region's CC peer-link address (repeat per peer)")
+    p.add_argument("--peer-stale-ms", type=int, default=3000,
+                   help="a dropped peer's venues leave the router after this long")
     p.set_defaults(func=_cmd_cc)
     p = sub.add_parser("up", help="start a CC, the Tokyo simulators and their edges on loopback")
     p.add_argument("--port", type=int, default=8700, help="HTTP API port")

@@ -116,6 +116,7 @@ class Api:
         r = app.router
         r.add_get("/v1/health", self.health)
         r.add_get("/v1/edges", self.edges)
+        r.add_get("/v1/peers", self.peers)
         r.add_get("/v1/pairs", self.pairs)
         r.add_get("/v1/pairs/{symbol}/venues", self.pair_venues)
         r.add_get("/v1/quotes/{symbol}", self.quote)
@@ -157,6 +158,12 @@ class Api:
         with_symbols = request.query.get("symbols", "") in ("1", "true", "yes")
         return _json(self.cc.market.edges_view(with_symbols))
 
+    async def peers(self, request: web.Request) -> web.Response:
+        """The peer-link mesh (docs/peerlink.md): one row per peer region."""
+        self.auth(request, "read")
+        pl = self.cc.peer_link
+        return _json({"region": self.cc.region, "peers": pl.status() if pl is not None else []})
+
     async def pairs(self, request: web.Request) -> web.Response:
         self.auth(request, "read")
         m = self.cc.market
@@ -178,7 +185,7 @@ class Api:
             sp = m.specs[(sym, v)]
             out.append({"venue": VENUE_NAMES.get(v), "venue_id": v, "instrument_type": sp.instrument_type,
                         "venue_symbol": sp.venue_symbol, "tick_1e9": sp.tick_1e9, "lot_1e8": sp.lot_1e8,
-                        "credentials": self.cc.vault.has(v),
+                        "credentials": self.cc.engine.has_credentials(v),   # incl. a peer owner's
                         "connected": self.cc.venue_connected(v)})
         return _json({"symbol": sym, "venues": out})
 

@@ -59,6 +59,7 @@ class CommandCenter:
         self.started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.edge_link: Any = None
+        self.peer_link: Any = None   # seqkern.cc.peerlink.PeerLink when the mesh runs
         self.port = 0
         self.host = "127.0.0.1"
 
@@ -169,6 +170,8 @@ class CommandCenter:
         return self.port
 
     async def stop(self) -> None:
+        if self.peer_link is not None:
+            await self.peer_link.close()
         if self.edge_link is not None:
             await self.edge_link.close()
         for c in list(self.hub.clients):
@@ -188,6 +191,21 @@ class _ClientKey:
         self.sandbox = False
 
 
+async def _start_mesh(cc: CommandCenter, args: Any) -> int | None:
+    """The peer-link mesh (docs/peerlink.md), when `--peer-port` is given."""
+    from seqkern.cc.peerlink import DEFAULT_PEER_PORT, PeerConfig, parse_peers, start_peer_link
+
+    port = getattr(args, "peer_port", None)
+    if port is None:
+        port = DEFAULT_PEER_PORT if getattr(args, "peer", None) else -1
+    if port < 0:
+        return None
+    peers = parse_peers(args.peer, cc.region)
+    pl = await start_peer_link(cc, args.host, port, peers,
+                               PeerConfig(stale_after_s=args.peer_stale_ms / 1000))
+    return pl.port
+
+
 async def serve_cc(args: Any) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     data_dir = args.data_dir or os.path.expanduser("~/.seqkern/cc-" + args.region)
@@ -205,7 +223,9 @@ async def serve_cc(args: Any) -> int:
     if args.cclink_port >= 0:
         from seqkern.cc.edgelink import start_edge_link
         link_port = await start_edge_link(cc, args.host, args.cclink_port)
+    peer_port = await _start_mesh(cc, args)
     ready = {"event": "ready", "region": cc.region, "http_port": port, "cclink_port": link_port,
+             "peer_port": peer_port,
              "recovered": cc.recovered, "pid": os.getpid()}
     log.info("CC %s serving http://%s:%d (recovered %s)", cc.region, args.host, port, cc.recovered)
     if args.ready_file:

@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from seqkern.cc.up_mesh import mesh_args, mesh_summary, region_keys, start_regions
+
 SEQKERN_HOME = os.environ.get("SEQKERN_HOME") or os.path.expanduser("~/.seqkern")
 STATE_FILE = os.path.join(SEQKERN_HOME, "up", "up.json")
 
@@ -200,7 +202,7 @@ class Up:
                                "--cclink-port", str(self.args.cclink_port),
                                "--data-dir", os.path.join(self.dir, "cc"),
                                "--admin-key-file", os.path.join(self.dir, "admin.key"),
-                               "--ready-file", ready])
+                               "--ready-file", ready, *mesh_args(self, "ap")])
         info = self._wait_file(ready, cc, 60)
         self.url = f"http://127.0.0.1:{info['http_port']}"
         self.link_port = int(info["cclink_port"] or 0)
@@ -264,7 +266,8 @@ class Up:
         edges: list[dict] = []
         while time.monotonic() < deadline:
             st, edges = _http("GET", f"{self.url}/v1/edges", self.admin)
-            if st == 200 and sum(1 for e in edges if e["connected"] and e["bbo"] > 0) >= n:
+            own = [e for e in edges if not e.get("remote")]   # remote: another region's (mesh)
+            if st == 200 and sum(1 for e in own if e["connected"] and e["bbo"] > 0) >= n:
                 return edges
             self.check_children()
             time.sleep(0.2)
@@ -283,7 +286,8 @@ class Up:
         ]
         for e in edges:
             lines.append(f"  edge {e['edge_id']:28} syms {e['syms']:>3}  bbo {e['bbo']:>3}  "
-                         f"{'connected' if e['connected'] else 'DOWN'}")
+                         f"{'connected' if e['connected'] else 'DOWN'}"
+                         + (f"  (region {e['region']}, via the peer link)" if e.get("remote") else ""))
         lines += [
             "",
             f"Your API key (also saved in {STATE_FILE}, mode 0600):",
@@ -320,12 +324,15 @@ def run_up(args: Any) -> int:
     try:
         units = tokyo_units(args.venues.split(",") if args.venues else None)
         up.start_cc()
+        start_regions(up)   # multi-region: the na and eu CCs (seqkern.cc.up_mesh)
         for unit in units:
             creds = up.credentials_for(unit.venue)
             endpoints = up.start_sim(unit, creds)
             up.start_edge(unit, endpoints, creds)
         up.create_key()
         edges = up.wait_edges(len(units), args.wait) if units else []
+        region_keys(up, _http)
+        print(mesh_summary(up), flush=True)
         print(up.next_steps(edges, units), flush=True)
         if not units:
             print("(no venue simulator in this build: the CC runs without edges)", flush=True)
