@@ -48,6 +48,7 @@ def _reconciled_lines(path: str) -> list[str]:
 @pytest.mark.parametrize("fill", ["partial", "full"])
 def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
     from seqkern._fixed import format_px
+
     from seqkern.sim.matching import SimOrder
 
     api_key, secret = secrets.token_hex(16), secrets.token_hex(32)
