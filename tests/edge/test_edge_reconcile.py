@@ -8,13 +8,18 @@ import pytest
 from seqkern._fixed import parse_qty
 
 from seqkern.edge.rest import RateLimiter, RestClient
-from seqkern.sim.matching import SimOrder
-from seqkern.venues.base import CexCredentials, OrderStatus, Side
+from seqkern.sim.matching import BUY, SELL, SimOrder
+from seqkern.venues.base import CexCredentials, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from seqkern.venues.binance.execution import BinanceWsApiTransport
+from tests.edge import okxbybit_rig
 from tests.edge.edge_rig import API_KEY, SECRET, rig, run
 from tests.edge.test_edge_binance_orders import SYM, limit
 
 CREDS = CexCredentials("binance", API_KEY, SECRET)
+
+
+def okx_bybit_owner(venue: str) -> str:
+    return okxbybit_rig.OKX_KEY if venue.startswith("okx") else okxbybit_rig.BYBIT_KEY
 
 
 def _fresh_binance(r) -> BinanceWsApiTransport:
@@ -73,4 +78,59 @@ def test_binance_query_order_from_the_venue(futures: bool) -> None:
             finally:
                 await t.close()
                 await t.rest.close()
+    run(go())
+
+
+@pytest.mark.parametrize("venue", ["okx", "okx-perp", "bybit", "bybit-perp"])
+def test_okx_bybit_query_order_from_the_venue(venue: str) -> None:
+    async def go() -> None:
+        async with okxbybit_rig.rig(venue, orders=True) as r:
+            t = r.transport
+            assert t is not None
+            r.sim.paused = True
+            eng = r.sim.engine(r.symbol)
+            st = r.sim.symbol_state(r.symbol)
+            tick = eng.tick
+            lot = max(eng.lot, st.spec.min_qty_1e8)
+            bid, ask = eng.best(BUY), eng.best(SELL)
+            assert ask - bid > tick
+            px = bid + tick
+            cid_a, cid_b = ("qa1", "qb1") if venue.startswith("okx") else ("q-a1", "q-b1")
+            a = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 4 * lot, px, TimeInForce.GTC, cid_a))
+            b = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 3 * lot, bid - 5 * tick,
+                                           TimeInForce.GTC, cid_b))
+            assert a.accepted and b.accepted, (a, b)
+            await t.close()                       # no client connected from here on
+            sim_a = eng.lookup(okx_bybit_owner(venue), client_order_id=cid_a)
+            sim_b = eng.lookup(okx_bybit_owner(venue), client_order_id=cid_b)
+            assert sim_a is not None and sim_b is not None
+            for q in (lot, 2 * lot):
+                fills = eng.submit(SimOrder(eng.next_order_id(), SELL, px, q, tif="IOC"))
+                await r.sim.after_match(st, fills)
+            eng.cancel(sim_b.order_id)
+            trade_ids = [f.trade_id for f in eng.fills_of[sim_a.order_id]]
+            assert len(trade_ids) == 2
+
+            qa = await t.query_order(r.symbol, venue_order_id=a.venue_order_id)
+            assert qa.found and qa.status is OrderStatus.PARTIALLY_FILLED and qa.side is Side.BUY
+            assert qa.qty_1e8 == 4 * lot and qa.filled_qty_1e8 == 3 * lot and qa.px_1e9 == px
+            assert qa.client_order_id == cid_a and str(qa.venue_order_id) == str(a.venue_order_id)
+            assert [f.qty_1e8 for f in qa.fills] == [lot, 2 * lot]
+            assert [f.cum_qty_1e8 for f in qa.fills] == [lot, 3 * lot]
+            assert all(f.px_1e9 == px and f.maker for f in qa.fills)
+            assert len({f.trade_id for f in qa.fills}) == 2
+            if venue.startswith("okx"):
+                assert [f.trade_id for f in qa.fills] == trade_ids
+            assert qa.avg_px_1e9 == px
+            qb = await t.query_order(r.symbol, client_order_id=cid_b)
+            assert qb.found and qb.status is OrderStatus.CANCELED and qb.filled_qty_1e8 == 0 and qb.fills == ()
+            fills = eng.submit(SimOrder(eng.next_order_id(), SELL, px, 5 * lot, tif="IOC"))
+            await r.sim.after_match(st, fills)
+            qa2 = await t.query_order(r.symbol, client_order_id=cid_a)
+            assert qa2.status is OrderStatus.FILLED and qa2.filled_qty_1e8 == 4 * lot and len(qa2.fills) == 3
+            assert [f.trade_id for f in qa2.fills[:2]] == [f.trade_id for f in qa.fills]   # stable ids
+            missing = await t.query_order(r.symbol, client_order_id="nosuch1")
+            assert not missing.found
+            if venue.startswith("okx"):
+                assert missing.error_code == "51603"
     run(go())
