@@ -4,15 +4,24 @@ fresh transport with no local memory; an unknown order is a typed not-found with
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from seqkern._fixed import parse_qty
 
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.sim.matching import BUY, SELL, SimOrder
-from seqkern.venues.base import CexCredentials, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from seqkern.venues.base import (
+    CexCredentials,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from seqkern.venues.binance.execution import BinanceWsApiTransport
 from tests.edge import okxbybit_rig
-from tests.edge.edge_rig import API_KEY, SECRET, rig, run
+from tests.edge.edge_rig import API_KEY, SECRET, rig, run, until
 from tests.edge.test_edge_binance_orders import SYM, limit
 
 CREDS = CexCredentials("binance", API_KEY, SECRET)
@@ -134,3 +143,77 @@ def test_okx_bybit_query_order_from_the_venue(venue: str) -> None:
             if venue.startswith("okx"):
                 assert missing.error_code == "51603"
     run(go())
+
+
+def test_bridge_answers_report_this_order_queries() -> None:
+    """The CC's ORDER_UPDATE with status UNSET over real CC-LINK: FILLs (venue trade ids) then the
+    venue's status; an unknown order comes back EXPIRED with Binance's -2013 as reason; a bad
+    symbol id or a venue failure is survived (no answer, the edge keeps serving)."""
+    from seqkern.cclink import Kind
+    from seqkern.cclink import OrderStatus as WireStatus
+    from tests.edge.test_edge_cclink import EDGE_ID, linked
+
+    async def go() -> None:
+        async with linked() as (sim, edge, side, cc):
+            sim.paused = True
+            session = cc.session(EDGE_ID)
+            eng = sim.engine(SYM)
+            tick = sim.spec(SYM).tick_1e9
+            bid = eng.best("BUY")
+            px = bid + tick
+            session.send_order(Kind.ORDER_NEW, symbol_id=0, side=1, order_type=1, tif=1, px_1e9=px,
+                               qty_1e8=parse_qty("0.004"), request_id=501, client_order_id="sk501")
+            await until_frames(side, Kind.ORDER_ACK, 501)
+            ack = next(f for f in side.frames[Kind.ORDER_ACK] if f.request_id == 501)
+            for q in ("0.001", "0.001"):
+                fills = eng.submit(SimOrder(eng.next_order_id(), "SELL", px, parse_qty(q), tif="IOC"))
+                await sim._after_match(sim._symbols[SYM], fills)
+            live_fills = await until_frames(side, Kind.FILL, 501, n=2)
+            side.frames[Kind.FILL].clear()
+            session.send_order(Kind.ORDER_UPDATE, symbol_id=0, request_id=501, client_order_id="sk501",
+                               venue_order_id=ack.venue_order_id, status=int(WireStatus.UNSET))
+            upd = await until_update(side, 501, "RECONCILE")
+            assert upd.status == WireStatus.PARTIALLY_FILLED and upd.filled_qty_1e8 == parse_qty("0.002")
+            assert upd.qty_1e8 == parse_qty("0.004") and upd.venue_order_id == ack.venue_order_id
+            again = [f for f in side.frames[Kind.FILL] if f.request_id == 501]
+            assert sorted(f.fill_id for f in again) == sorted(f.fill_id for f in live_fills)
+            assert all(f.venue_order_id == ack.venue_order_id for f in again)
+            # an order the venue never saw: EXPIRED, reason = the venue's code
+            session.send_order(Kind.ORDER_UPDATE, symbol_id=0, request_id=502, client_order_id="sk502",
+                               status=int(WireStatus.UNSET))
+            gone = await until_update(side, 502)
+            assert gone.status == WireStatus.EXPIRED and gone.reason_code == 2013 and "not found" in gone.text
+            # a symbol id the edge does not have, then the venue unreachable: no answer, no crash
+            assert edge.transport is not None
+            session.send_order(Kind.ORDER_UPDATE, symbol_id=77, request_id=503, client_order_id="sk503",
+                               status=int(WireStatus.UNSET))
+            edge.transport.request_timeout_s = 0.2
+            orig = sim._order_status
+            sim._order_status = lambda acct, p: (_ for _ in ()).throw(RuntimeError("venue bug"))
+            session.send_order(Kind.ORDER_UPDATE, symbol_id=0, request_id=504, client_order_id="sk504",
+                               status=int(WireStatus.UNSET))
+            await asyncio.sleep(0.5)
+            sim._order_status = orig
+            edge.transport.request_timeout_s = 5.0
+            assert not [f for f in side.frames[Kind.ORDER_UPDATE] if f.request_id in (503, 504)]
+            # still serving
+            session.send_order(Kind.ORDER_UPDATE, symbol_id=0, request_id=501, client_order_id="sk501",
+                               venue_order_id=ack.venue_order_id, status=int(WireStatus.UNSET))
+            await until(lambda: len([f for f in side.frames[Kind.ORDER_UPDATE]
+                                     if f.request_id == 501 and f.text == "RECONCILE"]) >= 2, 5, "second answer")
+    run(go())
+
+
+async def until_frames(side, kind, request_id: int, n: int = 1) -> list:
+    await until(lambda: len([f for f in side.frames[kind] if f.request_id == request_id]) >= n, 5.0,
+                f"{kind} for request {request_id}")
+    return [f for f in side.frames[kind] if f.request_id == request_id]
+
+
+async def until_update(side, request_id: int, text: str | None = None):
+    from seqkern.cclink import Kind
+
+    def match(f) -> bool:
+        return f.request_id == request_id and (text is None or f.text == text)
+    await until(lambda: any(match(f) for f in side.frames[Kind.ORDER_UPDATE]), 5.0, f"update {request_id}")
+    return next(f for f in side.frames[Kind.ORDER_UPDATE] if match(f))
