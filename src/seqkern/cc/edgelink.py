@@ -44,8 +44,8 @@ class EdgeLink:
         # (edge_id, edge-local symbol id) -> canonical symbol, and the reverse per venue/itype
         self.sym_of: dict[tuple[str, int], str] = {}
         self.id_of: dict[tuple[str, str], int] = {}
-        # child orders already asked about on an edge's current connection (reconciliation)
-        self._asked: dict[str, set[str]] = {}
+        # child orders already asked about on each live edge connection (reconciliation)
+        self._asked: dict[int, set[str]] = {}
         s = self.server
         s.on(Kind.PAIR_SPEC, self._pair_spec)
         s.on(Kind.BBO, self._bbo)
@@ -80,10 +80,11 @@ class EdgeLink:
         self.cc.market.edge_seen(session.edge_id or "?", region=region, venue=session.venue_slot,
                                  instrument_type=itype, remote=region != self.cc.region)
         log.info("edge %s connected (venue %d, %s)", session.edge_id, session.venue_slot, itype)
-        self.reconcile(session)
+        # reconciliation starts as the edge's PAIR_SPECs arrive: the edge sends them once its
+        # symbols and order entry are up, on every connection
 
     def _on_disconnect(self, session: EdgeSession, reason: str) -> None:
-        self._asked.pop(session.edge_id or "", None)
+        self._asked.pop(id(session), None)
         e = self.cc.market.edges.get(session.edge_id or "")
         if e is not None:
             e.connected = False
@@ -122,7 +123,7 @@ class EdgeLink:
         if e is not None:
             e.symbols.add(name)
             e.last_seen_ns = time.time_ns()
-        # a CC that restarted learns the edge's symbols only now: reconcile the symbol's orders
+        # the edge is ready for this symbol: ask it about the symbol's open orders
         self.reconcile(session, name)
 
     def _symbol(self, session: EdgeSession, symbol_id: int) -> str | None:
@@ -204,10 +205,10 @@ class EdgeLink:
         """After a (re)connect: ask the edge for the venue's view of every open child on it
         (ORDER_UPDATE with status UNSET = "report this order"); the edge answers with
         ORDER_UPDATE and the FILLs the CC may have missed (fill ids make them idempotent).
-        Runs on connect and again as each PAIR_SPEC binds a symbol (a restarted CC knows the
-        edge's symbol ids only then); each child is asked about once per connection."""
+        Runs as each PAIR_SPEC binds a symbol on a connection (the edge sends them once its
+        symbols and order entry are up); each child is asked about once per connection."""
         n = 0
-        asked = self._asked.setdefault(session.edge_id or "", set())
+        asked = self._asked.setdefault(id(session), set())
         for o in list(self.cc.engine.orders.values()):
             if o.seq == 0 or o.sandbox or o.terminal or o.venue != session.venue_slot:
                 continue

@@ -247,8 +247,13 @@ class CcLinkOrderBridge:
         drops those it has) and then an ORDER_UPDATE with the venue's status and cumulative
         filled quantity. An order the venue does not know is reported EXPIRED with the venue's
         error code as reason. Failures are logged, never raised: the CC asks again on reconnect."""
-        async with self._query_slots:
+        vs = self._venue_symbol(f.symbol_id)
+        for _ in range(50):   # a symbol being bound right now: wait for it, up to 5 s
+            if vs is not None:
+                break
+            await asyncio.sleep(0.1)
             vs = self._venue_symbol(f.symbol_id)
+        async with self._query_slots:
             transport = self.runner.transport
             if vs is None or transport is None:
                 self.reconcile_failed += 1
