@@ -1,15 +1,20 @@
 """kill -9 both the CC and its edge while orders rest on the venue; the venue fills one (partly,
 or fully) and cancels another while both are down; after both restart the CC reconciles with
 the edge, which queries the venue: statuses, filled quantities and reservations match the
-venue's truth, each fill counted once, and a second reconnect changes nothing."""
+venue's truth, each fill counted once, and a second reconnect changes nothing.
+Binance spot (WS API queries), OKX and Bybit spot (signed REST queries), real processes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import signal
+import subprocess
+import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -45,14 +50,90 @@ def _reconciled_lines(path: str) -> list[str]:
         return [line for line in f if "reconciled " in line]
 
 
+class Venue:
+    """One simulated venue on its own event-loop thread, its account, and how to start its edge."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "binance":
+            self.api_key, self.secret = secrets.token_hex(16), secrets.token_hex(32)
+            self.thread = SimThread(self.api_key, self.secret)
+            self.sim: Any = self.thread.sim
+            self.symbol = "BTCUSDT"
+            return
+        from tests.edge import okxbybit_rig as R
+
+        self.loop = asyncio.new_event_loop()
+        self._t = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._t.start()
+
+        async def start() -> Any:
+            sim = R.make_sim(name)
+            await sim.start()
+            return sim
+        self.sim = asyncio.run_coroutine_threadsafe(start(), self.loop).result(20)
+        okx = name == "okx"
+        self.api_key = R.OKX_KEY if okx else R.BYBIT_KEY
+        self.secret = R.OKX_SECRET if okx else R.BYBIT_SECRET
+        self.passphrase = R.OKX_PASSPHRASE if okx else ""
+        self.symbol = "BTC-USDT" if okx else "BTCUSDT"
+
+    def call(self, coro: Any) -> Any:
+        if self.name == "binance":
+            return self.thread.call(coro)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(20)
+
+    def credentials(self) -> dict[str, str]:
+        c = {"api_key": self.api_key, "api_secret": self.secret}
+        if self.name == "okx":
+            c["passphrase"] = self.passphrase
+        return c
+
+    def start_edge(self, log_path: str, link: int) -> subprocess.Popen:
+        if self.name == "binance":
+            return start_edge(log_path, link, self.sim, self.api_key, self.secret)
+        from tests.edge.test_edge_okx_bybit_launcher import EDGE, _env
+
+        log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+        return subprocess.Popen([*EDGE, "--symbols", "BTC-USDT", "--cc", f"127.0.0.1:{link}"],
+                                env=dict(os.environ, **_env(self.name, self.sim)), stdout=log, stderr=log)
+
+    async def after_match(self, fills: list) -> None:
+        if self.name == "binance":
+            await self.sim._after_match(self.sim._symbols[self.symbol], fills)
+        else:
+            await self.sim.after_match(self.sim.symbol_state(self.symbol), fills)
+
+    async def venue_cancel(self, o: Any) -> None:
+        if self.name == "binance":
+            await self.sim._cancel(self.sim.accounts[self.api_key], {"symbol": self.symbol,
+                                                                     "orderId": str(o.order_id)})
+        else:
+            self.sim.engine(self.symbol).cancel(o.order_id)
+
+    def tick(self) -> int:
+        if self.name == "binance":
+            return self.sim.spec(self.symbol).tick_1e9
+        return self.sim.symbol_state(self.symbol).spec.tick_1e9
+
+    def close(self) -> None:
+        if self.name == "binance":
+            self.thread.close()
+            return
+        self.call(self.sim.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._t.join(5)
+
+
 @pytest.mark.parametrize("fill", ["partial", "full"])
-def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
+@pytest.mark.parametrize("venue_name", ["binance", "okx", "bybit"])
+def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, venue_name, fill):
     from seqkern._fixed import format_px
 
     from seqkern.sim.matching import SimOrder
 
-    api_key, secret = secrets.token_hex(16), secrets.token_hex(32)
-    sim = SimThread(api_key, secret)
+    venue = Venue(venue_name)
+    sim = venue.sim
     snap = tmp_path / "none.json"
     snap.write_text(json.dumps({"pairs": []}))
     data = tmp_path / "cc"
@@ -60,19 +141,19 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
     link = free_port()
     edge_log = str(tmp_path / "edge.log")
     cc = CCProcess(str(data), str(snap), str(tmp_path / "admin.key"), cclink_port=link)
-    edge = start_edge(edge_log, link, sim.sim, api_key, secret)
+    edge = venue.start_edge(edge_log, link)
     cc2 = None
     try:
-        http("POST", cc.url + "/v1/credentials/binance", {"api_key": api_key, "api_secret": secret},
-             cc.admin)
+        st, _ = http("POST", cc.url + f"/v1/credentials/{venue_name}", venue.credentials(), cc.admin)
+        assert st in (200, 201)
         _, k = http("POST", cc.url + "/v1/keys", {"scopes": ["read", "trade"]}, cc.admin)
         key = k["key"]
         _until(lambda: (e := http("GET", cc.url + "/v1/edges", None, key)[1]) and e[0]["bbo"],
                what="the edge's book")
-        sim.sim.paused = True          # freeze the random walk: only this test moves the book
+        sim.paused = True          # freeze the random walk: only this test moves the book
         time.sleep(0.2)
-        eng = sim.sim.engine("BTCUSDT")
-        tick = sim.sim.spec("BTCUSDT").tick_1e9
+        eng = sim.engine(venue.symbol)
+        tick = venue.tick()
         bid, ask = eng.best("BUY"), eng.best("SELL")
         assert ask - bid > tick, "the simulator's spread leaves no room for a top-of-book bid"
         px_a = bid + tick              # alone at the top of the book: the first to be hit
@@ -87,7 +168,7 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
         for oid in ids:
             _until(lambda oid=oid: _order(cc, key, oid)["status"] == "accepted", what="the venue's ack")
         assert _reserved(cc) == (200_000 * px_a + 100_000 * px_b) // 10**9
-        mine = {o.px: o for o in eng.orders.values() if o.owner == api_key}
+        mine = {o.px: o for o in eng.orders.values() if o.owner == venue.api_key}
         venue_a, venue_b = mine[px_a], mine[px_b]
 
         cc.kill9()
@@ -97,19 +178,16 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
         take = [100_000] if fill == "partial" else [50_000, 150_000]
 
         async def venue_moves():
-            st = sim.sim._symbols["BTCUSDT"]
             for q in take:
-                fills = eng.submit(SimOrder(eng.next_order_id(), "SELL", px_a, q, tif="IOC"))
-                await sim.sim._after_match(st, fills)
-            await sim.sim._cancel(sim.sim.accounts[api_key], {"symbol": "BTCUSDT",
-                                                              "orderId": str(venue_b.order_id)})
-        sim.call(venue_moves())
+                await venue.after_match(eng.submit(SimOrder(eng.next_order_id(), "SELL", px_a, q, tif="IOC")))
+            await venue.venue_cancel(venue_b)
+        venue.call(venue_moves())
         filled = sum(take)
         assert venue_a.filled == filled and venue_b.status == "CANCELED"
 
         cc2 = CCProcess(str(data), str(snap), str(tmp_path / "admin.key"), cclink_port=link)
         assert cc2.info["recovered"]["open_children"] == 2
-        edge = start_edge(edge_log, link, sim.sim, api_key, secret)
+        edge = venue.start_edge(edge_log, link)
         want = "partially_filled" if fill == "partial" else "filled"
         _until(lambda: _order(cc2, key, a_id)["status"] == want
                and _order(cc2, key, a_id)["filled_qty_1e8"] == filled, what=f"A {want} from the venue")
@@ -117,7 +195,7 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
         a = _order(cc2, key, a_id)
         assert a["terminal"] == (fill == "full")
         assert _order(cc2, key, b_id)["terminal"]
-        fills = [f for f in http("GET", cc2.url + "/v1/fills", None, key)[1]]
+        fills = list(http("GET", cc2.url + "/v1/fills", None, key)[1])
         assert sorted(f["qty_1e8"] for f in fills) == sorted(take)
         assert all(f["price_1e9"] == px_a for f in fills)
         assert len({f["fill_id"] for f in fills}) == len(take)
@@ -127,7 +205,7 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
         # a second reconnect: the edge answers again (for A if still open); nothing is counted twice
         before = len(_reconciled_lines(edge_log))
         _kill9(edge)
-        edge = start_edge(edge_log, link, sim.sim, api_key, secret)
+        edge = venue.start_edge(edge_log, link)
         if fill == "partial":
             _until(lambda: len(_reconciled_lines(edge_log)) > before, what="the second reconciliation")
         else:
@@ -143,4 +221,6 @@ def test_orders_reconciled_after_cc_and_edge_kill9(tmp_path, fill):
         edge.wait(10)
         if cc2 is not None:
             cc2.stop()
-        sim.close()
+        else:
+            cc.stop()
+        venue.close()
