@@ -61,6 +61,7 @@ def test_binance_query_order_from_the_venue(futures: bool) -> None:
             trade_ids = [f.trade_id for f in eng.fills_of[a.venue_order_id]]
 
             t = _fresh_binance(r)
+            t.trades_page_size = 2     # page through myTrades / userTrades with fromId
             try:
                 qa = await t.query_order(SYM, venue_order_id=a.venue_order_id)
                 assert qa.found and qa.status is OrderStatus.PARTIALLY_FILLED and qa.side is Side.BUY
@@ -217,3 +218,33 @@ async def until_update(side, request_id: int, text: str | None = None):
         return f.request_id == request_id and (text is None or f.text == text)
     await until(lambda: any(match(f) for f in side.frames[Kind.ORDER_UPDATE]), 5.0, f"update {request_id}")
     return next(f for f in side.frames[Kind.ORDER_UPDATE] if match(f))
+
+
+@pytest.mark.parametrize("venue", ["okx", "bybit-perp"])
+def test_okx_bybit_query_pages_through_many_fills(venue: str) -> None:
+    """More fills than one page (100): OKX pages back with ``after`` (billId), Bybit follows
+    ``nextPageCursor``; every fill comes back once, in order."""
+    async def go() -> None:
+        async with okxbybit_rig.rig(venue, orders=True) as r:
+            t = r.transport
+            assert t is not None
+            r.sim.paused = True
+            eng = r.sim.engine(r.symbol)
+            st = r.sim.symbol_state(r.symbol)
+            lot = max(eng.lot, st.spec.min_qty_1e8)
+            bid, ask = eng.best(BUY), eng.best(SELL)
+            assert ask - bid > eng.tick
+            px = bid + eng.tick
+            n = 130
+            cid = "many1" if venue.startswith("okx") else "many-1"
+            a = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, (n + 10) * lot, px,
+                                           TimeInForce.GTC, cid))
+            assert a.accepted, a
+            for _ in range(n):
+                await r.sim.after_match(st, eng.submit(SimOrder(eng.next_order_id(), SELL, px, lot, tif="IOC")))
+            q = await t.query_order(r.symbol, venue_order_id=a.venue_order_id)
+            assert q.status is OrderStatus.PARTIALLY_FILLED and q.filled_qty_1e8 == n * lot
+            assert len(q.fills) == n and len({f.trade_id for f in q.fills}) == n
+            assert [f.cum_qty_1e8 for f in q.fills] == [(i + 1) * lot for i in range(n)]
+            assert r.sim.rest_calls[{"okx": "/api/v5/trade/fills"}.get(venue, "/v5/execution/list")] == 2
+    run(go())

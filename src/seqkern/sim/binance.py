@@ -617,7 +617,10 @@ class BinanceSim:
         limit = int(p.get("limit") or 500)
         if not 1 <= limit <= 1000:
             raise BinanceApiError(C.ERR_INVALID_PARAMETER, "Invalid limit.")
-        from_id = int(p.get("fromId") or 0)
+        try:
+            from_id = int(p["fromId"]) if p.get("fromId") not in (None, "") else None
+        except ValueError:
+            raise BinanceApiError(C.ERR_INVALID_PARAMETER, "Illegal characters found in parameter 'fromId'.") from None
         if p.get("orderId"):
             try:
                 oid = int(p["orderId"])
@@ -629,7 +632,7 @@ class BinanceSim:
         rows: list[dict[str, Any]] = []
         for o in orders:
             for f in st.engine.fills_of.get(o.order_id, ()):
-                if f.trade_id < from_id:
+                if from_id is not None and f.trade_id < from_id:
                     continue
                 maker = f.maker is o
                 quote = format_qty(f.px * f.qty // _E9, 8)
@@ -646,7 +649,8 @@ class BinanceSim:
                                  "quoteQty": quote, "commission": "0.00000000", "commissionAsset": st.spec.quote,
                                  "time": t, "isBuyer": o.side == BUY, "isMaker": maker, "isBestMatch": True})
         rows.sort(key=lambda r: r["id"])
-        return rows[:limit]
+        # fromId: trades from that id on; without it the most recent ones
+        return rows[:limit] if from_id is not None else rows[-limit:]
 
     # ---- WS API ----------------------------------------------------------------------------
 

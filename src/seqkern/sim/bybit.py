@@ -469,7 +469,18 @@ class BybitSim(StreamVenueSim):
                              "isMaker": f.maker is o, "feeRate": "0", "markPrice": "", "closedSize": "",
                              "seq": seq})
         rows.sort(key=lambda r: r["seq"], reverse=True)
-        return self._rest({"category": self.category, "list": rows[:limit], "nextPageCursor": ""})
+        cursor = request.query.get("cursor", "")
+        start = 0
+        if cursor:   # the simulator's cursor: "<seq>:next", the first row after that seq
+            try:
+                last = int(cursor.split(":")[0])
+            except ValueError:
+                return self._rest({}, C.ERR_PARAMS, "Params Error: cursor")
+            start = next((i for i, r in enumerate(rows) if r["seq"] < last), len(rows))
+        page = rows[start:start + limit]
+        more = start + limit < len(rows)
+        return self._rest({"category": self.category, "list": page,
+                           "nextPageCursor": f"{page[-1]['seq']}:next" if more and page else ""})
 
     # ---- trade websocket -----------------------------------------------------------------------------
 

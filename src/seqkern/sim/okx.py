@@ -486,7 +486,13 @@ class OkxSim(StreamVenueSim):
                                  "fillIdxPx": "", "fillPnl": "0", "side": "buy" if o.side == BUY else "sell",
                                  "posSide": "net" if self.swap else "", "execType": "M" if f.maker is o else "T",
                                  "feeCcy": s.quote, "fee": "0", "ts": t, "fillTime": t})
-        rows.sort(key=lambda r: int(r["tradeId"]), reverse=True)
+        rows.sort(key=lambda r: int(r["billId"]), reverse=True)
+        if q.get("after"):   # records earlier than that billId
+            try:
+                after = int(q["after"])
+            except ValueError:
+                return web.json_response({"code": C.ERR_PARAM, "msg": "Parameter after error", "data": []})
+            rows = [r for r in rows if int(r["billId"]) < after]
         return web.json_response({"code": "0", "msg": "", "data": rows[:limit]})
 
     # ---- orders --------------------------------------------------------------------------------------

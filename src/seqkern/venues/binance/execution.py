@@ -80,6 +80,7 @@ class BinanceWsApiTransport(OrderTransport):
         self.private_ws_base = private_ws_base
         self.recv_window_ms = recv_window_ms
         self.request_timeout_s = request_timeout_s
+        self.trades_page_size = 1000      # myTrades / userTrades maximum limit
         self.amend_mode = AmendMode.NATIVE_ATOMIC if futures else AmendMode.CANCEL_REPLACE
         self.batch_mode = BatchMode.NATIVE_BEST_EFFORT if futures else BatchMode.SERIAL
         self.max_batch = C.USDM_BATCH_MAX if futures else 1
@@ -404,16 +405,29 @@ class BinanceWsApiTransport(OrderTransport):
             avg = parse_px(r["avgPrice"]) if self.futures else 0
         except (KeyError, TypeError, ValueError) as exc:
             raise VenueMessageError(f"order.status: unreadable answer ({exc})") from None
-        tp = {"symbol": venue_symbol, "orderId": oid, "limit": 1000}
-        if self.futures:
-            params = {**tp, "timestamp": int(time.time() * 1000), "recvWindow": self.recv_window_ms}
-            body = await self.rest.request(
-                RestRequest("GET", "/fapi/v1/userTrades", params, weights["/fapi/v1/userTrades"], True),
-                query=self.signer.sign_rest(params), headers={"X-MBX-APIKEY": self.signer.api_key})
-            rows = orjson.loads(body)
-        else:
-            await self.rest.limiter.acquire(weights["myTrades"])
-            rows = await self._call("myTrades", tp, signed=True)
+        rows: list[dict[str, Any]] = []
+        from_id = 0
+        while True:   # pages oldest first (symbol + orderId + fromId); a short page is the last
+            tp: dict[str, Any] = {"symbol": venue_symbol, "orderId": oid, "fromId": from_id,
+                                  "limit": self.trades_page_size}
+            if self.futures:
+                params = {**tp, "timestamp": int(time.time() * 1000), "recvWindow": self.recv_window_ms}
+                body = await self.rest.request(
+                    RestRequest("GET", "/fapi/v1/userTrades", params, weights["/fapi/v1/userTrades"], True),
+                    query=self.signer.sign_rest(params), headers={"X-MBX-APIKEY": self.signer.api_key})
+                page = orjson.loads(body)
+            else:
+                await self.rest.limiter.acquire(weights["myTrades"])
+                page = await self._call("myTrades", tp, signed=True)
+            if not isinstance(page, list):
+                raise VenueMessageError("order trades: the venue did not answer a list")
+            rows.extend(page)
+            if len(page) < self.trades_page_size or not page:
+                break
+            try:
+                from_id = max(int(t["id"]) for t in page) + 1
+            except (KeyError, TypeError, ValueError) as exc:
+                raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
         cid = str(r.get("clientOrderId", ""))
         fills: list[FillEvent] = []
         cum = 0

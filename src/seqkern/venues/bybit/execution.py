@@ -322,11 +322,20 @@ class BybitWsTransport(OrderTransport):
             raise VenueMessageError(f"Bybit order query: unreadable answer ({exc})") from None
         fills: list[FillEvent] = []
         if filled:
-            ex = await self._signed_get("/v5/execution/list", {"category": self.category, "symbol": venue_symbol,
-                                                                "orderId": oid, "limit": "100"})
+            execs: list[dict[str, Any]] = []
+            cursor = ""
+            for _ in range(1000):   # pages of 100 linked by nextPageCursor (bounded)
+                ep = {"category": self.category, "symbol": venue_symbol, "orderId": oid, "limit": "100"}
+                if cursor:
+                    ep["cursor"] = cursor
+                ex = await self._signed_get("/v5/execution/list", ep)
+                execs.extend(ex.get("list") or [])
+                cursor = str(ex.get("nextPageCursor") or "")
+                if not cursor:
+                    break
             now = time.time_ns()
             try:
-                rows = sorted(ex.get("list") or [], key=lambda r: (int(r["execTime"]), r.get("seq", 0)))
+                rows = sorted(execs, key=lambda r: (int(r["execTime"]), r.get("seq", 0)))
                 cum = 0
                 for r in rows:
                     if str(r["orderId"]) != oid or r.get("execType", "Trade") != "Trade":

@@ -334,12 +334,24 @@ class OkxWsTransport(OrderTransport):
             raise VenueMessageError(f"OKX order query: unreadable answer ({exc})") from None
         fills: list[FillEvent] = []
         if filled:
-            fo = await self._signed_get("/api/v5/trade/fills", {"instType": self.inst_type,
-                                                               "instId": venue_symbol, "ordId": oid})
-            if str(fo.get("code")) != C.ERR_OK:
-                raise VenueRejected(f"OKX fills query: {fo.get('msg', '')}", venue_code=str(fo.get("code")))
+            page_rows: list[dict[str, Any]] = []
+            after = ""
+            while True:   # newest first, 100 a page; "after" = the last billId seen pages back
+                fp = {"instType": self.inst_type, "instId": venue_symbol, "ordId": oid, "limit": "100"}
+                if after:
+                    fp["after"] = after
+                fo = await self._signed_get("/api/v5/trade/fills", fp)
+                if str(fo.get("code")) != C.ERR_OK:
+                    raise VenueRejected(f"OKX fills query: {fo.get('msg', '')}", venue_code=str(fo.get("code")))
+                page = fo.get("data") or []
+                page_rows.extend(page)
+                if len(page) < 100:
+                    break
+                after = str(page[-1].get("billId", ""))
+                if not after:
+                    raise VenueMessageError("OKX fills query: a full page without billId")
             try:
-                rows = sorted(fo.get("data") or [], key=lambda r: int(r["tradeId"]))
+                rows = sorted(page_rows, key=lambda r: int(r["tradeId"]))
                 cum = 0
                 for r in rows:
                     if str(r["ordId"]) != oid:
