@@ -21,7 +21,9 @@ BIN = Path(sys.executable).parent
 async def _records(path: Path) -> list[dict]:
     if not path.exists():
         return []
-    return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # only newline-terminated lines: the edge may be half-way through writing the last one
+    lines = path.read_text().split("\n")[:-1]
+    return [orjson.loads(line) for line in lines if line.strip()]
 
 
 async def _wait_records(path: Path, cond, timeout_s: float = 15.0) -> list[dict]:
