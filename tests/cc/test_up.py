@@ -131,6 +131,31 @@ def test_cross_region_order_fills(up):
         assert {f.venue for f in fills} <= {"coinbase", "kraken"}
 
 
+@pytest.mark.parametrize(("edge", "symbol", "qty"), [
+    ("hyperliquid", "BTC-USDC-PERP", "0.001"),
+    ("polymarket", "btc-above-99000-on-december-31-2026", "5"),
+    ("kalshi", "KXBTCZ-26DEC31-T99000", "1"),
+])
+def test_book_feed_venues_trade_from_ap(up, edge, symbol, qty):
+    """The book-feed venues trade with the simulator credentials loaded at their region's CC: a
+    limit IOC at the touch entered at ap is placed by the na / eu edge and its fills come back
+    (Hyperliquid and Polymarket name fills by the venue's order id, not the client id)."""
+    if f"edge-{edge}" not in up["state"]["children"]:
+        pytest.skip(f"no {edge} simulator in this build")
+    ap = up["state"]["regions"]["ap"]
+    with SyncClient(ap["url"], ap["api_key"]) as c:
+        o = None
+        for _ in range(5):   # the simulated book moves: a touch that left before the order expires it
+            ask = c.nbbo(symbol).raw["nbbo"]["ask"]
+            o = _wait_terminal(c, c.buy(symbol, qty, price=str(ask), time_in_force="ioc").order_id)
+            if o.filled_qty_1e8 > 0:
+                break
+        assert o is not None and o.filled_qty_1e8 > 0 and o.terminal, o
+        assert set(o.venues) == {edge}
+        fills = c.fills(o.order_id)
+        assert sum(f.qty_1e8 for f in fills) == o.filled_qty_1e8
+
+
 def test_ctrl_c_stops_everything(up):
     p, home, children = up["proc"], up["home"], up["state"]["children"]
     p.send_signal(signal.SIGINT)
