@@ -197,6 +197,7 @@ class Up:
         self.region_link: dict[str, int] = {}
         self.region_keys: dict[str, str] = {}
         self.creds: dict[str, dict[str, Any]] = {}        # venue -> credentials-endpoint payload
+        self.stopping = False                              # Ctrl-C / SIGTERM seen
 
     # --- processes -------------------------------------------------------------------------
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
@@ -212,6 +213,8 @@ class Up:
     def _wait_file(self, path: str, child: Child, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while not os.path.exists(path):
+            if self.stopping:
+                raise UpError("interrupted while starting")
             if child.proc.poll() is not None:
                 raise UpError(f"{child.name} exited (rc {child.proc.returncode}); see {child.log_path}")
             if time.monotonic() > deadline:
@@ -318,7 +321,7 @@ class Up:
         venues = {u.venue for u in units}
         deadline = time.monotonic() + timeout
         edges: list[dict] = []
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping:
             st, edges = _http("GET", f"{self.url}/v1/edges", self.admin)
             if st == 200:
                 ok = {e["edge_id"] for e in edges if e["connected"] and e["bbo"] > 0}
@@ -351,8 +354,13 @@ class Up:
         launchers = {u.launcher for u in units}
         sym = "BTC-USDT" if launchers & {"binance", "okx", "bybit", "bitget", "cryptocom"} else (
             units[0].symbols[0] if units else "BTC-USDT")
-        cross = next((s for s, vs in (("BTC-USD", {"coinbase", "kraken"}),
-                                       ("BTC-USDC", {"hyperliquid"})) if vs & launchers), None)
+        # an order that crosses regions: a symbol only venues outside ap list
+        cross, cross_regions = None, ""
+        for s, vs in (("BTC-USD", ("coinbase", "kraken")), ("BTC-USDC-PERP", ("hyperliquid",))):
+            owners = sorted({u.region for u in units if u.launcher in vs})
+            if owners and "ap" not in owners:
+                cross, cross_regions = s, " / ".join(owners)
+                break
         lines = [
             "",
             f"seqkern is up: CC (region ap) on {self.url}, CC-LINK on 127.0.0.1:{self.link_port}",
@@ -372,8 +380,16 @@ class Up:
             f"  ./run seqkern buy {sym} 0.01",
         ]
         if cross:
-            lines.append(f"  ./run seqkern buy {cross} 0.01      # entered at ap, placed by the "
-                         f"{'na/eu' if cross == 'BTC-USD' else 'na'} CC over the peer link")
+            px = " --price <ask>" if cross == "BTC-USDC-PERP" else ""   # Hyperliquid: limit orders only
+            lines += [
+                f"  # crosses regions: entered at ap, placed by the {cross_regions} CC over the peer link",
+                f"  ./run seqkern buy {cross} 0.01{px}",
+            ]
+        if cross == "BTC-USD":
+            lines += [
+                f"  curl -s -X POST {self.url}/v1/orders -H \"Authorization: Bearer $SEQ_API_KEY\" "
+                f"-d '{{\"symbol\": \"{cross}\", \"side\": \"buy\", \"qty\": \"0.001\"}}'",
+            ]
         lines += [
             "  ./run seqkern orders",
             "",
@@ -381,7 +397,8 @@ class Up:
             "  from seqkern.sdk import SyncClient",
             f"  c = SyncClient(\"{self.url}\", \"{self.user_key}\")",
             f"  print(c.nbbo(\"{sym}\"))",
-            f"  o = c.wait(c.buy(\"{cross or sym}\", 0.01).order_id)   # the venues' answers arrive after the ack",
+            f"  o = c.wait(c.buy(\"{cross if cross == 'BTC-USD' else sym}\", 0.01).order_id)"
+            "   # the venues' answers arrive after the ack",
             "  print(o.status, o.filled_qty, o.avg_price, o.venues)",
             "",
             f"Logs: {os.path.join(self.dir, 'logs')}.  Ctrl-C stops everything.",
@@ -395,7 +412,7 @@ def run_up(args: Any) -> int:
     stop = {"sig": False}
 
     def on_signal(signum: int, frame: Any) -> None:
-        stop["sig"] = True
+        stop["sig"] = up.stopping = True
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -414,6 +431,8 @@ def run_up(args: Any) -> int:
         region_keys(up, _http)
         up.create_key()
         edges = up.wait_edges(units, args.wait) if units else []
+        if up.stopping:
+            raise UpError("interrupted while starting")
         print(mesh_summary(up, units), flush=True)
         print(up.next_steps(edges, units), flush=True)
         if not units:
