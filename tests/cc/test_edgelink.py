@@ -189,3 +189,39 @@ def test_live_order_ack_fill_cancel_reject(cc):
         await edge2.close()
 
     asyncio.run(run())
+
+
+def test_reconcile_answer_for_an_order_the_venue_does_not_know(cc):
+    """The edge answers "report this order" with EXPIRED + the venue's not-found code: the CC
+    ends the child (expired, the venue's text as reason) and releases its reservation."""
+    key = cc.key(["read", "trade"])
+
+    async def run():
+        edge = ScriptedEdge(cc.link_port, mode="rest")
+        await edge.start()
+        await _until(lambda: cc.cc.ledger.balance("live", 3, "USDT") > 0)
+        http("POST", cc.url + "/v1/credentials/binance", {"api_key": "k", "api_secret": "s"}, key=cc.admin)
+        st, r = await asyncio.to_thread(http, "POST", cc.url + "/v1/orders",
+                                        {"symbol": BTC, "side": "buy", "qty": "1", "price": "99000"}, key)
+        assert st == 201
+        await _until(lambda: http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
+                     ["status"] == "accepted")
+        assert cc.cc.ledger.reserved("live", 3, "USDT") == 99_000 * 10**8
+        await edge.close()
+        edge2 = ScriptedEdge(cc.link_port, mode="rest")
+        await edge2.start()
+        await _until(lambda: any(f.kind == Kind.ORDER_UPDATE for f in edge2.got))
+        (q,) = [f for f in edge2.got if f.kind == Kind.ORDER_UPDATE]
+        link = edge2.client.link
+        link.send_order(int(Kind.ORDER_UPDATE), symbol_id=q.symbol_id, request_id=q.request_id,
+                        client_order_id=q.client_order_id, status=int(OrderStatus.EXPIRED), reason_code=2013,
+                        text="not found at the venue: -2013 Order does not exist.")
+        link.flush()
+        await _until(lambda: http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
+                     ["status"] == "expired")
+        g = http("GET", cc.url + "/v1/orders/" + r["order_id"], key=key)[1]
+        assert g["terminal"] and "not found at the venue" in (g["failure_reason"] or g["children"][0].get("failure_reason", ""))
+        assert cc.cc.ledger.reserved("live", 3, "USDT") == 0
+        await edge2.close()
+
+    asyncio.run(run())

@@ -116,7 +116,8 @@ def transport_for(name: str, venue: Any, rest: RestClient, credentials: Any) -> 
         return OkxWsTransport(inst_type="SWAP" if name == "okx-perp" else "SPOT", private_ws_url=ep.private_ws,
                               credentials=credentials, rest=rest, request_timeout_s=5.0)
     return BybitWsTransport(category="linear" if name == "bybit-perp" else "spot", trade_ws_url=ep.trade_ws,
-                            private_ws_url=ep.private_ws, credentials=credentials, request_timeout_s=5.0)
+                            private_ws_url=ep.private_ws, credentials=credentials, request_timeout_s=5.0,
+                            rest=rest)
 
 
 @contextlib.asynccontextmanager

@@ -44,6 +44,8 @@ class EdgeLink:
         # (edge_id, edge-local symbol id) -> canonical symbol, and the reverse per venue/itype
         self.sym_of: dict[tuple[str, int], str] = {}
         self.id_of: dict[tuple[str, str], int] = {}
+        # child orders already asked about on each live edge connection (reconciliation)
+        self._asked: dict[int, set[str]] = {}
         s = self.server
         s.on(Kind.PAIR_SPEC, self._pair_spec)
         s.on(Kind.BBO, self._bbo)
@@ -78,9 +80,11 @@ class EdgeLink:
         self.cc.market.edge_seen(session.edge_id or "?", region=region, venue=session.venue_slot,
                                  instrument_type=itype, remote=region != self.cc.region)
         log.info("edge %s connected (venue %d, %s)", session.edge_id, session.venue_slot, itype)
-        self.reconcile(session)
+        # reconciliation starts as the edge's PAIR_SPECs arrive: the edge sends them once its
+        # symbols and order entry are up, on every connection
 
     def _on_disconnect(self, session: EdgeSession, reason: str) -> None:
+        self._asked.pop(id(session), None)
         e = self.cc.market.edges.get(session.edge_id or "")
         if e is not None:
             e.connected = False
@@ -119,6 +123,8 @@ class EdgeLink:
         if e is not None:
             e.symbols.add(name)
             e.last_seen_ns = time.time_ns()
+        # the edge is ready for this symbol: ask it about the symbol's open orders
+        self.reconcile(session, name)
 
     def _symbol(self, session: EdgeSession, symbol_id: int) -> str | None:
         return self.sym_of.get((session.edge_id or "", symbol_id))
@@ -195,17 +201,23 @@ class EdgeLink:
         """ORDER_DECREASE carries the quantity to take off (docs/cclink.md)."""
         self._send(Kind.ORDER_DECREASE, child, spec, qty_1e8=qty_1e8)
 
-    def reconcile(self, session: EdgeSession) -> int:
+    def reconcile(self, session: EdgeSession, symbol: str | None = None) -> int:
         """After a (re)connect: ask the edge for the venue's view of every open child on it
         (ORDER_UPDATE with status UNSET = "report this order"); the edge answers with
-        ORDER_UPDATE and the FILLs the CC may have missed (fill ids make them idempotent)."""
+        ORDER_UPDATE and the FILLs the CC may have missed (fill ids make them idempotent).
+        Runs as each PAIR_SPEC binds a symbol on a connection (the edge sends them once its
+        symbols and order entry are up); each child is asked about once per connection."""
         n = 0
+        asked = self._asked.setdefault(id(session), set())
         for o in list(self.cc.engine.orders.values()):
             if o.seq == 0 or o.sandbox or o.terminal or o.venue != session.venue_slot:
+                continue
+            if (symbol is not None and o.symbol != symbol) or o.order_id in asked:
                 continue
             sid = self.id_of.get((session.edge_id or "", o.symbol))
             if sid is None:
                 continue
+            asked.add(o.order_id)
             session.send_order(int(Kind.ORDER_UPDATE), symbol_id=sid, request_id=o.request_id,
                                client_order_id=client_order_id(o), venue_order_id=o.venue_order_id,
                                status=int(OrderStatus.UNSET))
@@ -267,8 +279,11 @@ class EdgeLink:
         elif st in _DONE:
             if "amend" in c.pending or (f.venue_order_id and f.venue_order_id in c.old_venue_ids):
                 return   # the cancel half of a cancel-replace amend: the order lives on
-            # fills travel as FILL frames; the end waits for those the venue already counted
-            eng.on_venue_done(c.order_id, _DONE[st], _DONE_REASON[st], f.filled_qty_1e8)
+            # fills travel as FILL frames; the end waits for those the venue already counted.
+            # A reason code marks a reconciliation answer for an order the venue does not know
+            # (EXPIRED, the venue's error in the text): the order ends, its reservation released
+            reason = f.text if f.reason_code and f.text else _DONE_REASON[st]
+            eng.on_venue_done(c.order_id, _DONE[st], reason, f.filled_qty_1e8)
         elif st == OrderStatus.REPLACED:
             eng.on_venue_amended(c.order_id, f.qty_1e8 or c.qty_1e8, f.px_1e9 or None, None)
         # FILLED: the FILL frames carry the quantities; the state follows from them

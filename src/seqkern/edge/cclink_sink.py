@@ -28,11 +28,13 @@ from seqkern.venues.base import (
     BatchMode,
     FillEvent,
     InstrumentType,
+    OrderQuery,
     OrderRequest,
     OrderResult,
     OrderStatus,
     OrderType,
     OrderUpdate,
+    QueryUnsupported,
     Side,
     TimeInForce,
     TradeEvent,
@@ -41,6 +43,7 @@ from seqkern.venues.base import (
 log = logging.getLogger("seqkern.edge.cclink")
 
 SNAPSHOT_LEVELS = 1000
+RECONCILE_CONCURRENCY = 4     # venue queries in flight at once (each one is weighted by the limiter)
 
 _SIDE = {Side.BUY: WireSide.BUY, Side.SELL: WireSide.SELL}
 _FROM_SIDE = {WireSide.BUY: Side.BUY, WireSide.SELL: Side.SELL}
@@ -244,6 +247,10 @@ class CcLinkOrderBridge:
             self.client.on(kind, self._on_order)
         self.client.on(Kind.ORDER_BATCH, self._on_batch)
         self.client.on(Kind.RESYNC, self._on_resync)
+        self.client.on(Kind.ORDER_UPDATE, self._on_query)
+        self._query_slots = asyncio.Semaphore(RECONCILE_CONCURRENCY)
+        self.reconciled = 0          # queries answered from the venue
+        self.reconcile_failed = 0    # queries the venue could not answer (the CC asks again on reconnect)
 
     def _venue_symbol(self, symbol_id: int) -> str | None:
         if symbol_id not in self._symbols:   # (re)built on a miss: edges can bind symbols later (discovery)
@@ -260,6 +267,72 @@ class CcLinkOrderBridge:
 
     def _on_batch(self, link: Any, f: Any) -> None:
         self._spawn(self._execute_batch(f))
+
+    def _on_query(self, link: Any, f: Any) -> None:
+        """ORDER_UPDATE from the CC with status UNSET: "report this order" (reconciliation)."""
+        if f.status == WireStatus.UNSET:
+            self._spawn(self._reconcile(f))
+
+    async def _reconcile(self, f: Any) -> None:
+        """Query the venue for one order; send the FILLs it lists (the venue's trade ids: the CC
+        drops those it has) and then an ORDER_UPDATE with the venue's status and cumulative
+        filled quantity. An order the venue does not know is reported EXPIRED with the venue's
+        error code as reason. Failures are logged, never raised: the CC asks again on reconnect."""
+        vs = self._venue_symbol(f.symbol_id)
+        for _ in range(50):   # a symbol being bound right now: wait for it, up to 5 s
+            if vs is not None:
+                break
+            await asyncio.sleep(0.1)
+            vs = self._venue_symbol(f.symbol_id)
+        async with self._query_slots:
+            transport = self.runner.transport
+            if vs is None or transport is None:
+                self.reconcile_failed += 1
+                log.warning("reconcile: no venue symbol / transport for symbol id %d", f.symbol_id)
+                return
+            cid = self._cid(f)
+            if f.request_id and cid:
+                self.sink.request_ids[cid] = f.request_id
+            vid: int | str | None = None
+            if f.venue_order_id:
+                vid = int(f.venue_order_id) if f.venue_order_id.isdigit() else f.venue_order_id
+            try:
+                q = await transport.query_order(vs, venue_order_id=vid, client_order_id=None if vid else cid)
+            except QueryUnsupported as exc:
+                self.reconcile_failed += 1
+                log.warning("reconcile %s: %s", cid, exc)
+                return
+            except SeqkernError as exc:
+                self.reconcile_failed += 1
+                log.warning("reconcile %s on %s failed: %s (%s)", cid, vs, exc.message, exc.code)
+                return
+            except Exception:   # a venue answer the adapter did not expect: never kill the edge
+                self.reconcile_failed += 1
+                log.exception("reconcile %s on %s: unexpected error", cid, vs)
+                return
+            self._report(f, q, cid)
+            self.reconciled += 1
+            log.info("reconciled %s on %s: %s, filled %d, %d fills", cid, vs,
+                     q.status.value if q.status else "not found", q.filled_qty_1e8, len(q.fills))
+
+    def _report(self, f: Any, q: OrderQuery, cid: str) -> None:
+        if not q.found:
+            self.client.send_order(
+                Kind.ORDER_UPDATE, symbol_id=f.symbol_id, request_id=f.request_id, status=WireStatus.EXPIRED,
+                reason_code=_reason(q.error_code) or 0xFFFF, client_order_id=cid[:64],
+                venue_order_id=f.venue_order_id or None,
+                text=f"not found at the venue: {q.error_code} {q.error_msg}"[:255])
+            return
+        qcid = q.client_order_id or cid
+        if f.request_id and qcid:
+            self.sink.request_ids[qcid] = f.request_id
+        for fill in q.fills:
+            self.sink.fill(f.symbol_id, fill)
+        assert q.status is not None and q.side is not None
+        self.client.send_order(
+            Kind.ORDER_UPDATE, symbol_id=f.symbol_id, side=_SIDE[q.side], px_1e9=q.px_1e9, qty_1e8=q.qty_1e8,
+            filled_qty_1e8=q.filled_qty_1e8, status=_STATUS[q.status], request_id=f.request_id,
+            client_order_id=qcid[:64], venue_order_id=str(q.venue_order_id), text="RECONCILE")
 
     def _on_resync(self, link: Any, f: Any) -> None:
         """The CC asks for fresh state: re-send the snapshot of every live book (or one symbol)."""

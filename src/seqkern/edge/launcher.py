@@ -81,7 +81,7 @@ def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestC
 
         ep = venue.endpoints
         return BybitWsTransport(category=category, trade_ws_url=ep.trade_ws, private_ws_url=ep.private_ws,
-                                credentials=creds)
+                                credentials=creds, rest=rest)
     return build
 
 

@@ -341,6 +341,7 @@ class BinanceSim:
             r.add_post("/fapi/v1/listenKey", self._rest_listen_key)
             r.add_put("/fapi/v1/listenKey", self._rest_listen_key)
             r.add_post("/fapi/v1/batchOrders", self._rest_batch_orders)
+            r.add_get("/fapi/v1/userTrades", self._rest_user_trades)
         else:
             r.add_get("/ws", self._market_ws)
             r.add_get("/ws/{streams:.*}", self._market_ws)
@@ -568,6 +569,89 @@ class BinanceSim:
                 out.append({"code": e.code, "msg": e.msg})
         return web.Response(body=orjson.dumps(out), content_type="application/json")
 
+    async def _rest_user_trades(self, request: web.Request) -> web.Response:
+        """USD-M GET /fapi/v1/userTrades (signed): the account's trades of one symbol."""
+        gated = await self._rest_gate(request)
+        if gated is not None:
+            return gated
+        try:
+            acct, params = await self._rest_signed_params(request)
+            return web.Response(body=orjson.dumps(self._my_trades(acct, params)), content_type="application/json")
+        except BinanceApiError as e:
+            return self._error(e)
+
+    # ---- order queries (answered from the matching engine, including orders already done) ------
+
+    def _queried(self, acct: SimAccount, st: _SymbolState, p: dict[str, str]) -> SimOrder:
+        oid, cid = p.get("orderId"), p.get("origClientOrderId")
+        if not oid and not cid:
+            raise BinanceApiError(C.ERR_MANDATORY_PARAM,
+                                  "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+        o = None
+        if oid:
+            with contextlib.suppress(ValueError):
+                o = st.engine.lookup(acct.api_key, order_id=int(oid))
+        else:
+            o = st.engine.lookup(acct.api_key, client_order_id=cid or "")
+        if o is None:
+            raise BinanceApiError(C.ERR_NO_SUCH_ORDER, "Order does not exist.")
+        return o
+
+    def _order_status(self, acct: SimAccount, p: dict[str, str]) -> dict[str, Any]:
+        """order.status: the order as the venue holds it now (weight 4 spot, 1 USD-M)."""
+        st = self._symbol(p)
+        o = self._queried(acct, st, p)
+        out = self._order_json(o, st)
+        t = o.ts_ns // 1_000_000
+        if self.futures:
+            out.update(time=t)
+        else:
+            out.pop("transactTime", None)
+            out.update(stopPrice="0.00000000", icebergQty="0.00000000", time=t, updateTime=_ms(),
+                       isWorking=o.status in ("NEW", "PARTIALLY_FILLED"), workingTime=t)
+        return out
+
+    def _my_trades(self, acct: SimAccount, p: dict[str, str]) -> list[dict[str, Any]]:
+        """Spot myTrades / USD-M userTrades filtered by orderId (fromId / limit honoured)."""
+        st = self._symbol(p)
+        limit = int(p.get("limit") or 500)
+        if not 1 <= limit <= 1000:
+            raise BinanceApiError(C.ERR_INVALID_PARAMETER, "Invalid limit.")
+        try:
+            from_id = int(p["fromId"]) if p.get("fromId") not in (None, "") else None
+        except ValueError:
+            raise BinanceApiError(C.ERR_INVALID_PARAMETER, "Illegal characters found in parameter 'fromId'.") from None
+        if p.get("orderId"):
+            try:
+                oid = int(p["orderId"])
+            except ValueError:
+                raise BinanceApiError(C.ERR_INVALID_PARAMETER, "Illegal characters found in parameter 'orderId'.") from None
+            orders = [o for o in (st.engine.lookup(acct.api_key, order_id=oid),) if o is not None]
+        else:
+            orders = [o for o in st.engine.history.values() if o.owner == acct.api_key]
+        rows: list[dict[str, Any]] = []
+        for o in orders:
+            for f in st.engine.fills_of.get(o.order_id, ()):
+                if from_id is not None and f.trade_id < from_id:
+                    continue
+                maker = f.maker is o
+                quote = format_qty(f.px * f.qty // _E9, 8)
+                t = f.ts_ns // 1_000_000
+                if self.futures:
+                    rows.append({"buyer": o.side == BUY, "commission": "0", "commissionAsset": st.spec.quote,
+                                 "id": f.trade_id, "maker": maker, "orderId": o.order_id,
+                                 "price": format_px(f.px), "qty": format_qty(f.qty), "quoteQty": quote,
+                                 "realizedPnl": "0", "side": o.side, "positionSide": "BOTH",
+                                 "symbol": st.spec.symbol, "time": t})
+                else:
+                    rows.append({"symbol": st.spec.symbol, "id": f.trade_id, "orderId": o.order_id,
+                                 "orderListId": -1, "price": format_px(f.px, 8), "qty": format_qty(f.qty, 8),
+                                 "quoteQty": quote, "commission": "0.00000000", "commissionAsset": st.spec.quote,
+                                 "time": t, "isBuyer": o.side == BUY, "isMaker": maker, "isBestMatch": True})
+        rows.sort(key=lambda r: r["id"])
+        # fromId: trades from that id on; without it the most recent ones
+        return rows[:limit] if from_id is not None else rows[-limit:]
+
     # ---- WS API ----------------------------------------------------------------------------
 
     async def _ws_api(self, request: web.Request) -> web.WebSocketResponse:
@@ -681,6 +765,10 @@ class BinanceSim:
             return await self._amend_keep_priority(acct, p)
         if method == "order.modify" and self.futures:
             return await self._modify(acct, p)
+        if method == "order.status":
+            return self._order_status(acct, p)
+        if method == "myTrades" and not self.futures:
+            return self._my_trades(acct, p)
         raise BinanceApiError(C.ERR_UNSUPPORTED, f"Unsupported method '{method}'.")
 
     # ---- orders ----------------------------------------------------------------------------

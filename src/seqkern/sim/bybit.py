@@ -31,7 +31,7 @@ from seqkern.sim.stream_venue import (
     spec,
 )
 from seqkern.venues.bybit import constants as C
-from seqkern.venues.bybit.auth import verify_hex, ws_auth_prehash
+from seqkern.venues.bybit.auth import rest_prehash, verify_hex, ws_auth_prehash
 
 DEPTHS = (1, 50, 200, 1000)
 
@@ -60,6 +60,7 @@ class BybitSim(StreamVenueSim):
         self._cross_seq: dict[str, int] = {}
         self._private: dict[str, list[tuple[web.WebSocketResponse, set[str]]]] = {}
         self._exec_seq = itertools.count(5_000_000)
+        self._execs: dict[tuple[int, int], tuple[str, int]] = {}   # (trade id, order id) -> (execId, seq)
         super().__init__(symbols or default_symbols(linear), **kw)
         for i, sym in enumerate(self._symbols):
             self._cross_seq[sym] = 7_000_000 + 1000 * i
@@ -70,6 +71,8 @@ class BybitSim(StreamVenueSim):
         router.add_get("/v5/trade", self._trade_ws)
         router.add_get("/v5/market/orderbook", self._rest_orderbook)
         router.add_get("/v5/market/instruments-info", self._rest_instruments)
+        router.add_get("/v5/order/realtime", self._rest_order_realtime)
+        router.add_get("/v5/execution/list", self._rest_execution_list)
 
     def last_u(self, symbol: str, depth: int = C.DEPTH) -> int:
         return self._symbols[symbol].views[depth].update_id
@@ -367,12 +370,117 @@ class BybitSim(StreamVenueSim):
             self._push(o.owner, "execution", [{
                 "category": self.category, "symbol": s.symbol, "orderId": o.extra["uuid"],
                 "orderLinkId": o.client_order_id, "side": "Buy" if o.side == BUY else "Sell",
-                "execId": str(uuid.uuid4()), "execPrice": s.px(f.px), "execQty": s.qty(f.qty), "execType": "Trade",
+                "execId": self._exec_of(f, o)[0], "execPrice": s.px(f.px), "execQty": s.qty(f.qty), "execType": "Trade",
                 "execValue": format_fixed(f.px * f.qty // 1_000_000_000, 8), "execFee": "0", "feeRate": "0",
                 "feeCurrency": s.quote, "isMaker": maker, "orderQty": s.qty(o.qty), "orderPrice": s.px(o.px),
                 "leavesQty": s.qty(o.remaining), "orderType": "Market" if o.order_type == "MARKET" else "Limit",
-                "execTime": str(ms()), "seq": next(self._exec_seq)}])
+                "execTime": str(f.ts_ns // 1_000_000), "seq": self._exec_of(f, o)[1]}])
             self._push(o.owner, "order", [self._order_json(st, o)])
+
+    def _exec_of(self, f: SimFill, o: SimOrder) -> tuple[str, int]:
+        """One execution's (execId, seq), the same on the stream and in /v5/execution/list."""
+        k = (f.trade_id, o.order_id)
+        e = self._execs.get(k)
+        if e is None:
+            e = self._execs[k] = (str(uuid.uuid4()), next(self._exec_seq))
+        return e
+
+    # ---- signed REST queries (answered from the matching engine, done orders included) ----------------
+
+    def _rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+        """Bybit REST signature: hex HMAC-SHA256 of timestamp + api key + recv_window + query string."""
+        h = request.headers
+        key = h.get("X-BAPI-API-KEY", "")
+        acct = self.accounts.get(key)
+        if acct is None:
+            return None, self._rest({}, C.ERR_API_KEY, "API key is invalid.")
+        try:
+            ts, recv = int(h.get("X-BAPI-TIMESTAMP", "")), int(h.get("X-BAPI-RECV-WINDOW", "5000"))
+        except ValueError:
+            return None, self._rest({}, C.ERR_PARAMS, "Params Error")
+        now = ms()
+        if not (now - recv <= ts < now + 1000):
+            return None, self._rest({}, C.ERR_TIMESTAMP, "invalid request, please check your server timestamp "
+                                                         "or recv_window param")
+        payload = rest_prehash(ts, key, h.get("X-BAPI-RECV-WINDOW", "5000"),
+                               request.rel_url.raw_query_string)
+        if not verify_hex(acct.secret, payload, h.get("X-BAPI-SIGN", "")):
+            return None, self._rest({}, C.ERR_SIGN, "error sign! origin_string[" + payload + "]")
+        return acct.api_key, None
+
+    def _query_symbol(self, q: Any) -> tuple[SymbolState | None, web.Response | None]:
+        if q.get("category") != self.category:
+            return None, self._rest({}, C.ERR_PARAMS, "Illegal category")
+        st = self._symbols.get(q.get("symbol", ""))
+        if st is None:
+            return None, self._rest({}, C.ERR_PARAMS, "params error: symbol invalid")
+        return st, None
+
+    def _owned(self, st: SymbolState, owner: str, q: Any) -> list[SimOrder]:
+        oid, cid = q.get("orderId", ""), q.get("orderLinkId", "")
+        return [o for o in reversed(st.engine.history.values()) if o.owner == owner
+                and (not oid or o.extra.get("uuid") == oid) and (not cid or o.client_order_id == cid)]
+
+    async def _rest_order_realtime(self, request: web.Request) -> web.Response:
+        """GET /v5/order/realtime: open orders, and closed ones when asked by orderId/orderLinkId."""
+        gated = await self.rest_gate(request, self._rest_error)
+        if gated is not None:
+            return gated
+        owner, denied = self._rest_auth(request)
+        if denied is not None:
+            return denied
+        st, bad = self._query_symbol(request.query)
+        if bad is not None or st is None:
+            return bad or self._rest({}, C.ERR_PARAMS, "Params Error")
+        q = request.query
+        orders = self._owned(st, str(owner), q)
+        if not (q.get("orderId") or q.get("orderLinkId")):
+            orders = [o for o in orders if o.status in ("NEW", "PARTIALLY_FILLED")]
+        return self._rest({"category": self.category, "list": [self._order_json(st, o) for o in orders[:50]],
+                           "nextPageCursor": ""})
+
+    async def _rest_execution_list(self, request: web.Request) -> web.Response:
+        """GET /v5/execution/list: the account's executions, newest first."""
+        gated = await self.rest_gate(request, self._rest_error)
+        if gated is not None:
+            return gated
+        owner, denied = self._rest_auth(request)
+        if denied is not None:
+            return denied
+        st, bad = self._query_symbol(request.query)
+        if bad is not None or st is None:
+            return bad or self._rest({}, C.ERR_PARAMS, "Params Error")
+        try:
+            limit = max(1, min(int(request.query.get("limit", "50")), 100))
+        except ValueError:
+            return self._rest({}, C.ERR_PARAMS, "Params Error")
+        s = st.spec
+        rows: list[dict[str, Any]] = []
+        for o in self._owned(st, str(owner), request.query):
+            for f in st.engine.fills_of.get(o.order_id, []):
+                eid, seq = self._exec_of(f, o)
+                rows.append({"symbol": s.symbol, "orderId": o.extra["uuid"], "orderLinkId": o.client_order_id,
+                             "side": "Buy" if o.side == BUY else "Sell", "orderPrice": s.px(o.px),
+                             "orderQty": s.qty(o.qty), "leavesQty": s.qty(o.remaining), "createType": "CreateByUser",
+                             "orderType": "Market" if o.order_type == "MARKET" else "Limit", "stopOrderType": "",
+                             "execFee": "0", "execId": eid, "execPrice": s.px(f.px), "execQty": s.qty(f.qty),
+                             "execType": "Trade", "execValue": format_fixed(f.px * f.qty // 1_000_000_000, 8),
+                             "execTime": str(f.ts_ns // 1_000_000), "feeCurrency": s.quote,
+                             "isMaker": f.maker is o, "feeRate": "0", "markPrice": "", "closedSize": "",
+                             "seq": seq})
+        rows.sort(key=lambda r: r["seq"], reverse=True)
+        cursor = request.query.get("cursor", "")
+        start = 0
+        if cursor:   # the simulator's cursor: "<seq>:next", the first row after that seq
+            try:
+                last = int(cursor.split(":")[0])
+            except ValueError:
+                return self._rest({}, C.ERR_PARAMS, "Params Error: cursor")
+            start = next((i for i, r in enumerate(rows) if r["seq"] < last), len(rows))
+        page = rows[start:start + limit]
+        more = start + limit < len(rows)
+        return self._rest({"category": self.category, "list": page,
+                           "nextPageCursor": f"{page[-1]['seq']}:next" if more and page else ""})
 
     # ---- trade websocket -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -48,6 +49,7 @@ class SimFill:
     px: int
     qty: int
     trade_id: int
+    ts_ns: int = field(default_factory=time.time_ns)
 
 
 class MatchingEngine:
@@ -59,7 +61,9 @@ class MatchingEngine:
         self.lot = lot_1e8
         self._levels: dict[str, dict[int, deque[SimOrder]]] = {BUY: {}, SELL: {}}
         self._prices: dict[str, list[int]] = {BUY: [], SELL: []}   # ascending
-        self.orders: dict[int, SimOrder] = {}
+        self.orders: dict[int, SimOrder] = {}          # resting orders
+        self.history: dict[int, SimOrder] = {}         # every order ever submitted (venue queries)
+        self.fills_of: dict[int, list[SimFill]] = {}   # order id -> its fills, oldest first
         self._changed: set[tuple[str, int]] = set()
         self._ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
@@ -139,6 +143,8 @@ class MatchingEngine:
     def submit(self, o: SimOrder) -> list[SimFill]:
         """Match an incoming order, then rest what is left when it is a GTC/GTX limit order."""
         opp = SELL if o.side == BUY else BUY
+        if o.owner is not None:     # account orders only: market participants are not queried
+            self.history[o.order_id] = o
         best = self.best(opp)
         if o.tif == "GTX" and best and self._crosses(o, best):
             raise MatchReject("post-only order would take liquidity")
@@ -158,7 +164,11 @@ class MatchingEngine:
             maker.quote_filled += best * take // 1_000_000_000
             o.quote_filled += best * take // 1_000_000_000
             self._changed.add((opp, best))
-            fills.append(SimFill(maker, o, best, take, next(self._trade_ids)))
+            fill = SimFill(maker, o, best, take, next(self._trade_ids))
+            fills.append(fill)
+            for side_order in (maker, o):
+                if side_order.owner is not None:
+                    self.fills_of.setdefault(side_order.order_id, []).append(fill)
             if maker.remaining == 0:
                 maker.status = "FILLED"
                 self._unlink(maker)
@@ -183,6 +193,18 @@ class MatchingEngine:
 
     def find_client(self, owner: str | None, client_order_id: str) -> SimOrder | None:
         for o in self.orders.values():
+            if o.owner == owner and o.client_order_id == client_order_id:
+                return o
+        return None
+
+    def lookup(self, owner: str | None, *, order_id: int | None = None,
+               client_order_id: str = "") -> SimOrder | None:
+        """Any order of ``owner`` the venue ever took (resting or done), by id or client id
+        (the most recent one with that client id)."""
+        if order_id is not None:
+            o = self.history.get(order_id)
+            return o if o is not None and o.owner == owner else None
+        for o in reversed(self.history.values()):
             if o.owner == owner and o.client_order_id == client_order_id:
                 return o
         return None

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -77,6 +78,8 @@ class OkxSim(StreamVenueSim):
         router.add_get(C.PRIVATE_PATH, self._private_ws)
         router.add_get("/api/v5/market/books", self._rest_books)
         router.add_get("/api/v5/public/instruments", self._rest_instruments)
+        router.add_get("/api/v5/trade/order", self._rest_order)
+        router.add_get("/api/v5/trade/fills", self._rest_fills)
 
     # ---- market data ---------------------------------------------------------------------------------
 
@@ -374,6 +377,123 @@ class OkxSim(StreamVenueSim):
         msg = "" if code == "0" else ("All operations failed" if code == "1" else "Bulk operation partially succeeded")
         return {"id": rid, "op": op, "code": code, "msg": msg, "data": data, "inTime": in_time,
                 "outTime": str(time.time_ns() // 1000)}
+
+    # ---- signed REST queries (answered from the matching engine, done orders included) ----------------
+
+    def _rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+        """OKX REST signature check: OK-ACCESS-KEY/-SIGN/-TIMESTAMP/-PASSPHRASE over
+        timestamp + METHOD + path?query (as sent) + body."""
+        h = request.headers
+
+        def err(code: str, msg: str) -> tuple[None, web.Response]:
+            return None, web.json_response({"code": code, "msg": msg, "data": []}, status=401)
+        key, sign, ts = h.get("OK-ACCESS-KEY", ""), h.get("OK-ACCESS-SIGN", ""), h.get("OK-ACCESS-TIMESTAMP", "")
+        acct = self.accounts.get(key)
+        if acct is None:
+            return err(C.ERR_REST_API_KEY, "Invalid OK-ACCESS-KEY")
+        try:
+            t = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        except ValueError:
+            return err(C.ERR_REST_TIMESTAMP, "Timestamp request expired")
+        if abs(time.time() - t) > 30:
+            return err(C.ERR_REST_TIMESTAMP, "Timestamp request expired")
+        if h.get("OK-ACCESS-PASSPHRASE", "") != acct.passphrase:
+            return err(C.ERR_REST_PASSPHRASE, "OK-ACCESS-PASSPHRASE incorrect.")
+        if not sign or not verify_b64(acct.secret, prehash(ts, request.method, request.raw_path), sign):
+            return err(C.ERR_REST_BAD_SIGN, "Invalid Sign")
+        return acct.api_key, None
+
+    def _queried(self, owner: str, q: Any) -> tuple[SymbolState | None, SimOrder | None, dict[str, Any] | None]:
+        inst = q.get("instId", "")
+        if not inst:
+            return None, None, {"code": C.ERR_EMPTY_PARAM, "msg": "Parameter instId can not be empty", "data": []}
+        st = self._symbols.get(inst)
+        if st is None:
+            return None, None, {"code": C.ERR_INSTRUMENT, "msg": "Instrument ID does not exist", "data": []}
+        oid, cid = q.get("ordId", ""), q.get("clOrdId", "")
+        o = None
+        if oid:
+            with contextlib.suppress(ValueError):
+                o = st.engine.lookup(owner, order_id=int(oid))
+        elif cid:
+            o = st.engine.lookup(owner, client_order_id=cid)
+        return st, o, None
+
+    def _order_row(self, st: SymbolState, o: SimOrder) -> dict[str, Any]:
+        s = st.spec
+        fills = st.engine.fills_of.get(o.order_id, [])
+        last = fills[-1] if fills else None
+        avg = o.quote_filled * 1_000_000_000 // o.filled if o.filled else 0
+        return {"instType": self.inst_type, "instId": s.symbol, "ccy": "", "ordId": str(o.order_id),
+                "clOrdId": o.client_order_id, "tag": "", "px": s.px(o.px) if o.px else "", "sz": s.qty(o.qty),
+                "pnl": "0", "ordType": o.extra.get("ordType", "limit"), "side": "buy" if o.side == BUY else "sell",
+                "posSide": "net" if self.swap else "", "tdMode": o.extra.get("tdMode", "cash"),
+                "accFillSz": s.qty(o.filled), "fillPx": s.px(last.px) if last else "",
+                "tradeId": str(last.trade_id) if last else "", "fillSz": s.qty(last.qty) if last else "0",
+                "fillTime": str(last.ts_ns // 1_000_000) if last else "", "state": self._state(o),
+                "avgPx": format_fixed(avg, 9) if avg else "", "lever": "", "feeCcy": s.quote, "fee": "0",
+                "rebateCcy": s.quote, "rebate": "0", "category": "normal", "reduceOnly": "false",
+                "cancelSource": "", "uTime": str(ms()), "cTime": str(o.ts_ns // 1_000_000)}
+
+    async def _rest_order(self, request: web.Request) -> web.Response:
+        """GET /api/v5/trade/order: one order's details, open or done (51603 when unknown)."""
+        gated = await self.rest_gate(request, self._rest_error)
+        if gated is not None:
+            return gated
+        owner, denied = self._rest_auth(request)
+        if denied is not None:
+            return denied
+        q = request.query
+        if not q.get("ordId") and not q.get("clOrdId"):
+            return web.json_response({"code": C.ERR_EMPTY_PARAM,
+                                      "msg": "Either parameter ordId or clOrdId is required", "data": []})
+        st, o, bad = self._queried(str(owner), q)
+        if bad is not None:
+            return web.json_response(bad)
+        if o is None or st is None:
+            return web.json_response({"code": C.ERR_ORDER_NOT_EXIST, "msg": "Order does not exist", "data": []})
+        return web.json_response({"code": "0", "msg": "", "data": [self._order_row(st, o)]})
+
+    async def _rest_fills(self, request: web.Request) -> web.Response:
+        """GET /api/v5/trade/fills: the account's recent trades (instType required), newest first."""
+        gated = await self.rest_gate(request, self._rest_error)
+        if gated is not None:
+            return gated
+        owner, denied = self._rest_auth(request)
+        if denied is not None:
+            return denied
+        q = request.query
+        if not q.get("instType"):
+            return web.json_response({"code": C.ERR_EMPTY_PARAM, "msg": "Parameter instType can not be empty",
+                                      "data": []})
+        try:
+            limit = max(1, min(int(q.get("limit", "100")), 100))
+        except ValueError:
+            return web.json_response({"code": C.ERR_PARAM, "msg": "Parameter limit error", "data": []})
+        rows: list[dict[str, Any]] = []
+        for st in self._symbols.values():
+            if q.get("instId") and st.spec.symbol != q["instId"]:
+                continue
+            s = st.spec
+            for o in st.engine.history.values():
+                if o.owner != owner or (q.get("ordId") and str(o.order_id) != q["ordId"]):
+                    continue
+                for f in st.engine.fills_of.get(o.order_id, []):
+                    t = str(f.ts_ns // 1_000_000)
+                    rows.append({"instType": self.inst_type, "instId": s.symbol, "tradeId": str(f.trade_id),
+                                 "ordId": str(o.order_id), "clOrdId": o.client_order_id, "billId": str(f.trade_id),
+                                 "subType": "1", "tag": "", "fillPx": s.px(f.px), "fillSz": s.qty(f.qty),
+                                 "fillIdxPx": "", "fillPnl": "0", "side": "buy" if o.side == BUY else "sell",
+                                 "posSide": "net" if self.swap else "", "execType": "M" if f.maker is o else "T",
+                                 "feeCcy": s.quote, "fee": "0", "ts": t, "fillTime": t})
+        rows.sort(key=lambda r: int(r["billId"]), reverse=True)
+        if q.get("after"):   # records earlier than that billId
+            try:
+                after = int(q["after"])
+            except ValueError:
+                return web.json_response({"code": C.ERR_PARAM, "msg": "Parameter after error", "data": []})
+            rows = [r for r in rows if int(r["billId"]) < after]
+        return web.json_response({"code": "0", "msg": "", "data": rows[:limit]})
 
     # ---- orders --------------------------------------------------------------------------------------
 

@@ -260,6 +260,36 @@ class OrderUpdate:
 
 
 @dataclass(frozen=True)
+class OrderQuery:
+    """The venue's current view of one order, queried from the venue (reconciliation).
+
+    ``found`` False: the venue does not know the order; ``error_code`` / ``error_msg`` carry the
+    venue's own answer (Binance -2013, OKX 51603, Bybit an empty list). ``fills`` are the order's
+    trades as the venue lists them (trade id, price, quantity, fee, time), oldest first."""
+
+    venue_symbol: str
+    found: bool
+    venue_order_id: int | str | None = None
+    client_order_id: str = ""
+    side: Side | None = None
+    status: OrderStatus | None = None
+    px_1e9: int = 0
+    qty_1e8: int = 0
+    filled_qty_1e8: int = 0
+    avg_px_1e9: int = 0
+    last_px_1e9: int = 0
+    fills: tuple[FillEvent, ...] = ()
+    error_code: int | str | None = None
+    error_msg: str = ""
+
+
+class QueryUnsupported(SeqkernError):
+    """This transport cannot query an order's state from its venue."""
+
+    code = "QUERY_UNSUPPORTED"
+
+
+@dataclass(frozen=True)
 class BalanceEvent:
     asset: str
     free: str
@@ -408,6 +438,14 @@ class OrderTransport(ABC):
         DECREASE carries the amount to take off, so the edge needs the current quantity.
         Transports that track their orders override this."""
         return None
+
+    async def query_order(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                          client_order_id: str | None = None) -> OrderQuery:
+        """The order's status, quantities and fills as the venue reports them now (signed
+        queries to the venue, never local memory). An order the venue does not know gives
+        ``OrderQuery(found=False)`` with the venue's error; transport failures raise
+        VenueUnavailable. Transports without a query raise QueryUnsupported."""
+        raise QueryUnsupported(f"{type(self).__name__} cannot query orders from its venue")
 
     @abstractmethod
     async def subscribe_user_stream(self, on_event: UserEventHandler) -> None:

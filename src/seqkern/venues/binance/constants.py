@@ -76,6 +76,16 @@ SPOT_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
     "/api/v3/time": (("REQUEST_WEIGHT", 1),),
     "/api/v3/order": (("REQUEST_WEIGHT", 1), ("ORDERS", 1)),
 }
+# order queries (reconciliation): WS API order.status weight 4 (spot) / 1 (USD-M); spot myTrades
+# weight 5 with orderId (20 without); USD-M GET /fapi/v1/userTrades weight 5
+SPOT_QUERY_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "order.status": (("REQUEST_WEIGHT", 4),),
+    "myTrades": (("REQUEST_WEIGHT", 5),),
+}
+USDM_QUERY_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "order.status": (("REQUEST_WEIGHT", 1),),
+    "/fapi/v1/userTrades": (("REQUEST_WEIGHT", 5),),
+}
 USDM_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
     "/fapi/v1/exchangeInfo": (("REQUEST_WEIGHT", 1),),
     "/fapi/v1/listenKey": (("REQUEST_WEIGHT", 1),),

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from seqkern._fixed import format_px, format_qty, parse_qty
+from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.rest import RestClient
 from seqkern.edge.ws import WsConnectError, WsConnection
@@ -35,6 +35,8 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     CexCredentials,
+    FillEvent,
+    OrderQuery,
     OrderRequest,
     OrderResult,
     OrderTransport,
@@ -78,6 +80,7 @@ class BinanceWsApiTransport(OrderTransport):
         self.private_ws_base = private_ws_base
         self.recv_window_ms = recv_window_ms
         self.request_timeout_s = request_timeout_s
+        self.trades_page_size = 1000      # myTrades / userTrades maximum limit
         self.amend_mode = AmendMode.NATIVE_ATOMIC if futures else AmendMode.CANCEL_REPLACE
         self.batch_mode = BatchMode.NATIVE_BEST_EFFORT if futures else BatchMode.SERIAL
         self.max_batch = C.USDM_BATCH_MAX if futures else 1
@@ -376,6 +379,75 @@ class BinanceWsApiTransport(OrderTransport):
                     self._remember(r, res)
                     out.append(res)
         return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), C.USDM_BATCH_MAX)
+
+    # ---- queries (reconciliation) ----------------------------------------------------------
+
+    async def query_order(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                          client_order_id: str | None = None) -> OrderQuery:
+        """order.status on the WS API, then the order's trades: spot ``myTrades`` (WS API),
+        USD-M GET /fapi/v1/userTrades (REST), both filtered by orderId."""
+        weights = C.USDM_QUERY_WEIGHTS if self.futures else C.SPOT_QUERY_WEIGHTS
+        p = {"symbol": venue_symbol, **self._ident(venue_order_id, client_order_id or "")}
+        await self.rest.limiter.acquire(weights["order.status"])
+        try:
+            r = await self._call("order.status", p, signed=True)
+        except VenueRejected as exc:
+            if exc.venue_code == C.ERR_NO_SUCH_ORDER:
+                return OrderQuery(venue_symbol, False, venue_order_id, client_order_id or "",
+                                  error_code=exc.venue_code, error_msg=exc.message)
+            raise
+        try:
+            oid = int(r["orderId"])
+            side = Side(r["side"])
+            status = order_status(r["status"])
+            qty, filled = parse_qty(r["origQty"]), parse_qty(r["executedQty"])
+            px = parse_px(r.get("price") or "0")
+            avg = parse_px(r["avgPrice"]) if self.futures else 0
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VenueMessageError(f"order.status: unreadable answer ({exc})") from None
+        rows: list[dict[str, Any]] = []
+        from_id = 0
+        while True:   # pages oldest first (symbol + orderId + fromId); a short page is the last
+            tp: dict[str, Any] = {"symbol": venue_symbol, "orderId": oid, "fromId": from_id,
+                                  "limit": self.trades_page_size}
+            if self.futures:
+                params = {**tp, "timestamp": int(time.time() * 1000), "recvWindow": self.recv_window_ms}
+                body = await self.rest.request(
+                    RestRequest("GET", "/fapi/v1/userTrades", params, weights["/fapi/v1/userTrades"], True),
+                    query=self.signer.sign_rest(params), headers={"X-MBX-APIKEY": self.signer.api_key})
+                page = orjson.loads(body)
+            else:
+                await self.rest.limiter.acquire(weights["myTrades"])
+                page = await self._call("myTrades", tp, signed=True)
+            if not isinstance(page, list):
+                raise VenueMessageError("order trades: the venue did not answer a list")
+            rows.extend(page)
+            if len(page) < self.trades_page_size or not page:
+                break
+            try:
+                from_id = max(int(t["id"]) for t in page) + 1
+            except (KeyError, TypeError, ValueError) as exc:
+                raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
+        cid = str(r.get("clientOrderId", ""))
+        fills: list[FillEvent] = []
+        cum = 0
+        now = time.time_ns()
+        try:
+            for t in sorted(rows, key=lambda t: int(t["id"])):
+                if int(t["orderId"]) != oid:
+                    continue
+                q = parse_qty(t["qty"])
+                cum += q
+                fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(t["price"]), q, cum,
+                                       str(t.get("commission", "0")), str(t.get("commissionAsset", "")),
+                                       bool(t["maker"] if self.futures else t["isMaker"]), int(t["id"]),
+                                       int(t.get("time", 0)) * 1_000_000, now))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
+        if not avg and fills:
+            avg = sum(f.px_1e9 * f.qty_1e8 for f in fills) // max(cum, 1)
+        return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
+                          fills[-1].px_1e9 if fills else 0, tuple(fills))
 
     # ---- user data -------------------------------------------------------------------------
 

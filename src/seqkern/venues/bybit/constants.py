@@ -27,7 +27,13 @@ SPOT_LIMITS = SubscriptionLimits(streams_per_connection=200, messages_per_second
 LINEAR_LIMITS = SubscriptionLimits(streams_per_connection=200, messages_per_second=10, args_per_request=100)
 
 # HTTP: 600 requests per 5 s per IP (all endpoints)
-RATE_LIMITS = (RateLimitPool("IP", 600, 5.0),)
+# order queries (reconciliation), per UID: GET /v5/order/realtime 50/s, GET /v5/execution/list 50/s
+RATE_LIMITS = (RateLimitPool("IP", 600, 5.0), RateLimitPool("ORDER_QUERY", 50, 1.0),
+               RateLimitPool("EXECUTIONS", 50, 1.0))
+QUERY_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "/v5/order/realtime": (("IP", 1), ("ORDER_QUERY", 1)),
+    "/v5/execution/list": (("IP", 1), ("EXECUTIONS", 1)),
+}
 
 DEPTH = 50                     # orderbook.50.{symbol}: 20 ms pushes, spot and linear
 SPOT_BATCH_MAX = 10            # create-batch / amend-batch / cancel-batch: 10 spot

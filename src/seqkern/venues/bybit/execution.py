@@ -15,21 +15,27 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
-from seqkern._fixed import format_px, format_qty
+from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
+from seqkern.edge.rest import RestClient
 from seqkern.venues.base import (
     AmendMode,
     AmendResult,
     BatchMode,
     BatchResult,
+    FillEvent,
+    OrderQuery,
     OrderRequest,
     OrderResult,
     OrderStatus,
     OrderTransport,
     OrderType,
     OrderUpdate,
+    QueryUnsupported,
+    RestRequest,
     Side,
     TimeInForce,
     UserEventHandler,
@@ -38,7 +44,7 @@ from seqkern.venues.base import (
 )
 from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import BybitSigner
-from seqkern.venues.bybit.parsing import parse_private_push
+from seqkern.venues.bybit.parsing import exec_id, order_status, parse_private_push
 from seqkern.venues.credentials import CexCredentials
 from seqkern.venues.ws_session import WsSession
 
@@ -60,8 +66,10 @@ class BybitWsTransport(OrderTransport):
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
 
     def __init__(self, *, category: str, trade_ws_url: str, private_ws_url: str, credentials: CexCredentials,
-                 recv_window_ms: int = C.RECV_WINDOW_MS, request_timeout_s: float = 10.0) -> None:
+                 recv_window_ms: int = C.RECV_WINDOW_MS, request_timeout_s: float = 10.0,
+                 rest: RestClient | None = None) -> None:
         self.category = category
+        self.rest = rest      # signed REST queries (reconciliation)
         self.max_batch = C.SPOT_BATCH_MAX if category == "spot" else C.LINEAR_BATCH_MAX
         self.signer = BybitSigner(credentials.api_key, credentials.api_secret)
         self.recv_window_ms = recv_window_ms
@@ -264,3 +272,81 @@ class BybitWsTransport(OrderTransport):
                     self._remember(r, res)
                     out.append(res)
         return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), n)
+
+    # ---- queries (reconciliation) ----------------------------------------------------------------
+
+    async def _signed_get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        if self.rest is None:
+            raise QueryUnsupported("this Bybit transport has no REST client for order queries")
+        q = urlencode(params)
+        body = await self.rest.request(RestRequest("GET", path, params, C.QUERY_WEIGHTS[path], True), query=q,
+                                       headers=self.signer.rest_headers(q, self.recv_window_ms))
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise VenueMessageError(f"Bybit {path}: unreadable answer") from None
+        if not isinstance(obj, dict):
+            raise VenueMessageError(f"Bybit {path}: unexpected answer")
+        if obj.get("retCode") != 0:
+            raise VenueRejected(f"Bybit {path}: {obj.get('retMsg', '')}", venue_code=obj.get("retCode"))
+        return obj.get("result") or {}
+
+    async def query_order(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                          client_order_id: str | None = None) -> OrderQuery:
+        """GET /v5/order/realtime (open and recent closed orders) then GET /v5/execution/list
+        for the order's executions, both signed. Bybit answers an unknown order with an empty
+        list (retCode 0): not found, no error code."""
+        ident: dict[str, str] = {}
+        if venue_order_id is not None:
+            ident["orderId"] = str(venue_order_id)
+        elif client_order_id:
+            ident["orderLinkId"] = client_order_id
+        else:
+            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_PARAMS)
+        res = await self._signed_get("/v5/order/realtime", {"category": self.category, "symbol": venue_symbol,
+                                                            **ident})
+        rows = res.get("list") or []
+        if not rows:
+            return OrderQuery(venue_symbol, False, venue_order_id, client_order_id or "", error_code=None,
+                              error_msg="order not found (empty list)")
+        try:
+            d = rows[0]
+            oid = str(d["orderId"])
+            side = Side.BUY if d["side"] == "Buy" else Side.SELL
+            status = order_status(d["orderStatus"])
+            qty, filled = parse_qty(d["qty"]), parse_qty(d.get("cumExecQty") or "0")
+            px = parse_px(d["price"]) if d.get("price") else 0
+            avg = parse_px(d["avgPrice"]) if d.get("avgPrice") else 0
+            cid = str(d.get("orderLinkId", ""))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise VenueMessageError(f"Bybit order query: unreadable answer ({exc})") from None
+        fills: list[FillEvent] = []
+        if filled:
+            execs: list[dict[str, Any]] = []
+            cursor = ""
+            for _ in range(1000):   # pages of 100 linked by nextPageCursor (bounded)
+                ep = {"category": self.category, "symbol": venue_symbol, "orderId": oid, "limit": "100"}
+                if cursor:
+                    ep["cursor"] = cursor
+                ex = await self._signed_get("/v5/execution/list", ep)
+                execs.extend(ex.get("list") or [])
+                cursor = str(ex.get("nextPageCursor") or "")
+                if not cursor:
+                    break
+            now = time.time_ns()
+            try:
+                rows = sorted(execs, key=lambda r: (int(r["execTime"]), r.get("seq", 0)))
+                cum = 0
+                for r in rows:
+                    if str(r["orderId"]) != oid or r.get("execType", "Trade") != "Trade":
+                        continue
+                    q = parse_qty(r["execQty"])
+                    cum += q
+                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["execPrice"]), q, cum,
+                                           str(r.get("execFee", "0")), str(r.get("feeCurrency", "")),
+                                           bool(r.get("isMaker")), exec_id(r["execId"], r.get("seq", 0)),
+                                           int(r["execTime"]) * 1_000_000, now))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise VenueMessageError(f"Bybit executions query: unreadable answer ({exc})") from None
+        return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
+                          fills[-1].px_1e9 if fills else 0, tuple(fills))

@@ -157,7 +157,7 @@ def parse_private_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdat
                 out.append(FillEvent(
                     d["symbol"], d["orderId"], d.get("orderLinkId", ""), side(d["side"]), parse_px(d["execPrice"]),
                     parse_qty(d["execQty"]), cum, str(d.get("execFee") or "0"), str(d.get("feeCurrency") or ""),
-                    bool(d.get("isMaker")), _exec_id(d["execId"], d.get("seq", 0)),
+                    bool(d.get("isMaker")), exec_id(d["execId"], d.get("seq", 0)),
                     int(d["execTime"]) * _MS, ts_recv_ns))
         elif topic.startswith("order"):
             for d in obj["data"]:
@@ -178,7 +178,7 @@ def parse_private_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdat
     return out
 
 
-def _exec_id(exec_id: str, seq: Any) -> int:
+def exec_id(exec_id: str, seq: Any) -> int:
     """Bybit execIds are UUIDs: the fill's integer id is the execution ``seq`` (else UUID bits)."""
     if isinstance(seq, int) and seq > 0:
         return seq

@@ -29,14 +29,24 @@ LIMITS = SubscriptionLimits(streams_per_connection=60, messages_per_second=1.0, 
 CONTROL_PER_HOUR = 480
 
 # REST pools: public market data 20 requests / 2 s per IP; orders 60 / 2 s per instrument
+# order queries (reconciliation): GET /api/v5/trade/order 60 / 2 s (user + instrument),
+# GET /api/v5/trade/fills 60 / 2 s (user)
 RATE_LIMITS = (
     RateLimitPool("PUBLIC", 20, 2.0),
     RateLimitPool("ORDERS", 60, 2.0),
+    RateLimitPool("ORDER_QUERY", 60, 2.0),
+    RateLimitPool("FILLS", 60, 2.0),
 )
 WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
     "/api/v5/market/books": (("PUBLIC", 1),),
     "/api/v5/public/instruments": (("PUBLIC", 1),),
+    "/api/v5/trade/order": (("ORDER_QUERY", 1),),
+    "/api/v5/trade/fills": (("FILLS", 1),),
 }
+ERR_REST_API_KEY = "50111"         # Invalid OK-ACCESS-KEY
+ERR_REST_TIMESTAMP = "50102"       # Timestamp request expired
+ERR_REST_PASSPHRASE = "50105"      # Invalid OK-ACCESS-PASSPHRASE
+ERR_REST_BAD_SIGN = "50113"        # Invalid Sign
 
 DEPTH_CHANNEL = "books"          # 400 levels, snapshot then updates every 100 ms
 TRADES_CHANNEL = "trades"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
-from seqkern._fixed import format_px, format_qty
+from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 from seqkern.edge.rest import RestClient
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
@@ -25,6 +27,8 @@ from seqkern.venues.base import (
     AmendResult,
     BatchMode,
     BatchResult,
+    FillEvent,
+    OrderQuery,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -41,7 +45,7 @@ from seqkern.venues.base import (
 from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
-from seqkern.venues.okx.parsing import parse_inst_id_codes, parse_orders_push
+from seqkern.venues.okx.parsing import order_state, parse_inst_id_codes, parse_orders_push
 from seqkern.venues.ws_session import WsSession
 
 log = logging.getLogger("seqkern.venues.okx")
@@ -281,3 +285,83 @@ class OkxWsTransport(OrderTransport):
                 self._remember(r, res)
                 out.append(res)
         return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), C.BATCH_MAX)
+
+    # ---- queries (reconciliation) ----------------------------------------------------------------
+
+    async def _signed_get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        q = urlencode(params)
+        headers = self.signer.rest_headers("GET", f"{path}?{q}")
+        body = await self.rest.request(RestRequest("GET", path, params, C.WEIGHTS[path], True),
+                                       query=q, headers=headers)
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise VenueMessageError(f"OKX {path}: unreadable answer") from None
+        if not isinstance(obj, dict):
+            raise VenueMessageError(f"OKX {path}: unexpected answer")
+        return obj
+
+    async def query_order(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                          client_order_id: str | None = None) -> OrderQuery:
+        """GET /api/v5/trade/order (state, accFillSz, avgPx) then GET /api/v5/trade/fills?ordId=
+        (the order's trades), both signed; 51603 = the venue does not know the order."""
+        params = {"instId": venue_symbol}
+        if venue_order_id is not None:
+            params["ordId"] = str(venue_order_id)
+        elif client_order_id:
+            params["clOrdId"] = client_order_id
+        else:
+            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_EMPTY_PARAM)
+        obj = await self._signed_get("/api/v5/trade/order", params)
+        code = str(obj.get("code"))
+        if code == C.ERR_ORDER_NOT_EXIST:
+            return OrderQuery(venue_symbol, False, venue_order_id, client_order_id or "",
+                              error_code=code, error_msg=str(obj.get("msg", "")))
+        if code != C.ERR_OK or not obj.get("data"):
+            raise VenueRejected(f"OKX order query: {obj.get('msg', '')}", venue_code=code)
+        now = time.time_ns()
+        try:
+            d = obj["data"][0]
+            oid = str(d["ordId"])
+            side = Side.BUY if d["side"] == "buy" else Side.SELL
+            status = order_state(d["state"])
+            qty, filled = parse_qty(d["sz"]), parse_qty(d.get("accFillSz") or "0")
+            px = parse_px(d["px"]) if d.get("px") else 0
+            avg = parse_px(d["avgPx"]) if d.get("avgPx") else 0
+            last = parse_px(d["fillPx"]) if d.get("fillPx") else 0
+            cid = str(d.get("clOrdId", ""))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise VenueMessageError(f"OKX order query: unreadable answer ({exc})") from None
+        fills: list[FillEvent] = []
+        if filled:
+            page_rows: list[dict[str, Any]] = []
+            after = ""
+            while True:   # newest first, 100 a page; "after" = the last billId seen pages back
+                fp = {"instType": self.inst_type, "instId": venue_symbol, "ordId": oid, "limit": "100"}
+                if after:
+                    fp["after"] = after
+                fo = await self._signed_get("/api/v5/trade/fills", fp)
+                if str(fo.get("code")) != C.ERR_OK:
+                    raise VenueRejected(f"OKX fills query: {fo.get('msg', '')}", venue_code=str(fo.get("code")))
+                page = fo.get("data") or []
+                page_rows.extend(page)
+                if len(page) < 100:
+                    break
+                after = str(page[-1].get("billId", ""))
+                if not after:
+                    raise VenueMessageError("OKX fills query: a full page without billId")
+            try:
+                rows = sorted(page_rows, key=lambda r: int(r["tradeId"]))
+                cum = 0
+                for r in rows:
+                    if str(r["ordId"]) != oid:
+                        continue
+                    fq = parse_qty(r["fillSz"])
+                    cum += fq
+                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["fillPx"]), fq, cum,
+                                           str(r.get("fee", "0")), str(r.get("feeCcy", "")),
+                                           r.get("execType") == "M", int(r["tradeId"]),
+                                           int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000, now))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise VenueMessageError(f"OKX fills query: unreadable answer ({exc})") from None
+        return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg, last, tuple(fills))
