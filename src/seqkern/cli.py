@@ -93,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-stale-ms", type=int, default=3000,
                    help="a dropped peer's venues leave the router after this long")
     p.set_defaults(func=_cmd_cc)
-    p = sub.add_parser("up", help="start a CC, the Tokyo simulators and their edges on loopback")
+    p = sub.add_parser("up", help="start the three regional CCs, every venue simulator and its edge on loopback")
     p.add_argument("--port", type=int, default=8700, help="HTTP API port")
     p.add_argument("--cclink-port", type=int, default=0, help="CC-LINK port (0 = any free port)")
     p.add_argument("--data-dir", help="journal, keys and logs (default ~/.seqkern/up)")
-    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the edges' books")
-    p.add_argument("--venues", help="comma-separated deploy units to start (default: every Tokyo "
-                   "unit with a simulator: binance,binance-perp,okx,okx-perp,bybit,bybit-perp; also "
-                   "coinbase,kraken,bitget,cryptocom)")
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for every edge's book and credentials")
+    p.add_argument("--venues", help="comma-separated deploy units to start (default: every unit with "
+                   "a simulator: binance,binance-perp,okx,okx-perp,bybit,bybit-perp,bitget,cryptocom (ap), "
+                   "coinbase,hyperliquid (na), kraken,kalshi,polymarket (eu))")
     p.set_defaults(func=_cmd_up)
     from seqkern.sdk.cli import add_client_commands
 

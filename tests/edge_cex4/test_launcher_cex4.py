@@ -101,13 +101,16 @@ def test_edge_process_against_the_simulator(venue: str, tmp_path: Path) -> None:
 
 def test_seqkern_up_units_for_the_four_venues() -> None:
     """`seqkern up --venues coinbase,kraken,bitget,cryptocom`: units, simulator paths, and credentials in
-    each venue's key format that the catalog accepts (the default stays the Tokyo units)."""
-    from seqkern.cc.up import PASSPHRASE_VENUES, _sim_secret, tokyo_units
+    each venue's key format that the catalog accepts, each under its spec region (the default
+    starts them too)."""
+    from seqkern.cc.up import PASSPHRASE_VENUES, _sim_secret, up_units
     from seqkern.venues.credentials import validate_credentials
 
-    assert {u.launcher for u in tokyo_units()} .isdisjoint({"coinbase", "kraken", "bitget", "cryptocom"})
-    units = {u.launcher: u for u in tokyo_units(["coinbase", "kraken", "bitget", "cryptocom"])}
+    assert {u.launcher for u in up_units()} >= {"coinbase", "kraken", "bitget", "cryptocom"}
+    units = {u.launcher: u for u in up_units(["coinbase", "kraken", "bitget", "cryptocom"])}
     assert set(units) == {"coinbase", "kraken", "bitget", "cryptocom"}
+    assert {n: u.region for n, u in units.items()} == {"coinbase": "na", "kraken": "eu", "bitget": "ap",
+                                                       "cryptocom": "ap"}
     ep = units["cryptocom"].endpoints("ws://127.0.0.1:9", "http://127.0.0.1:9")
     assert ep == {"MARKET_WS": "ws://127.0.0.1:9/exchange/v1/market", "REST": "http://127.0.0.1:9/exchange/v1",
                   "TRADE_WS": "ws://127.0.0.1:9/exchange/v1/user"}

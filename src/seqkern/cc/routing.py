@@ -150,8 +150,13 @@ def plan_route(ctx: RoutingContext, symbol: str, side: str, qty_1e8: int,
         else:
             raise NoRoutableVenue(f"nothing to route for {side} {symbol} {detail}")
     elif left:
-        # IOC / market remainder: sent with the last leg, the venue expires what it cannot fill
-        plan.legs[-1].qty_1e8 += left
+        # IOC / market remainder: sent with the last leg whose lot it keeps whole (the venue expires
+        # what it cannot fill); a remainder no leg's lot takes is not sent, the order expires it
+        for g in reversed(plan.legs):
+            lot = market.spec(symbol, g.venue).lot_1e8
+            if lot <= 1 or (g.qty_1e8 + left) % lot == 0:
+                g.qty_1e8 += left
+                break
     nb = market.nbbo(symbol)
     if nb["mid"] and sp_plan.avg_px_1e9:
         m = (nb["bid_1e9"] + nb["ask_1e9"]) / 2

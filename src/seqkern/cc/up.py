@@ -1,6 +1,7 @@
-"""`seqkern up`: the embedded default. Starts a CC, the Tokyo venues' simulators and their edges on
-loopback, loads the simulators' credentials through the CC's credentials endpoint, creates an API
-key, prints what to do next, and stops every process on Ctrl-C."""
+"""`seqkern up`: the embedded default. Starts the three regional CCs (ap, na, eu) in a loopback
+peer-link mesh, every venue simulator of this build with an account and its edge under the CC of
+the venue's spec region, loads each simulator's credentials through that CC's credentials endpoint,
+creates API keys, prints what to do next, and stops every process on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,11 +15,21 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from seqkern.cc.up_mesh import mesh_args, mesh_summary, region_keys, start_regions
+from seqkern.cc.up_mesh import (
+    PRED_UNITS,
+    await_ccs,
+    mesh_summary,
+    pred_available,
+    pred_credentials,
+    pred_edge_argv,
+    region_keys,
+    spawn_ccs,
+)
 
 SEQKERN_HOME = os.environ.get("SEQKERN_HOME") or os.path.expanduser("~/.seqkern")
 STATE_FILE = os.path.join(SEQKERN_HOME, "up", "up.json")
@@ -45,6 +56,10 @@ class SimUnit:
     env_prefix: str        # <PREFIX>_API_KEY / _API_SECRET / _API_PASSPHRASE / endpoints
     symbols: tuple[str, ...] = ("BTC-USDT",)
 
+    @property
+    def region(self) -> str:
+        return unit_region(self)
+
     def endpoints(self, base_ws: str, base_http: str) -> dict[str, str]:
         """The edge's endpoint overrides pointing at the simulator (the venues' real paths)."""
         if self.venue == "binance":
@@ -69,8 +84,7 @@ TOKYO_UNITS = (
 
 
 # ---- cex4 block: Coinbase (na), Kraken (eu), Bitget (ap), Crypto.com (ap) ----
-# Their edges connect to the same local CC until the multi-region issue exists; `--venues` selects
-# them (the default stays the Tokyo units). Endpoint paths: "ws:" / "http:" + path on the simulator.
+# Each runs under the CC of its region. Endpoint paths: "ws:" / "http:" + path on the simulator.
 CEX4_UNITS = (
     SimUnit("coinbase", "coinbase", "COINBASE", ("BTC-USD",)),
     SimUnit("kraken", "kraken", "KRAKEN", ("BTC-USD",)),
@@ -109,16 +123,43 @@ def _sim_secret(venue: str) -> str:
 # ---- end cex4 block ----
 
 
-def tokyo_units(names: list[str] | None = None) -> list[SimUnit]:
-    """The Tokyo (ap) deploy units that have an edge adapter and a simulator in this build (by
-    name, also the Coinbase, Kraken, Bitget and Crypto.com units)."""
+@dataclass(frozen=True)
+class PredUnit:
+    """A book-feed venue (Hyperliquid, Kalshi, Polymarket) played by its simulator."""
+
+    launcher: str
+    symbols: tuple[str, ...]
+
+    @property
+    def venue(self) -> str:
+        return self.launcher
+
+    @property
+    def region(self) -> str:
+        return unit_region(self)
+
+
+def unit_region(unit: SimUnit | PredUnit) -> str:
+    """The spec region of a unit's venue (the venue catalog): its CC, credentials and edge."""
+    from seqkern.venues.catalog import venue_by_name
+
+    return venue_by_name(unit.venue).region
+
+
+def up_units(names: list[str] | None = None) -> list[SimUnit | PredUnit]:
+    """Every deploy unit that has an edge adapter and a simulator in this build (all regions), or
+    the ones named."""
+    units: list[SimUnit | PredUnit] = []
     try:
         from seqkern.edge.launcher import valid_venues
         from seqkern.sim import __main__ as _sims  # noqa: F401
     except ImportError:
-        return []
-    have = set(valid_venues())
-    units = [u for u in (TOKYO_UNITS + CEX4_UNITS if names else TOKYO_UNITS) if u.launcher in have]
+        pass
+    else:
+        have = set(valid_venues())
+        units += [u for u in TOKYO_UNITS + CEX4_UNITS if u.launcher in have]
+    if pred_available():
+        units += [PredUnit(v, (sym,)) for v, sym in PRED_UNITS]
     if names:
         unknown = set(names) - {u.launcher for u in units}
         if unknown:
@@ -151,7 +192,12 @@ class Up:
         self.link_port = 0
         self.admin = ""
         self.user_key = ""
-        self.creds: dict[str, dict[str, str]] = {}
+        self.region_urls: dict[str, str] = {}
+        self.region_admin: dict[str, str] = {}
+        self.region_link: dict[str, int] = {}
+        self.region_keys: dict[str, str] = {}
+        self.creds: dict[str, dict[str, Any]] = {}        # venue -> credentials-endpoint payload
+        self.stopping = False                              # Ctrl-C / SIGTERM seen
 
     # --- processes -------------------------------------------------------------------------
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
@@ -167,6 +213,8 @@ class Up:
     def _wait_file(self, path: str, child: Child, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while not os.path.exists(path):
+            if self.stopping:
+                raise UpError("interrupted while starting")
             if child.proc.poll() is not None:
                 raise UpError(f"{child.name} exited (rc {child.proc.returncode}); see {child.log_path}")
             if time.monotonic() > deadline:
@@ -193,60 +241,62 @@ class Up:
             c.log.close()
 
     # --- steps -----------------------------------------------------------------------------
-    def start_cc(self) -> None:
-        ready = os.path.join(self.dir, "cc.ready")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(ready)
-        cc = self.spawn("cc", [sys.executable, "-m", "seqkern.cli", "cc", "--region", "ap",
-                               "--host", "127.0.0.1", "--port", str(self.args.port),
-                               "--cclink-port", str(self.args.cclink_port),
-                               "--data-dir", os.path.join(self.dir, "cc"),
-                               "--admin-key-file", os.path.join(self.dir, "admin.key"),
-                               "--ready-file", ready, *mesh_args(self, "ap")])
-        info = self._wait_file(ready, cc, 60)
-        self.url = f"http://127.0.0.1:{info['http_port']}"
-        self.link_port = int(info["cclink_port"] or 0)
-        with open(os.path.join(self.dir, "admin.key")) as f:
-            self.admin = f.read().strip()
+    def sim_account(self, unit: SimUnit | PredUnit) -> tuple[list[str], dict[str, str]]:
+        """Fresh simulator credentials, one set per venue (spot and perp share them): the
+        simulator's account flags and the edge's environment. The payload for the credentials
+        endpoint is kept in `self.creds`."""
+        if isinstance(unit, PredUnit):
+            payload, sim_flags, env = pred_credentials(self, unit.venue)
+            self.creds[unit.venue] = payload
+            return sim_flags, env
+        c = self.creds.get(unit.venue)
+        if c is None:
+            c = {"api_key": secrets.token_hex(16), "api_secret": _sim_secret(unit.venue)}
+            if unit.venue in PASSPHRASE_VENUES:
+                c["passphrase"] = "Sim-" + secrets.token_hex(8)
+            self.creds[unit.venue] = c
+        flags = ["--api-key", c["api_key"], "--secret", c["api_secret"]]
+        env = {f"{unit.env_prefix}_API_KEY": c["api_key"], f"{unit.env_prefix}_API_SECRET": c["api_secret"]}
+        if c.get("passphrase"):
+            flags += ["--passphrase", c["passphrase"]]
+            env[f"{unit.env_prefix}_API_PASSPHRASE"] = c["passphrase"]
+        return flags, env
 
-    def start_sim(self, unit: SimUnit, creds: dict[str, str]) -> dict[str, str]:
-        """A simulator with an account for these credentials; returns the edge's endpoints."""
-        args = [sys.executable, "-m", "seqkern.sim", unit.launcher, "--port", "0",
-                "--api-key", creds["api_key"], "--secret", creds["api_secret"]]
-        if creds.get("passphrase"):
-            args += ["--passphrase", creds["passphrase"]]
-        sim = self.spawn(f"sim-{unit.launcher}", args, stdout_pipe=True)
+    def spawn_sim(self, unit: SimUnit | PredUnit, flags: list[str]) -> Child:
+        return self.spawn(f"sim-{unit.launcher}", [sys.executable, "-m", "seqkern.sim", unit.launcher,
+                                                   "--port", "0", *flags], stdout_pipe=True)
+
+    def load_credentials(self, venues: dict[str, str]) -> None:
+        """POST each venue's simulator credentials to the CC of its region (the real endpoint:
+        validated against the catalog, encrypted at rest)."""
+        for venue, region in venues.items():
+            st, doc = _http("POST", f"{self.region_urls[region]}/v1/credentials/{venue}",
+                            self.region_admin[region], self.creds[venue])
+            if st != 201:
+                raise UpError(f"the {region} CC refused the {venue} simulator credentials: {doc}")
+
+    def start_edge(self, unit: SimUnit | PredUnit, sim: Child, env: dict[str, str]) -> None:
+        """Read the simulator's endpoints from its first line and start the unit's edge, connected
+        to the CC-LINK port of its region's CC."""
         assert sim.proc.stdout is not None
         line = sim.proc.stdout.readline().decode()
+        region = unit.region
+        cc = f"127.0.0.1:{self.region_link[region]}"
+        if isinstance(unit, PredUnit):
+            argv = pred_edge_argv(unit.venue, unit.symbols[0], line, self.region_link[region])
+            if argv is None:
+                raise UpError(f"simulator {unit.launcher} did not report its endpoints; see {sim.log_path}")
+            self.spawn(f"edge-{unit.launcher}", argv, env=env)
+            return
         m = re.search(r"market (\S+), REST (\S+)", line)
         if not m:
             raise UpError(f"simulator {unit.launcher} did not report its endpoints; see {sim.log_path}")
-        return unit.endpoints(m.group(1).rstrip(","), m.group(2))
-
-    def credentials_for(self, venue: str) -> dict[str, str]:
-        """Fresh simulator credentials, one set per venue (spot and perp share them), loaded into
-        the CC through the real credentials endpoint (validated, encrypted)."""
-        if venue not in self.creds:
-            c = {"api_key": secrets.token_hex(16), "api_secret": _sim_secret(venue)}
-            if venue in PASSPHRASE_VENUES:
-                c["passphrase"] = "Sim-" + secrets.token_hex(8)
-            st, doc = _http("POST", f"{self.url}/v1/credentials/{venue}", self.admin, c)
-            if st != 201:
-                raise UpError(f"the CC refused the {venue} simulator credentials: {doc}")
-            self.creds[venue] = c
-        return self.creds[venue]
-
-    def start_edge(self, unit: SimUnit, endpoints: dict[str, str], creds: dict[str, str]) -> None:
-        env = {f"{unit.env_prefix}_{k}": v for k, v in endpoints.items()}
-        env[f"{unit.env_prefix}_API_KEY"] = creds["api_key"]
-        env[f"{unit.env_prefix}_API_SECRET"] = creds["api_secret"]
-        if creds.get("passphrase"):
-            env[f"{unit.env_prefix}_API_PASSPHRASE"] = creds["passphrase"]
-        env["SEQKERN_EDGE_REGION"] = "ap"   # cex4: Coinbase (na) and Kraken (eu) join the one local CC
+        endpoints = unit.endpoints(m.group(1).rstrip(","), m.group(2))
+        env = {**env, **{f"{unit.env_prefix}_{k}": v for k, v in endpoints.items()}}
         self.spawn(f"edge-{unit.launcher}",
                    [sys.executable, "-c", "import sys; from seqkern.cli import venue_edge_cex; "
                     "sys.exit(venue_edge_cex())", "--venue", unit.launcher,
-                    "--symbols", ",".join(unit.symbols), "--cc", f"127.0.0.1:{self.link_port}"],
+                    "--symbols", ",".join(unit.symbols), "--cc", cc, "--region", region],
                    env=env)
 
     def create_key(self) -> None:
@@ -259,27 +309,58 @@ class Up:
         fd = os.open(STATE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump({"url": self.url, "api_key": self.user_key, "pid": os.getpid(),
+                       "regions": {r: {"url": u, "api_key": self.region_keys.get(r, self.user_key)}
+                                   for r, u in self.region_urls.items()},
                        "children": {c.name: c.proc.pid for c in self.children}}, f)
 
-    def wait_edges(self, n: int, timeout: float) -> list[dict]:
+    def wait_edges(self, units: list[SimUnit | PredUnit], timeout: float) -> list[dict]:
+        """One wait for everything: the ap CC lists every unit's edge (its own, and the other
+        regions' mirrored over the peer links) connected with a book, and sees credentials for
+        every venue (a remote venue's through its owner's edge status)."""
+        want = {f"venue-edge-{u.launcher}" for u in units}
+        venues = {u.venue for u in units}
         deadline = time.monotonic() + timeout
         edges: list[dict] = []
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping:
             st, edges = _http("GET", f"{self.url}/v1/edges", self.admin)
-            own = [e for e in edges if not e.get("remote")]   # remote: another region's (mesh)
-            if st == 200 and sum(1 for e in own if e["connected"] and e["bbo"] > 0) >= n:
-                return edges
+            if st == 200:
+                ok = {e["edge_id"] for e in edges if e["connected"] and e["bbo"] > 0}
+                if want <= ok and self._credentials_seen(venues):
+                    return edges
             self.check_children()
-            time.sleep(0.2)
+            time.sleep(0.25)
         return edges
+
+    def _credentials_seen(self, venues: set[str]) -> bool:
+        st, pairs = _http("GET", f"{self.url}/v1/pairs", self.admin)
+        if st != 200:
+            return False
+        seen: set[str] = set()
+        for p in pairs:
+            if not set(p["venues"]) & (venues - seen):
+                continue
+            st, pv = _http("GET", f"{self.url}/v1/pairs/{urllib.parse.quote(p['symbol'], safe='')}/venues",
+                           self.admin)
+            if st == 200:
+                seen |= {v["venue"] for v in pv["venues"] if v["credentials"]}
+        return venues <= seen
 
     def check_children(self) -> None:
         for c in self.children:
             if c.proc.poll() is not None:
                 raise UpError(f"{c.name} exited (rc {c.proc.returncode}); see {c.log_path}")
 
-    def next_steps(self, edges: list[dict], units: list[SimUnit]) -> str:
-        sym = units[0].symbols[0] if units else "BTC-USDT"
+    def next_steps(self, edges: list[dict], units: list[SimUnit | PredUnit]) -> str:
+        launchers = {u.launcher for u in units}
+        sym = "BTC-USDT" if launchers & {"binance", "okx", "bybit", "bitget", "cryptocom"} else (
+            units[0].symbols[0] if units else "BTC-USDT")
+        # an order that crosses regions: a symbol only venues outside ap list
+        cross, cross_regions = None, ""
+        for s, vs in (("BTC-USD", ("coinbase", "kraken")), ("BTC-USDC-PERP", ("hyperliquid",))):
+            owners = sorted({u.region for u in units if u.launcher in vs})
+            if owners and "ap" not in owners:
+                cross, cross_regions = s, " / ".join(owners)
+                break
         lines = [
             "",
             f"seqkern is up: CC (region ap) on {self.url}, CC-LINK on 127.0.0.1:{self.link_port}",
@@ -290,20 +371,34 @@ class Up:
                          + (f"  (region {e['region']}, via the peer link)" if e.get("remote") else ""))
         lines += [
             "",
-            f"Your API key (also saved in {STATE_FILE}, mode 0600):",
+            f"Your API key for the ap CC, the entry point (also saved in {STATE_FILE}, mode 0600):",
             f"  export SEQ_API_KEY={self.user_key}",
             "",
             "Next:",
             f"  curl -s {self.url}/v1/edges -H \"Authorization: Bearer $SEQ_API_KEY\"",
             f"  ./run seqkern quote {sym} buy 0.01",
             f"  ./run seqkern buy {sym} 0.01",
+        ]
+        if cross:
+            px = " --price <ask>" if cross == "BTC-USDC-PERP" else ""   # Hyperliquid: limit orders only
+            lines += [
+                f"  # crosses regions: entered at ap, placed by the {cross_regions} CC over the peer link",
+                f"  ./run seqkern buy {cross} 0.01{px}",
+            ]
+        if cross == "BTC-USD":
+            lines += [
+                f"  curl -s -X POST {self.url}/v1/orders -H \"Authorization: Bearer $SEQ_API_KEY\" "
+                f"-d '{{\"symbol\": \"{cross}\", \"side\": \"buy\", \"qty\": \"0.001\"}}'",
+            ]
+        lines += [
             "  ./run seqkern orders",
             "",
             "  # Python",
             "  from seqkern.sdk import SyncClient",
             f"  c = SyncClient(\"{self.url}\", \"{self.user_key}\")",
             f"  print(c.nbbo(\"{sym}\"))",
-            f"  o = c.wait(c.buy(\"{sym}\", 0.01).order_id)   # the venues' answers arrive after the ack",
+            f"  o = c.wait(c.buy(\"{cross if cross == 'BTC-USD' else sym}\", 0.01).order_id)"
+            "   # the venues' answers arrive after the ack",
             "  print(o.status, o.filled_qty, o.avg_price, o.venues)",
             "",
             f"Logs: {os.path.join(self.dir, 'logs')}.  Ctrl-C stops everything.",
@@ -317,25 +412,31 @@ def run_up(args: Any) -> int:
     stop = {"sig": False}
 
     def on_signal(signum: int, frame: Any) -> None:
-        stop["sig"] = True
+        stop["sig"] = up.stopping = True
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        units = tokyo_units(args.venues.split(",") if args.venues else None)
-        up.start_cc()
-        start_regions(up)   # multi-region: the na and eu CCs (seqkern.cc.up_mesh)
+        units = up_units(args.venues.split(",") if args.venues else None)
+        # everything starts at once; the only waits are the CCs' ready files and the final one
+        pending = spawn_ccs(up)
+        sims = []
         for unit in units:
-            creds = up.credentials_for(unit.venue)
-            endpoints = up.start_sim(unit, creds)
-            up.start_edge(unit, endpoints, creds)
-        up.create_key()
-        edges = up.wait_edges(len(units), args.wait) if units else []
+            flags, env = up.sim_account(unit)
+            sims.append((unit, up.spawn_sim(unit, flags), env))
+        await_ccs(up, pending)
+        up.load_credentials({u.venue: u.region for u in units})
+        for unit, sim, env in sims:
+            up.start_edge(unit, sim, env)
         region_keys(up, _http)
-        print(mesh_summary(up), flush=True)
+        up.create_key()
+        edges = up.wait_edges(units, args.wait) if units else []
+        if up.stopping:
+            raise UpError("interrupted while starting")
+        print(mesh_summary(up, units), flush=True)
         print(up.next_steps(edges, units), flush=True)
         if not units:
-            print("(no venue simulator in this build: the CC runs without edges)", flush=True)
+            print("(no venue simulator in this build: the CCs run without edges)", flush=True)
         while not stop["sig"]:
             up.check_children()
             time.sleep(0.2)

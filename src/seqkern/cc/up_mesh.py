@@ -1,13 +1,16 @@
 """`seqkern up`, multi-region part: the peer-link ports of the three loopback CCs (ap, na, eu),
-the na and eu CC processes, and the lines the launcher prints about them (docs/peerlink.md)."""
+their processes, the book-feed venues (Hyperliquid, Kalshi, Polymarket: simulators with accounts,
+credentials, edges) and the lines the launcher prints about the regions (docs/peerlink.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import secrets
 import socket
 import sys
+import uuid
 from typing import Any
 
 MESH_REGIONS = ("ap", "na", "eu")
@@ -37,63 +40,98 @@ def mesh_args(up: Any, region: str) -> list[str]:
     return argv
 
 
-# Book-feed venues of the other regions that have a simulator in this build, run market-data only
-# (no credentials: their books, BBOs and edges are mirrored to every CC; orders need credentials
-# posted to their region's CC). (region, venue, symbol)
-REGION_VENUES = (("na", "hyperliquid", "BTC-USDC"),
-                 ("eu", "polymarket", "btc-above-99000-on-december-31-2026"))
+def spawn_ccs(up: Any) -> dict[str, Any]:
+    """Spawn the three CCs at once (ap on the launcher's `--port` / `--cclink-port`, na and eu on
+    free ports); `await_ccs` waits for their ready files."""
+    pending = {}
+    for region in MESH_REGIONS:
+        ready = os.path.join(up.dir, f"cc-{region}.ready")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(ready)
+        key_file = os.path.join(up.dir, "admin.key" if region == "ap" else f"admin-{region}.key")
+        port = str(up.args.port) if region == "ap" else "0"
+        link = str(up.args.cclink_port) if region == "ap" else "0"
+        data = os.path.join(up.dir, "cc" if region == "ap" else f"cc-{region}")
+        child = up.spawn("cc" if region == "ap" else f"cc-{region}", [
+            sys.executable, "-m", "seqkern.cli", "cc", "--region", region, "--host", "127.0.0.1",
+            "--port", port, "--cclink-port", link, "--data-dir", data, "--admin-key-file", key_file,
+            "--ready-file", ready, *mesh_args(up, region)])
+        pending[region] = (child, ready, key_file)
+    return pending
+
+
+def await_ccs(up: Any, pending: dict[str, Any]) -> None:
+    """Fill in every region's API URL, CC-LINK port and admin key once its CC serves."""
+    up.region_urls, up.region_admin, up.region_link = {}, {}, {}
+    for region, (child, ready, key_file) in pending.items():
+        info = up._wait_file(ready, child, 90)
+        up.region_urls[region] = f"http://127.0.0.1:{info['http_port']}"
+        up.region_link[region] = int(info["cclink_port"] or 0)
+        with open(key_file) as f:
+            up.region_admin[region] = f.read().strip()
+    up.url, up.link_port, up.admin = up.region_urls["ap"], up.region_link["ap"], up.region_admin["ap"]
+
+
+# ---- book-feed venues: simulator accounts, credentials, edges ---------------------------------
+# (launcher, symbol). Their regions come from the venue catalog: hyperliquid na, kalshi and
+# polymarket eu.
+PRED_UNITS = (("hyperliquid", "BTC-USDC"), ("kalshi", "KXBTCZ-26DEC31-T99000"),
+              ("polymarket", "btc-above-99000-on-december-31-2026"))
 _PRED_EDGE = "import sys; from seqkern.edge.pred_launcher import main; sys.exit(main())"
 
 
-def _start_region_venue(up: Any, region: str, venue: str, symbol: str, cclink_port: int) -> None:
+def pred_available() -> bool:
     try:
         import seqkern.edge.pred_launcher
         import seqkern.sim.pred_cli  # noqa: F401
     except ImportError:
-        return
-    from seqkern.cc.up import UpError
+        return False
+    return True
 
-    sim = up.spawn(f"sim-{venue}", [sys.executable, "-m", "seqkern.sim", venue, "--port", "0"],
-                   stdout_pipe=True)
-    line = sim.proc.stdout.readline().decode()
+
+def pred_credentials(up: Any, venue: str) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """Fresh simulator credentials for a book-feed venue: the credentials-endpoint payload, the
+    simulator flags that register the account, and the edge's environment."""
+    if venue == "hyperliquid":
+        from seqkern.venues.hyperliquid.signing import L1Signer
+        agent_key = "0x" + secrets.token_hex(32)        # the API wallet (signer)
+        master = L1Signer("0x" + secrets.token_hex(32)).address   # the account it trades for
+        agent = L1Signer(agent_key).address
+        return ({"extra_json": {"signer_private_key": agent_key, "vault_address": master}},
+                ["--user", master, "--agent", agent],
+                {"HYPERLIQUID_SIGNER_PRIVATE_KEY": agent_key, "HYPERLIQUID_VAULT_ADDRESS": master})
+    if venue == "kalshi":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        k = ed25519.Ed25519PrivateKey.generate()
+        pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode()
+        pub = k.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        key_id = str(uuid.uuid4())
+        pub_file = os.path.join(up.dir, "kalshi-sim.pub")
+        fd = os.open(pub_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pub)
+        return ({"api_key": key_id, "api_secret": pem},
+                ["--key-id", key_id, "--public-key-file", pub_file],
+                {"KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": pem})
+    # polymarket: the EVM signer; the edge derives its L2 API credentials from the simulator
+    key = "0x" + secrets.token_hex(32)
+    return ({"extra_json": {"signer_private_key": key}}, [], {"POLYMARKET_SIGNER_PRIVATE_KEY": key})
+
+
+def pred_edge_argv(venue: str, symbol: str, line: str, cclink_port: int) -> list[str] | None:
+    """The edge's command line from the simulator's first line (its endpoints), or None."""
     urls = re.findall(r"(?:ws|http)://[^\s,]+", line)
-    if not urls:
-        raise UpError(f"simulator {venue} did not report its endpoints; see {sim.log_path}")
+    need = 3 if venue == "polymarket" else 2
+    if len(urls) < need:
+        return None
     argv = [sys.executable, "-c", _PRED_EDGE, "--venue", venue, "--symbols", symbol,
             "--cc", f"127.0.0.1:{cclink_port}"]
-    if venue == "hyperliquid":
-        argv += ["--market-ws", urls[0], "--rest", urls[1]]
-    else:
-        argv += ["--market-ws", urls[0], "--user-ws", urls[1], "--rest", urls[2], "--gamma", urls[2]]
-    up.spawn(f"edge-{venue}", argv)
-    up.region_venues.append((region, venue, symbol))
-
-
-def start_regions(up: Any) -> dict[str, str]:
-    """Start the na and eu CCs (the ap CC is the launcher's own) and the simulated venues of
-    their regions; returns region -> API URL. The Tokyo venues stay with the ap CC: the na and
-    eu CCs see them mirrored over the peer links and forward their orders for them to ap."""
-    urls = {"ap": up.url}
-    up.region_admin = {"ap": up.admin}
-    up.region_venues = []
-    for region in MESH_REGIONS[1:]:
-        ready = os.path.join(up.dir, f"cc-{region}.ready")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(ready)
-        key_file = os.path.join(up.dir, f"admin-{region}.key")
-        child = up.spawn(f"cc-{region}", [
-            sys.executable, "-m", "seqkern.cli", "cc", "--region", region, "--host", "127.0.0.1",
-            "--port", "0", "--cclink-port", "0", "--data-dir", os.path.join(up.dir, f"cc-{region}"),
-            "--admin-key-file", key_file, "--ready-file", ready, *mesh_args(up, region)])
-        info = up._wait_file(ready, child, 60)
-        urls[region] = f"http://127.0.0.1:{info['http_port']}"
-        with open(key_file) as f:
-            up.region_admin[region] = f.read().strip()
-        for r, venue, symbol in REGION_VENUES:
-            if r == region:
-                _start_region_venue(up, region, venue, symbol, int(info["cclink_port"]))
-    up.region_urls = urls
-    return urls
+    if venue == "polymarket":
+        return [*argv, "--market-ws", urls[0], "--user-ws", urls[1], "--rest", urls[2], "--gamma", urls[2]]
+    return [*argv, "--market-ws", urls[0], "--rest", urls[1]]
 
 
 def region_keys(up: Any, http: Any) -> dict[str, str]:
@@ -108,20 +146,23 @@ def region_keys(up: Any, http: Any) -> dict[str, str]:
     return keys
 
 
-def mesh_summary(up: Any) -> str:
-    sym = "BTC-USDT"
-    lines = ["", "Regions (peer-link mesh on loopback; a venue's orders go to its region's CC):"]
+def mesh_summary(up: Any, units: list[Any]) -> str:
+    lines = ["", "Regions (peer-link mesh on loopback; each venue's edge, simulator account and "
+             "credentials live at the CC of its region):"]
     for region, url in up.region_urls.items():
-        local = [v for r, v, _s in getattr(up, "region_venues", []) if r == region]
+        local = [u.launcher for u in units if u.region == region]
         lines.append(f"  {region}  {url}  peer-link 127.0.0.1:{up.peer_ports[region]}"
-                     + (f"  venues: {', '.join(local)} (market data)" if local else ""))
-    na = up.region_urls.get("na")
-    key = getattr(up, "region_keys", {}).get("na")
-    if na and key:
+                     + (f"  venues: {', '.join(local)}" if local else ""))
+    keys = getattr(up, "region_keys", {})
+    for region in MESH_REGIONS[1:]:
+        if keys.get(region):
+            lines.append(f"  key for {region}: {keys[region]}  (each CC has its own keys)")
+    na, key = up.region_urls.get("na"), keys.get("na")
+    if na and key and any(u.region == "ap" for u in units):
         lines += [
-            "  # an order entered in New York, routed to the Tokyo venues through the ap CC:",
+            "  # an order entered in New York for the Tokyo venues, placed by the ap CC:",
             f"  curl -s {na}/v1/peers -H \"Authorization: Bearer {key}\"",
             f"  curl -s -X POST {na}/v1/orders -H \"Authorization: Bearer {key}\" "
-            f"-d '{{\"symbol\": \"{sym}\", \"side\": \"buy\", \"qty\": \"0.001\"}}'",
+            "-d '{\"symbol\": \"BTC-USDT\", \"side\": \"buy\", \"qty\": \"0.001\"}'",
         ]
     return "\n".join(lines)

@@ -91,6 +91,11 @@ class CcLinkSink:
     def __init__(self, client: EdgeLinkClient) -> None:
         self.client = client
         self.request_ids: dict[str, int] = {}   # client order id -> the CC's request id
+        # venue order id -> (request id, client order id): venues whose user stream names orders
+        # only by their own id (Hyperliquid fills without a cloid, Polymarket trades)
+        self.by_venue_id: dict[str, tuple[int, str]] = {}
+        # fills / updates that named neither id before the venue's answer mapped it (bounded)
+        self._early: dict[str, list[tuple[str, int, Any]]] = {}
         self.runner: Any = None
         self._flush_scheduled = False
 
@@ -170,22 +175,48 @@ class CcLinkSink:
         self.client.send_trade(symbol_id, _SIDE[trade.taker_side], trade.px_1e9, trade.qty_1e8,
                                trade.trade_id if trade.trade_id >= 0 else 0, ts_venue_ns=trade.ts_event_ns)
 
+    def _ids(self, kind: str, symbol_id: int, ev: Any) -> tuple[int, str] | None:
+        """The CC's request id and the client order id of a user-stream event: by the client id,
+        else by the venue order id the venue's answer mapped; None = held until that answer."""
+        rid = self.request_ids.get(ev.client_order_id, 0)
+        if rid or ev.client_order_id:
+            return rid, ev.client_order_id
+        vid = str(ev.venue_order_id) if ev.venue_order_id not in (None, "") else ""
+        if vid in self.by_venue_id:
+            return self.by_venue_id[vid]
+        if vid and len(self._early) < 1024:
+            self._early.setdefault(vid, []).append((kind, symbol_id, ev))
+            return None
+        return 0, ""
+
+    def map_venue_order(self, venue_order_id: str, request_id: int, client_order_id: str) -> None:
+        """The venue's answer named its order id: map it, and publish what waited for it."""
+        if len(self.by_venue_id) >= 65536:
+            self.by_venue_id.pop(next(iter(self.by_venue_id)))
+        self.by_venue_id[venue_order_id] = (request_id, client_order_id)
+        for kind, symbol_id, ev in self._early.pop(venue_order_id, ()):
+            (self.fill if kind == "fill" else self.order_update)(symbol_id, ev)
+
     def fill(self, symbol_id: int, fill: FillEvent) -> None:
+        ids = self._ids("fill", symbol_id, fill)
+        if ids is None:
+            return
         self.client.send_fill(
             symbol_id=max(symbol_id, 0), side=_SIDE[fill.side], px_1e9=fill.px_1e9, qty_1e8=fill.qty_1e8,
-            fee_1e9=_fee_1e9(fill.fee), fill_id=max(fill.trade_id, 0),
-            request_id=self.request_ids.get(fill.client_order_id, 0),
+            fee_1e9=_fee_1e9(fill.fee), fill_id=max(fill.trade_id, 0), request_id=ids[0],
             liquidity=WireLiquidity.MAKER if fill.maker else WireLiquidity.TAKER,
-            client_order_id=fill.client_order_id[:64], venue_order_id=str(fill.venue_order_id),
+            client_order_id=ids[1][:64], venue_order_id=str(fill.venue_order_id),
             ts_venue_ns=fill.ts_event_ns)
 
     def order_update(self, symbol_id: int, update: OrderUpdate) -> None:
+        ids = self._ids("update", symbol_id, update)
+        if ids is None:
+            return
         status = WireStatus.REPLACED if update.exec_type == "REPLACED" else _STATUS[update.status]
         self.client.send_order(
             Kind.ORDER_UPDATE, symbol_id=max(symbol_id, 0), side=_SIDE[update.side], px_1e9=update.px_1e9,
-            qty_1e8=update.qty_1e8, filled_qty_1e8=update.cum_qty_1e8, status=status,
-            request_id=self.request_ids.get(update.client_order_id, 0),
-            client_order_id=update.client_order_id[:64], venue_order_id=str(update.venue_order_id),
+            qty_1e8=update.qty_1e8, filled_qty_1e8=update.cum_qty_1e8, status=status, request_id=ids[0],
+            client_order_id=ids[1][:64], venue_order_id=str(update.venue_order_id),
             text=update.exec_type, ts_venue_ns=update.ts_event_ns)
 
     def balance(self, balance: BalanceEvent) -> None:
@@ -335,6 +366,9 @@ class CcLinkOrderBridge:
             client_order_id=(res.client_order_id or f.client_order_id)[:64],
             venue_order_id=str(res.venue_order_id) if res.venue_order_id is not None else None,
             text=res.error_msg[:255] if not res.accepted else None)
+        if res.accepted and res.venue_order_id not in (None, "") and f.request_id:
+            self.sink.map_venue_order(str(res.venue_order_id), f.request_id,
+                                      res.client_order_id or self._cid(f))
 
     async def _one(self, f: Any, op: int) -> tuple[OrderResult, AmendResult | None]:
         vs = self._venue_symbol(f.symbol_id)
