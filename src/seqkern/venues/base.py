@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -396,6 +396,38 @@ class CexVenue(ABC):
     def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
         """Weights an endpoint is charged by (default: 1 on the first pool)."""
         return ((self.rate_limits[0].name, 1),)
+
+
+class OpenOrders:
+    """The orders an edge placed and has not yet seen end, as last placed or amended, keyed by
+    venue order id: a CC-LINK DECREASE carries the amount to take off, so the edge needs them."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, OrderRequest] = {}
+
+    def key(self, venue_order_id: int | str | None, client_order_id: str = "") -> str | None:
+        if venue_order_id is not None:
+            return str(venue_order_id)
+        return next((k for k, r in self._by_id.items()
+                     if client_order_id and r.client_order_id == client_order_id), None)
+
+    def get(self, venue_order_id: int | str | None = None, client_order_id: str = "") -> OrderRequest | None:
+        k = self.key(venue_order_id, client_order_id)
+        return self._by_id.get(k) if k is not None else None
+
+    def remember(self, req: OrderRequest, res: OrderResult) -> None:
+        if res.accepted and res.venue_order_id is not None:
+            self._by_id[str(res.venue_order_id)] = replace(req, client_order_id=res.client_order_id)
+
+    def amended(self, key: str | None, new_qty_1e8: int | None, new_px_1e9: int | None) -> None:
+        r = self._by_id.get(key) if key is not None else None
+        if r is not None and key is not None:
+            self._by_id[key] = replace(r, qty_1e8=new_qty_1e8 if new_qty_1e8 is not None else r.qty_1e8,
+                                       px_1e9=new_px_1e9 if new_px_1e9 is not None else r.px_1e9)
+
+    def forget(self, venue_order_id: int | str | None) -> None:
+        if venue_order_id is not None:
+            self._by_id.pop(str(venue_order_id), None)
 
 
 class OrderTransport(ABC):

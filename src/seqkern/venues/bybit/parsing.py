@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
@@ -26,6 +25,7 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueMessageError,
 )
+from seqkern.venues.rest_levels import level_arrays, opt_px, opt_qty
 
 _MS = 1_000_000
 
@@ -57,23 +57,6 @@ def side(text: str) -> Side:
     raise VenueMessageError(f"unknown Bybit side {text!r}")
 
 
-def _opt_px(text: str) -> int:
-    return parse_px(text) if text else 0
-
-
-def _opt_qty(text: str) -> int:
-    return parse_qty(text) if text else 0
-
-
-def _levels(rows: Any) -> tuple[np.ndarray, np.ndarray]:
-    px = np.empty(len(rows), dtype=np.int64)
-    qty = np.empty(len(rows), dtype=np.int64)
-    for i, row in enumerate(rows):
-        px[i] = parse_px(row[0])
-        qty[i] = parse_qty(row[1])
-    return px, qty
-
-
 def parse_orderbook_snapshot(body: bytes | str) -> BookSnapshot:
     """GET /v5/market/orderbook to a BookSnapshot (update_id = u)."""
     try:
@@ -81,8 +64,8 @@ def parse_orderbook_snapshot(body: bytes | str) -> BookSnapshot:
         if obj.get("retCode") != 0:
             raise VenueMessageError(f"Bybit orderbook error {obj.get('retCode')}: {obj.get('retMsg')}")
         r = obj["result"]
-        bp, bq = _levels(r["b"])
-        ap, aq = _levels(r["a"])
+        bp, bq = level_arrays(r["b"])
+        ap, aq = level_arrays(r["a"])
         return BookSnapshot(int(r["u"]), bp, bq, ap, aq, int(r.get("ts", 0)) * _MS)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
             FixedPointError) as exc:
@@ -133,8 +116,8 @@ def parse_market_message(obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | C
                               int(t["T"]) * _MS, ts_recv_ns)
         if topic.startswith("tickers.") and "bid1Price" in obj.get("data", {}):
             d = obj["data"]
-            return BboEvent(d["symbol"], _opt_px(d["bid1Price"]), _opt_qty(d["bid1Size"]),
-                            _opt_px(d["ask1Price"]), _opt_qty(d["ask1Size"]), int(obj.get("cs", 0)),
+            return BboEvent(d["symbol"], opt_px(d["bid1Price"]), opt_qty(d["bid1Size"]),
+                            opt_px(d["ask1Price"]), opt_qty(d["ask1Size"]), int(obj.get("cs", 0)),
                             int(obj["ts"]) * _MS, ts_recv_ns)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, FixedPointError) as exc:
         raise VenueMessageError(f"unreadable Bybit market message: {exc}") from None
@@ -165,8 +148,8 @@ def parse_private_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdat
                 ts = int(d.get("updatedTime") or d.get("createdTime") or 0) * _MS
                 out.append(OrderUpdate(
                     d["symbol"], d["orderId"], d.get("orderLinkId", ""), side(d["side"]), order_status(st),
-                    st.upper(), _opt_px(d.get("price", "")), _opt_qty(d.get("qty", "")),
-                    _opt_qty(d.get("cumExecQty", "")), ts, ts_recv_ns))
+                    st.upper(), opt_px(d.get("price", "")), opt_qty(d.get("qty", "")),
+                    opt_qty(d.get("cumExecQty", "")), ts, ts_recv_ns))
         elif topic == "wallet":
             ts = int(obj.get("creationTime", 0)) * _MS
             for acct in obj["data"]:

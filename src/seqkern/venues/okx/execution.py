@@ -13,7 +13,6 @@ import itertools
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +27,7 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     FillEvent,
+    OpenOrders,
     OrderQuery,
     OrderRequest,
     OrderResult,
@@ -81,7 +81,7 @@ class OkxWsTransport(OrderTransport):
         self._ids = itertools.count(1)
         self._codes: dict[str, int] = {}
         self._on_user: UserEventHandler | None = None
-        self._open: dict[str, OrderRequest] = {}   # venue order id -> the order as last placed/amended
+        self._open = OpenOrders()   # venue order id -> the order as last placed/amended
         self.user_events = 0
         self.unparsable = 0
         self.session = WsSession(private_ws_url, name=f"okx {inst_type} private", login=self._login_frame,
@@ -129,7 +129,7 @@ class OkxWsTransport(OrderTransport):
         self.user_events += 1
         for ev in events:
             if isinstance(ev, OrderUpdate) and ev.status in _DONE:
-                self._open.pop(str(ev.venue_order_id), None)
+                self._open.forget(ev.venue_order_id)
             self._on_user(ev)
 
     async def load_codes(self) -> None:
@@ -202,24 +202,7 @@ class OkxWsTransport(OrderTransport):
 
     def open_order(self, *, venue_order_id: int | str | None = None,
                    client_order_id: str = "") -> OrderRequest | None:
-        if venue_order_id is not None:
-            return self._open.get(str(venue_order_id))
-        return next((r for r in self._open.values() if client_order_id and r.client_order_id == client_order_id), None)
-
-    def _remember(self, req: OrderRequest, res: OrderResult) -> None:
-        if res.accepted and res.venue_order_id is not None:
-            self._open[str(res.venue_order_id)] = replace(req, client_order_id=res.client_order_id)
-
-    def _key(self, venue_order_id: int | str | None, client_order_id: str) -> str | None:
-        if venue_order_id is not None:
-            return str(venue_order_id)
-        return next((k for k, r in self._open.items() if client_order_id and r.client_order_id == client_order_id), None)
-
-    def _amended(self, key: str | None, new_qty_1e8: int | None, new_px_1e9: int | None) -> None:
-        r = self._open.get(key) if key is not None else None
-        if r is not None:
-            self._open[key] = replace(r, qty_1e8=new_qty_1e8 if new_qty_1e8 is not None else r.qty_1e8,  # type: ignore[index]
-                                      px_1e9=new_px_1e9 if new_px_1e9 is not None else r.px_1e9)
+        return self._open.get(venue_order_id, client_order_id)
 
     async def place(self, req: OrderRequest) -> OrderResult:
         try:
@@ -227,7 +210,7 @@ class OkxWsTransport(OrderTransport):
         except VenueRejected as exc:
             return self._rejected(req.venue_symbol, req.client_order_id, exc)
         res = self._item(req.venue_symbol, resp["data"][0], OrderStatus.NEW, req.client_order_id)
-        self._remember(req, res)
+        self._open.remember(req, res)
         return res
 
     async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
@@ -238,7 +221,7 @@ class OkxWsTransport(OrderTransport):
             return self._rejected(venue_symbol, client_order_id, exc)
         res = self._item(venue_symbol, resp["data"][0], OrderStatus.CANCELED, client_order_id)
         if res.accepted:
-            self._open.pop(str(res.venue_order_id), None)
+            self._open.forget(res.venue_order_id)
         return res
 
     async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
@@ -259,7 +242,7 @@ class OkxWsTransport(OrderTransport):
         # queue priority on amend is not documented by OKX: not claimed
         res = self._item(venue_symbol, resp["data"][0], OrderStatus.NEW, client_order_id)
         if res.accepted:
-            self._amended(self._key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
+            self._open.amended(self._open.key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
         return AmendResult(AmendMode.NATIVE_ATOMIC, res)
 
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
@@ -282,7 +265,7 @@ class OkxWsTransport(OrderTransport):
             for k, r in enumerate(chunk):
                 d = rows[k] if k < len(rows) else {"sCode": C.ERR_PARAM, "sMsg": "no result for this order"}
                 res = self._item(r.venue_symbol, d, OrderStatus.NEW, r.client_order_id)
-                self._remember(r, res)
+                self._open.remember(r, res)
                 out.append(res)
         return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), C.BATCH_MAX)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
@@ -26,6 +25,7 @@ from seqkern.venues.base import (
     VenueMessageError,
 )
 from seqkern.venues.okx import constants as C
+from seqkern.venues.rest_levels import level_arrays, opt_px, opt_qty
 
 _MS = 1_000_000
 
@@ -53,23 +53,6 @@ def _side(text: str) -> Side:
     raise VenueMessageError(f"unknown OKX side {text!r}")
 
 
-def _opt_px(text: str) -> int:
-    return parse_px(text) if text else 0
-
-
-def _opt_qty(text: str) -> int:
-    return parse_qty(text) if text else 0
-
-
-def _levels(rows: Any) -> tuple[np.ndarray, np.ndarray]:
-    px = np.empty(len(rows), dtype=np.int64)
-    qty = np.empty(len(rows), dtype=np.int64)
-    for i, row in enumerate(rows):
-        px[i] = parse_px(row[0])
-        qty[i] = parse_qty(row[1])
-    return px, qty
-
-
 def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
     """GET /api/v5/market/books response to a BookSnapshot (update_id = seqId when present, else -1)."""
     try:
@@ -77,8 +60,8 @@ def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
         if obj.get("code") != C.ERR_OK:
             raise VenueMessageError(f"OKX books snapshot error {obj.get('code')}: {obj.get('msg')}")
         d = obj["data"][0]
-        bp, bq = _levels(d["bids"])
-        ap, aq = _levels(d["asks"])
+        bp, bq = level_arrays(d["bids"])
+        ap, aq = level_arrays(d["asks"])
         return BookSnapshot(int(d.get("seqId", -1)), bp, bq, ap, aq, int(d.get("ts", 0)) * _MS)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
             FixedPointError) as exc:
@@ -141,12 +124,12 @@ def parse_market_message(obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | C
             return TradeEvent(d["instId"], parse_px(d["px"]), parse_qty(d["sz"]), _side(d["side"]),
                               int(d["tradeId"]), int(d["ts"]) * _MS, ts_recv_ns)
         if ch == "tickers":
-            return BboEvent(d["instId"], _opt_px(d["bidPx"]), _opt_qty(d["bidSz"]), _opt_px(d["askPx"]),
-                            _opt_qty(d["askSz"]), int(d["ts"]), int(d["ts"]) * _MS, ts_recv_ns)
+            return BboEvent(d["instId"], opt_px(d["bidPx"]), opt_qty(d["bidSz"]), opt_px(d["askPx"]),
+                            opt_qty(d["askSz"]), int(d["ts"]), int(d["ts"]) * _MS, ts_recv_ns)
         if ch in ("bbo-tbt", "books5"):
             b = d["bids"][0] if d["bids"] else ("0", "0")
             a = d["asks"][0] if d["asks"] else ("0", "0")
-            return BboEvent(arg["instId"], _opt_px(b[0]), parse_qty(b[1]), _opt_px(a[0]), parse_qty(a[1]),
+            return BboEvent(arg["instId"], opt_px(b[0]), parse_qty(b[1]), opt_px(a[0]), parse_qty(a[1]),
                             int(d.get("seqId", 0)), int(d["ts"]) * _MS, ts_recv_ns)
     except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
         raise VenueMessageError(f"unreadable OKX market message: {exc}") from None
@@ -162,7 +145,7 @@ def parse_orders_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdate
         for d in obj["data"]:
             side = _side(d["side"])
             ts = int(d.get("uTime") or d.get("cTime") or 0) * _MS
-            cum = _opt_qty(d.get("accFillSz", ""))
+            cum = opt_qty(d.get("accFillSz", ""))
             if d.get("tradeId") and d.get("fillSz") and d["fillSz"] != "0":
                 out.append(FillEvent(
                     d["instId"], d["ordId"], d.get("clOrdId", ""), side, parse_px(d["fillPx"]),
@@ -173,7 +156,7 @@ def parse_orders_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdate
                                                          d["state"].upper())
             out.append(OrderUpdate(
                 d["instId"], d["ordId"], d.get("clOrdId", ""), side, order_state(d["state"]), exec_type,
-                _opt_px(d.get("px", "")), _opt_qty(d.get("sz", "")), cum, ts, ts_recv_ns))
+                opt_px(d.get("px", "")), opt_qty(d.get("sz", "")), cum, ts, ts_recv_ns))
     except (KeyError, TypeError, ValueError, FixedPointError) as exc:
         raise VenueMessageError(f"unreadable OKX orders push: {exc}") from None
     return out
