@@ -13,7 +13,17 @@ import orjson
 
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.ws import WsConnectError, WsConnection
-from seqkern.venues.base import VenueRejected, VenueUnavailable
+from seqkern.venues.base import (
+    OpenOrders,
+    OrderRequest,
+    OrderStatus,
+    OrderTransport,
+    OrderUpdate,
+    UserEventHandler,
+    VenueMessageError,
+    VenueRejected,
+    VenueUnavailable,
+)
 
 log = logging.getLogger("seqkern.venues.ws_session")
 
@@ -175,3 +185,42 @@ class WsSession:
             except (WsConnectError, VenueUnavailable, VenueRejected) as exc:
                 log.warning("%s: reconnect failed: %s", self.name, exc)
 
+
+
+_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+
+class WsOrderTransport(OrderTransport):
+    """The shared part of a transport whose private pushes arrive on a WsSession (OKX, Bybit):
+    the user-event handler, the book of open orders, and the push -> user-event dispatch."""
+
+    push_name = "private push"   # for logs: e.g. "OKX orders push"
+
+    def __init__(self) -> None:
+        self._on_user: UserEventHandler | None = None
+        self._open = OpenOrders()   # venue order id -> the order as last placed/amended
+        self.user_events = 0
+        self.unparsable = 0
+
+    def _parse_push(self, obj: Any, ts_recv_ns: int) -> list[Any]:
+        """The venue's private push -> user events (OrderUpdate, FillEvent, BalanceEvent)."""
+        raise VenueMessageError(f"{type(self).__name__} has no private push parser")
+
+    def _on_push(self, obj: Any, ts_recv_ns: int) -> None:
+        if self._on_user is None:
+            return
+        try:
+            events = self._parse_push(obj, ts_recv_ns)
+        except VenueMessageError as exc:
+            self.unparsable += 1
+            log.warning("unparsable %s: %s", self.push_name, exc)
+            return
+        self.user_events += 1
+        for ev in events:
+            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
+                self._open.forget(ev.venue_order_id)
+            self._on_user(ev)
+
+    def open_order(self, *, venue_order_id: int | str | None = None,
+                   client_order_id: str = "") -> OrderRequest | None:
+        return self._open.get(venue_order_id, client_order_id)

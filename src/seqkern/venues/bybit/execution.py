@@ -26,14 +26,11 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     FillEvent,
-    OpenOrders,
     OrderQuery,
     OrderRequest,
     OrderResult,
     OrderStatus,
-    OrderTransport,
     OrderType,
-    OrderUpdate,
     QueryUnsupported,
     RestRequest,
     Side,
@@ -46,11 +43,10 @@ from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import BybitSigner
 from seqkern.venues.bybit.parsing import exec_id, order_status, parse_private_push
 from seqkern.venues.credentials import CexCredentials
-from seqkern.venues.ws_session import WsSession
+from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.bybit")
 
-_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.POST_ONLY: "PostOnly"}
 
@@ -61,7 +57,8 @@ def check_order_link_id(cid: str) -> None:
                             venue_code=C.ERR_PARAMS)
 
 
-class BybitWsTransport(OrderTransport):
+class BybitWsTransport(WsOrderTransport):
+    push_name = "Bybit private push"
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
 
@@ -74,10 +71,7 @@ class BybitWsTransport(OrderTransport):
         self.signer = BybitSigner(credentials.api_key, credentials.api_secret)
         self.recv_window_ms = recv_window_ms
         self._ids = itertools.count(1)
-        self._on_user: UserEventHandler | None = None
-        self._open = OpenOrders()   # venue order id -> the order as last placed/amended
-        self.user_events = 0
-        self.unparsable = 0
+        super().__init__()
         ping = orjson.dumps({"req_id": "ping", "op": "ping"})
         self.trade = WsSession(trade_ws_url, name=f"bybit {category} trade", login=self._auth_frame,
                                classify=self._classify, on_push=lambda o, t: None, ping_frame=ping,
@@ -106,20 +100,8 @@ class BybitWsTransport(OrderTransport):
             return "push", None
         return "ignore", None
 
-    def _on_push(self, obj: Any, ts_recv_ns: int) -> None:
-        if self._on_user is None:
-            return
-        try:
-            events = parse_private_push(obj, ts_recv_ns)
-        except VenueMessageError as exc:
-            self.unparsable += 1
-            log.warning("unparsable Bybit private push: %s", exc)
-            return
-        self.user_events += 1
-        for ev in events:
-            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
-                self._open.forget(ev.venue_order_id)
-            self._on_user(ev)
+    def _parse_push(self, obj: Any, ts_recv_ns: int) -> list[Any]:
+        return parse_private_push(obj, ts_recv_ns)
 
     async def connect(self) -> None:
         await self.trade.connect()
@@ -180,10 +162,6 @@ class BybitWsTransport(OrderTransport):
     @staticmethod
     def _ok(venue_symbol: str, data: dict[str, Any], status: OrderStatus, cid: str) -> OrderResult:
         return OrderResult(True, venue_symbol, data.get("orderLinkId") or cid, data.get("orderId"), status)
-
-    def open_order(self, *, venue_order_id: int | str | None = None,
-                   client_order_id: str = "") -> OrderRequest | None:
-        return self._open.get(venue_order_id, client_order_id)
 
     async def place(self, req: OrderRequest) -> OrderResult:
         try:

@@ -27,14 +27,11 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     FillEvent,
-    OpenOrders,
     OrderQuery,
     OrderRequest,
     OrderResult,
     OrderStatus,
-    OrderTransport,
     OrderType,
-    OrderUpdate,
     RestRequest,
     Side,
     TimeInForce,
@@ -46,11 +43,10 @@ from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
 from seqkern.venues.okx.parsing import order_state, parse_inst_id_codes, parse_orders_push
-from seqkern.venues.ws_session import WsSession
+from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.okx")
 
-_DONE = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 
 def ord_type(req: OrderRequest) -> str:
@@ -67,7 +63,8 @@ def check_cl_ord_id(cid: str) -> None:
                             venue_code=C.ERR_PARAM)
 
 
-class OkxWsTransport(OrderTransport):
+class OkxWsTransport(WsOrderTransport):
+    push_name = "OKX orders push"
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = C.BATCH_MAX
@@ -80,10 +77,7 @@ class OkxWsTransport(OrderTransport):
         self.rest = rest
         self._ids = itertools.count(1)
         self._codes: dict[str, int] = {}
-        self._on_user: UserEventHandler | None = None
-        self._open = OpenOrders()   # venue order id -> the order as last placed/amended
-        self.user_events = 0
-        self.unparsable = 0
+        super().__init__()
         self.session = WsSession(private_ws_url, name=f"okx {inst_type} private", login=self._login_frame,
                                  classify=self._classify, on_push=self._on_push, ping_frame=b"ping",
                                  ping_interval_s=C.PING.client_ping_s or 20.0, request_timeout_s=request_timeout_s)
@@ -117,20 +111,8 @@ class OkxWsTransport(OrderTransport):
             return "push", None
         return "ignore", None
 
-    def _on_push(self, obj: Any, ts_recv_ns: int) -> None:
-        if self._on_user is None:
-            return
-        try:
-            events = parse_orders_push(obj, ts_recv_ns)
-        except VenueMessageError as exc:
-            self.unparsable += 1
-            log.warning("unparsable OKX orders push: %s", exc)
-            return
-        self.user_events += 1
-        for ev in events:
-            if isinstance(ev, OrderUpdate) and ev.status in _DONE:
-                self._open.forget(ev.venue_order_id)
-            self._on_user(ev)
+    def _parse_push(self, obj: Any, ts_recv_ns: int) -> list[Any]:
+        return parse_orders_push(obj, ts_recv_ns)
 
     async def load_codes(self) -> None:
         body = await self.rest.request(RestRequest("GET", "/api/v5/public/instruments", {"instType": self.inst_type},
@@ -199,10 +181,6 @@ class OkxWsTransport(OrderTransport):
     @staticmethod
     def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
         return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
-
-    def open_order(self, *, venue_order_id: int | str | None = None,
-                   client_order_id: str = "") -> OrderRequest | None:
-        return self._open.get(venue_order_id, client_order_id)
 
     async def place(self, req: OrderRequest) -> OrderResult:
         try:
