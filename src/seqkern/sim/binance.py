@@ -36,6 +36,7 @@ from seqkern.errors import FixedPointError
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 from seqkern.venues.binance import constants as C
 from seqkern.venues.binance.auth import ed25519_verify_b64, verify_hmac_sha256_hex, wsapi_payload
 from seqkern.venues.catalog import VENUE_BINANCE
@@ -115,7 +116,7 @@ class _SymbolState:
     bbo_id: int = 0
 
 
-class BinanceSim:
+class BinanceSim(TickingSimServer):
     """A Binance venue (spot or USD-M) on loopback. ``true_depth`` is the book the edge must match."""
 
     def __init__(self, *, futures: bool = False, symbols: list[SimSymbol] | None = None, seed: int = 7,
@@ -151,8 +152,7 @@ class BinanceSim:
         self._listen_keys: dict[str, str] = {}                              # listenKey -> api key
         self._private: dict[str, list[web.WebSocketResponse]] = {}          # api key -> USD-M private sockets
         self._api_sockets: set[web.WebSocketResponse] = set()               # every WS API session
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task | None = None
+        self._init_server()
         self._app = self._build_app()
 
     # ---- public API for tests --------------------------------------------------------------
@@ -163,14 +163,6 @@ class BinanceSim:
                           {a: parse_qty(v) for a, v in (balances or {}).items()})
         self.accounts[api_key] = acct
         return acct
-
-    @property
-    def base_http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_ws(self) -> str:
-        return f"ws://{self.host}:{self.port}"
 
     def true_depth(self, symbol: str, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         e = self._symbols[symbol].engine
@@ -185,35 +177,12 @@ class BinanceSim:
     def engine(self, symbol: str) -> MatchingEngine:
         return self._symbols[symbol].engine
 
-    async def start(self) -> BinanceSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = site._server.sockets if site._server else []   # the bound port when port=0
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+    async def _close_clients(self) -> None:
         for c in list(self._market):
             await c.ws.close()
         for lst in [*self._user_sessions.values(), *self._private.values()]:
             for ws in list(lst):
                 await ws.close()
-        if self._runner:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> BinanceSim:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- market data -----------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from seqkern.sim.binance import SimSymbol
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 
 log = logging.getLogger("seqkern.sim")
 
@@ -90,7 +91,7 @@ class SimBook:
         return format_qty(v, self.qty_dec)
 
 
-class InStreamBookSim:
+class InStreamBookSim(TickingSimServer):
     """Loopback venue whose book snapshot comes in the stream. ``true_depth`` is the reference book."""
 
     venue = "instream"
@@ -126,8 +127,7 @@ class InStreamBookSim:
             st.view = self._view(st)
             self.books[spec.symbol] = st
         self.clients: list[SimClient] = []
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task | None = None
+        self._init_server()
         self._app = web.Application()
         self.build_routes(self._app.router)
 
@@ -158,14 +158,6 @@ class InStreamBookSim:
 
     # ---- public API for tests --------------------------------------------------------------
 
-    @property
-    def base_http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_ws(self) -> str:
-        return f"ws://{self.host}:{self.port}"
-
     def true_depth(self, symbol: str, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         e = self.books[symbol].engine
         return e.depth(BUY, n), e.depth(SELL, n)
@@ -173,33 +165,10 @@ class InStreamBookSim:
     def engine(self, symbol: str) -> MatchingEngine:
         return self.books[symbol].engine
 
-    async def start(self) -> InStreamBookSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = site._server.sockets if site._server else []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+    async def _close_clients(self) -> None:
         for c in list(self.clients):
             with contextlib.suppress(Exception):
                 await c.ws.close()
-        if self._runner:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> InStreamBookSim:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- book views ------------------------------------------------------------------------
 

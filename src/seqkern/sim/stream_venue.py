@@ -17,6 +17,7 @@ from seqkern._fixed import format_fixed, parse_px, parse_qty
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 
 log = logging.getLogger("seqkern.sim")
 
@@ -98,7 +99,7 @@ class MarketClient:
     conn_id: str = ""
 
 
-class StreamVenueSim:
+class StreamVenueSim(TickingSimServer):
     """Base of a loopback venue: subclasses add routes, message formats and order handling."""
 
     def __init__(self, symbols: list[StreamSymbol], *, seed: int = 7, tick_interval_s: float = 0.01,
@@ -126,8 +127,7 @@ class StreamVenueSim:
             eng.drain_changes()
             self._symbols[spec.symbol] = SymbolState(spec, eng, feed)
         self._market: list[MarketClient] = []
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task | None = None
+        self._init_server()
         self._conn_seq = 0
         self._bg: set[asyncio.Task] = set()
         self._app = web.Application()
@@ -157,14 +157,6 @@ class StreamVenueSim:
         self.accounts[api_key] = acct
         return acct
 
-    @property
-    def base_http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_ws(self) -> str:
-        return f"ws://{self.host}:{self.port}"
-
     def true_depth(self, symbol: str, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         e = self._symbols[symbol].engine
         return e.depth(BUY, n), e.depth(SELL, n)
@@ -175,36 +167,13 @@ class StreamVenueSim:
     def symbol_state(self, symbol: str) -> SymbolState:
         return self._symbols[symbol]
 
-    async def start(self) -> StreamVenueSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = site._server.sockets if site._server else []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+    async def _close_clients(self) -> None:
         await self.close_all()
-        if self._runner:
-            await self._runner.cleanup()
 
     async def close_all(self) -> None:
         for c in list(self._market):
             await c.ws.close()
         self._market.clear()
-
-    async def __aenter__(self) -> StreamVenueSim:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- ticking -------------------------------------------------------------------------------------
 
