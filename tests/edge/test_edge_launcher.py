@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from seqkern.edge.launcher import configure, main
-from seqkern.errors import CredentialError, UnknownVenue
+from seqkern.edge.ws import EdgeConfigError
+from seqkern.errors import CredentialError, UnknownSymbol, UnknownVenue
 from seqkern.sim.binance import BinanceSim
 from tests.edge.edge_rig import API_KEY, SECRET, run
 
@@ -24,7 +25,12 @@ def test_unknown_venue_lists_valid_names(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert "unknown VENUE 'nasdaq'" in err and "binance, binance-perp" in err and "UNKNOWN_VENUE" in err
     with pytest.raises(UnknownVenue, match="catalog but this build has no edge adapter"):
-        configure(["--symbols", "BTC-USDT"], env={"VENUE": "hyperliquid"})   # kraken has an edge now (cex4)
+        configure(["--symbols", "WETH-USDC"], env={"VENUE": "dex-eth"})   # DEXes have no CEX edge
+    # the book-feed venues run on this binary too; a symbol foreign to the venue is refused
+    with pytest.raises(UnknownSymbol, match="quoted in USDC"):
+        configure(["--symbols", "BTC-USDT"], env={"VENUE": "hyperliquid"})
+    with pytest.raises(EdgeConfigError, match="Kalshi signs even its market-data websocket"):
+        configure(["--symbols", "KXBTCZ-26DEC31-T99000"], env={"VENUE": "kalshi"})
     with pytest.raises(UnknownVenue, match="VENUE is not set"):
         configure(["--symbols", "BTC-USDT"], env={})
 

@@ -10,11 +10,19 @@ import pytest
 from seqkern._book import L2Book
 from seqkern._predwire import FORMAT_HYPERLIQUID, SNAPSHOT, PredBookDecoder
 
-from seqkern.edge.pred_runner import PredEdgeRunner
+from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.edge.ws import WsConnectError
 from seqkern.sim.hyperliquid import HyperliquidSim
-from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
+from seqkern.venues.base import (
+    AmendMode,
+    BatchMode,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueEndpoints,
+)
 from seqkern.venues.hyperliquid.execution import (
     HyperliquidTransport,
     cloid_for,
@@ -69,9 +77,9 @@ def test_doc_examples_parse():
     doc = json.loads(raw)
     assert b.best_bid()[0] == int(doc["data"]["levels"][0][0]["px"]) * 10**9
     v = HyperliquidVenue()
-    trades = v.parse_other(json.loads((_docs() / "ws_trades.json").read_text()), 0)
+    trades = v.parse_market_message(json.loads((_docs() / "ws_trades.json").read_text()), 0)
     assert trades[0].venue_symbol == "BTC" and trades[0].taker_side is Side.BUY
-    bbo = v.parse_other(json.loads((_docs() / "ws_bbo.json").read_text()), 0)[0]
+    bbo = v.parse_market_message(json.loads((_docs() / "ws_bbo.json").read_text()), 0)[0]
     assert bbo.bid_px_1e9 == 60000 * 10**9
     assert parse_post_response((_docs() / "ws_post_response_resting.json").read_bytes())["response"]["payload"][
         "response"]["data"]["statuses"][0]["resting"]["oid"] == 88383
@@ -92,9 +100,9 @@ def test_edge_against_simulator_market_data_orders_and_limits():
         agent_of = L1Signer("0x" + "43" * 32)
         sim.add_user(agent_of.address, agent=signer.address)
         sink = MemorySink()
-        venue = HyperliquidVenue(sim.ws_url, sz_decimals={"BTC": 5, "ETH": 4})
+        venue = HyperliquidVenue(VenueEndpoints(sim.ws_url, sim.ws_url, sim.base_http))   # rules from /info meta
         tr = HyperliquidTransport(sim.ws_url, signer, account_address=agent_of.address)
-        runner = PredEdgeRunner(venue, ["BTC-USDC", "ETH-USDC"], sink, transport=tr)
+        runner = EdgeRunner(venue, ["BTC-USDC", "ETH-USDC"], sink, transport=tr)
         await runner.start()
         try:
             await runner.wait_live("BTC-USDC")

@@ -11,10 +11,10 @@ from seqkern._predwire import BAD_JSON, DELTA, FORMAT_KALSHI, OTHER, SNAPSHOT, P
 
 from seqkern.errors import CredentialError
 from seqkern.venues.base import Side
+from seqkern.venues.book_feed import MarketStatus, NewMarket
 from seqkern.venues.kalshi.auth import KalshiSigner, presign_text, verify
 from seqkern.venues.kalshi.execution import KalshiTransport, dollars, yes_book_order
 from seqkern.venues.kalshi.venue import KalshiVenue, finest_tick
-from seqkern.venues.pred_base import MarketStatus, NewMarket
 from tests.pred.rig import ed25519_pem, rsa_pem, shared_venues
 
 
@@ -70,20 +70,20 @@ def test_book_examples_both_eras_and_both_legs():
 
 def test_other_channels_and_lifecycle():
     v = KalshiVenue()
-    trades = v.parse_other(_j("ws_trade"), 5)
+    trades = v.parse_market_message(_j("ws_trade"), 5)
     assert trades[0].px_1e9 == 430_000_000 and trades[0].taker_side is Side.BUY
     assert trades[1].venue_symbol.endswith(":NO") and trades[1].px_1e9 == 570_000_000
-    nm = v.parse_other(_j("ws_market_lifecycle_created"), 0)[0]
+    nm = v.parse_market_message(_j("ws_market_lifecycle_created"), 0)[0]
     assert isinstance(nm, NewMarket) and nm.market == "KXBTCZ-26DEC31-T99000"
     assert nm.tick_1e9 == 1_000_000 and [lg.symbol for lg in nm.legs] == [nm.market, nm.market + ":NO"]
     assert finest_tick(_j("ws_market_lifecycle_created")["msg"]) == 1_000_000
     for name, ev in (("ws_market_lifecycle_determined", "determined"), ("ws_market_lifecycle_settled", "settled"),
                      ("ws_market_lifecycle_deactivated", "deactivated")):
-        st = v.parse_other(_j(name), 0)[0]
+        st = v.parse_market_message(_j(name), 0)[0]
         assert isinstance(st, MarketStatus) and st.event == ev
-    v.parse_other(_j("ws_subscribed"), 0)
+    v.parse_market_message(_j("ws_subscribed"), 0)
     assert v.book_sids == {1}
-    assert v.parse_other(_j("ws_error"), 0)[0].action == "error"
+    assert v.parse_market_message(_j("ws_error"), 0)[0].action == "error"
 
 
 def test_order_mapping_matches_doc_requests():
@@ -109,7 +109,7 @@ def test_price_level_structure_update_carries_the_new_tick():
     msg = {"type": "market_lifecycle_v2", "sid": 14, "seq": 9, "msg": {
         "market_ticker": "KXBTCZ-26DEC31-T99000", "event_type": "price_level_structure_updated",
         "price_level_structure": "deci_cent", "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]}}
-    st = KalshiVenue().parse_other(msg, 0)[0]
+    st = KalshiVenue().parse_market_message(msg, 0)[0]
     assert isinstance(st, MarketStatus) and st.detail["tick_1e9"] == 1_000_000
 
 

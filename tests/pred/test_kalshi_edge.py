@@ -7,10 +7,18 @@ import time
 
 import pytest
 
-from seqkern.edge.pred_runner import PredEdgeRunner
+from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.sim.kalshi import ONE, KalshiSim
-from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
+from seqkern.venues.base import (
+    AmendMode,
+    BatchMode,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueEndpoints,
+)
 from seqkern.venues.kalshi.auth import KalshiSigner
 from seqkern.venues.kalshi.execution import KalshiTransport
 from seqkern.venues.kalshi.venue import KalshiVenue
@@ -25,7 +33,7 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-def converged(sim: KalshiSim, runner: PredEdgeRunner, t: str) -> bool:
+def converged(sim: KalshiSim, runner: EdgeRunner, t: str) -> bool:
     yes_bids, no_bids = sim.true_levels(t)
     yes, no = runner.book(t), runner.book(f"{t}:NO")
     if not (yes.valid and no.valid):
@@ -41,14 +49,9 @@ async def _rig(key_pem: str, pub_pem: str, **sim_kw):
     sim.add_account(KEY_ID, pub_pem)
     signer = KalshiSigner(KEY_ID, key_pem)
     sink = MemorySink()
-    venue = KalshiVenue(sim.ws_url, sim.base_http, signer=signer)
+    venue = KalshiVenue(VenueEndpoints(sim.ws_url, "", sim.base_http), signer=signer)
     transport = KalshiTransport(sim.base_http, sim.ws_url, signer)
-
-    def spec_factory(nm):
-        return PairSpec(nm.market, venue.venue_id, "binary", nm.market, nm.tick_1e9, 1_000_000, nm.min_qty_1e8, 0,
-                        87.5, 350.0)
-
-    runner = PredEdgeRunner(venue, [T], sink, transport=transport, spec_factory=spec_factory)
+    runner = EdgeRunner(venue, [T], sink, transport=transport)   # the market's rules from GET /markets/{T}
     await runner.start()
     return sim, runner, sink, transport
 

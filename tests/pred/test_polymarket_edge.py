@@ -14,11 +14,18 @@ from eth_account.messages import encode_typed_data
 from seqkern._book import L2Book
 from seqkern._predwire import DELTA, FORMAT_POLYMARKET, SNAPSHOT, PredBookDecoder
 
-from seqkern.edge.pred_runner import PredEdgeRunner
+from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.sim.polymarket import PolymarketSim
-from seqkern.venues.base import AmendMode, BatchMode, OrderRequest, OrderType, Side, TimeInForce
-from seqkern.venues.pairspec import PairSpec
+from seqkern.venues.base import (
+    AmendMode,
+    BatchMode,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueEndpoints,
+)
 from seqkern.venues.polymarket.execution import PolymarketTransport, order_amounts, redeem_calldata
 from seqkern.venues.polymarket.signing import ApiCreds, OrderV2, PolySigner, l2_signature
 from seqkern.venues.polymarket.venue import PolymarketVenue, market_from_gamma
@@ -80,10 +87,10 @@ def test_doc_and_recorded_examples_parse():
     assert d.scan((_rec() / "ws_market_price_change_msg.json").read_bytes()) == DELTA
     assert d.levels()[0][1:3] == ("0.51", "150.0")
     v = PolymarketVenue()
-    nm = v.parse_other(json.loads((_docs() / "ws_new_market.json").read_text()), 0)[0]
+    nm = v.parse_market_message(json.loads((_docs() / "ws_new_market.json").read_text()), 0)[0]
     assert nm.market == "btc-above-99000-on-december-31-2026" and nm.tick_1e9 == 10_000_000
     assert [lg.symbol for lg in nm.legs] == [nm.market, f"{nm.market}:no"]
-    ts = v.parse_other(json.loads((_docs() / "ws_tick_size_change.json").read_text()), 0)[0]
+    ts = v.parse_market_message(json.loads((_docs() / "ws_tick_size_change.json").read_text()), 0)[0]
     assert ts.event == "tick_size_change" and ts.detail["new"] == "0.001"
     gm = market_from_gamma(json.loads((_rec() / "gamma_market.json").read_text()))
     assert gm.yes_token and gm.no_token and gm.condition_id.startswith("0x")
@@ -91,8 +98,8 @@ def test_doc_and_recorded_examples_parse():
 
 async def _load(sim: PolymarketSim) -> PolymarketVenue:
     items = [sim.gamma_item(m) for m in sim.markets.values()]
-    return PolymarketVenue(sim.market_ws, sim.base_http, markets=[market_from_gamma(orjson.loads(orjson.dumps(i)))
-                                                                  for i in items])
+    ep = VenueEndpoints(sim.market_ws, "", sim.base_http, private_ws=sim.user_ws, metadata=sim.base_http)
+    return PolymarketVenue(ep, markets=[market_from_gamma(orjson.loads(orjson.dumps(i))) for i in items])
 
 
 def _converged(sim, runner, venue, slug):
@@ -112,15 +119,7 @@ def test_edge_against_simulator():
         signer = PolySigner(KEY)
         sink = MemorySink()
         tr = PolymarketTransport(sim.base_http, sim.user_ws, venue, signer, relayer_url=sim.base_http)
-
-        def spec_factory(nm):
-            return PairSpec(nm.market, venue.venue_id, "binary", nm.market, nm.tick_1e9, 1_000_000, nm.min_qty_1e8, 0,
-                            0.0, 100.0)
-
-        m0 = venue.markets[SLUG]
-        runner = PredEdgeRunner(venue, [SLUG], sink, transport=tr, spec_factory=spec_factory,
-                                specs={SLUG: PairSpec(SLUG, venue.venue_id, "binary", SLUG, m0.tick_1e9, 1_000_000,
-                                                      m0.min_size_1e8, 0, 0.0, 100.0)})
+        runner = EdgeRunner(venue, [SLUG], sink, transport=tr)   # rules from Gamma /markets?slug=
         await runner.start()
         try:
             # L2 credentials were derived from the signer (flat fields empty)

@@ -77,13 +77,13 @@ def await_ccs(up: Any, pending: dict[str, Any]) -> None:
 # polymarket eu.
 PRED_UNITS = (("hyperliquid", "BTC-USDC"), ("kalshi", "KXBTCZ-26DEC31-T99000"),
               ("polymarket", "btc-above-99000-on-december-31-2026"))
-_PRED_EDGE = "import sys; from seqkern.edge.pred_launcher import main; sys.exit(main())"
+_PRED_EDGE = "import sys; from seqkern.edge.launcher import main; sys.exit(main())"   # venue-edge-cex
 
 
 def pred_available() -> bool:
     try:
-        import seqkern.edge.pred_launcher
-        import seqkern.sim.pred_cli  # noqa: F401
+        import seqkern.sim.pred_cli
+        import seqkern.venues.book_feed  # noqa: F401
     except ImportError:
         return False
     return True
@@ -130,7 +130,8 @@ def pred_edge_argv(venue: str, symbol: str, line: str, cclink_port: int) -> list
     argv = [sys.executable, "-c", _PRED_EDGE, "--venue", venue, "--symbols", symbol,
             "--cc", f"127.0.0.1:{cclink_port}"]
     if venue == "polymarket":
-        return [*argv, "--market-ws", urls[0], "--user-ws", urls[1], "--rest", urls[2], "--gamma", urls[2]]
+        return [*argv, "--market-ws", urls[0], "--private-ws", urls[1], "--rest", urls[2],
+                "--metadata-rest", urls[2], "--relayer", urls[2]]
     return [*argv, "--market-ws", urls[0], "--rest", urls[1]]
 
 

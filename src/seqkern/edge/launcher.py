@@ -1,17 +1,28 @@
 """`venue-edge-cex`: start one venue edge chosen by VENUE=<name> (spot and perp are separate processes).
 
-Configuration, strongest first: command-line flags, environment variables, a TOML config file.
+Every venue runs on this one binary and the one ``EdgeRunner``: the CEXes, Hyperliquid, Kalshi and
+Polymarket. Configuration, strongest first: command-line flags, environment variables, a TOML file.
 
     VENUE=binance venue-edge-cex --symbols BTC-USDT,ETH-USDT --out -
     VENUE=binance-perp venue-edge-cex --config edge.toml
+    VENUE=hyperliquid venue-edge-cex --symbols BTC-USDC,ETH-USDC --out -
+    VENUE=kalshi venue-edge-cex --symbols KXBTCZ-26DEC31-T99000 --out -
+    VENUE=polymarket venue-edge-cex --symbols btc-above-99000-on-december-31-2026 --out -
 
-Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG, and per
-venue <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or Ed25519 PEM), <PREFIX>_API_SECRET_FILE,
-<PREFIX>_API_PASSPHRASE (OKX, Coinbase, Bitget, Crypto.com), <PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS
-(PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and bybit-perp,
-COINBASE, KRAKEN, BITGET and CRYPTOCOM for those).
-The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws
-and [credentials] api_key/api_secret/api_secret_file (or *_env naming an environment variable).
+Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_CONFIG; endpoints
+<PREFIX>_MARKET_WS, <PREFIX>_TRADE_WS, <PREFIX>_REST, <PREFIX>_PRIVATE_WS, <PREFIX>_METADATA_REST,
+<PREFIX>_RELAYER, <PREFIX>_CHAIN_RPC; credentials, checked by the venue catalog:
+<PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or PEM), <PREFIX>_API_SECRET_FILE,
+<PREFIX>_API_PASSPHRASE (OKX, Coinbase, Bitget, Crypto.com; Polymarket pre-derived L2), and
+<PREFIX>_SIGNER_PRIVATE_KEY, <PREFIX>_VAULT_ADDRESS (Hyperliquid), <PREFIX>_SUBACCOUNT (Kalshi),
+<PREFIX>_PROXY_ADDRESS, <PREFIX>_BUILDER (Polymarket).
+PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and
+bybit-perp, and the venue's name in capitals for the others (COINBASE, KRAKEN, BITGET, CRYPTOCOM,
+HYPERLIQUID, KALSHI, POLYMARKET).
+The config file may hold [edge] venue/symbols/cc, [endpoints] market_ws/trade_ws/rest/private_ws/
+metadata/relayer/chain_rpc and [credentials] api_key/api_secret/api_secret_file/passphrase/
+signer_private_key/vault_address/subaccount/proxy_address/builder (or *_env naming an environment
+variable).
 """
 
 from __future__ import annotations
@@ -34,29 +45,33 @@ from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import EdgeSink, JsonLinesSink
 from seqkern.edge.ws import EdgeConfigError, ssl_context_for
 from seqkern.errors import CredentialError, SeqkernError, UnknownVenue
-from seqkern.venues.base import CexVenue, OrderTransport
+from seqkern.venues.base import CexVenue, InstrumentType, OrderTransport, VenueEndpoints
 from seqkern.venues.catalog import launcher_names
-from seqkern.venues.credentials import (
-    CexCredentials,
-    CexPassphraseCredentials,
-    validate_credentials,
-)
+from seqkern.venues.credentials import Credentials, validate_credentials
 
 log = logging.getLogger("seqkern.edge.launcher")
 
 
+TransportFactory = Callable[[Any, Any, RestClient], OrderTransport]
+
+
 @dataclass(frozen=True)
 class EdgeVenue:
-    """One VENUE value: its CexVenue class, env prefix, and how to build its order transport."""
+    """One VENUE value: its CexVenue class, env prefix, and how to build its order transport.
+
+    ``make_venue`` builds the venue when it needs more than its endpoints (Kalshi signs its
+    market-data websocket); ``credentials_required`` refuses to start without credentials."""
 
     venue_cls: type[CexVenue]
     env_prefix: str
     catalog_venue: str
-    transport: Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]
+    transport: TransportFactory
+    make_venue: Callable[[VenueEndpoints, Any, bool], CexVenue] | None = None
+    credentials_required: str = ""
 
 
-def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
-    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+def _binance_transport(futures: bool) -> TransportFactory:
+    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
         from seqkern.venues.binance.execution import BinanceWsApiTransport
 
         ep = venue.endpoints
@@ -65,8 +80,8 @@ def _binance_transport(futures: bool) -> Callable[[CexVenue, CexCredentials, Res
     return build
 
 
-def _okx_transport(inst_type: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
-    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+def _okx_transport(inst_type: str) -> TransportFactory:
+    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
         from seqkern.venues.okx.execution import OkxWsTransport
 
         ep = venue.endpoints
@@ -75,8 +90,8 @@ def _okx_transport(inst_type: str) -> Callable[[CexVenue, CexCredentials, RestCl
     return build
 
 
-def _bybit_transport(category: str) -> Callable[[CexVenue, CexCredentials, RestClient], OrderTransport]:
-    def build(venue: CexVenue, creds: CexCredentials, rest: RestClient) -> OrderTransport:
+def _bybit_transport(category: str) -> TransportFactory:
+    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
         from seqkern.venues.bybit.execution import BybitWsTransport
 
         ep = venue.endpoints
@@ -131,6 +146,71 @@ def _cex4_venues() -> dict[str, EdgeVenue]:
 # ---- end cex4 block ----
 
 
+# ---- book-feed venues: Hyperliquid, Kalshi, Polymarket ----
+
+def _hyperliquid_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.hyperliquid.execution import HyperliquidTransport
+    from seqkern.venues.hyperliquid.signing import L1Signer
+
+    ep = venue.endpoints
+    # the API wallet signs; the account it trades for is the vault address (pred-hl.md 3.4)
+    return HyperliquidTransport(ep.trade_ws or ep.market_ws, L1Signer(creds.signer_private_key),
+                                account_address=creds.vault_address)
+
+
+def _kalshi_signer(creds: Any) -> Any:
+    from seqkern.venues.kalshi.auth import KalshiSigner
+
+    return KalshiSigner(creds.api_key, creds.api_secret)
+
+
+def _kalshi_venue(endpoints: VenueEndpoints, creds: Any, discovery: bool) -> CexVenue:
+    from seqkern.venues.kalshi.venue import KalshiVenue
+
+    return KalshiVenue(endpoints, signer=_kalshi_signer(creds), discovery=discovery)
+
+
+def _kalshi_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.kalshi.execution import KalshiTransport
+
+    ep = venue.endpoints
+    signer = venue.signer or _kalshi_signer(creds)
+    return KalshiTransport(ep.rest, ep.private_ws or ep.market_ws, signer, subaccount=creds.subaccount)
+
+
+def _polymarket_venue(endpoints: VenueEndpoints, creds: Any, discovery: bool) -> CexVenue:
+    from seqkern.venues.polymarket.venue import PolymarketVenue
+
+    return PolymarketVenue(endpoints, discovery=discovery)
+
+
+def _polymarket_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+    from seqkern.venues.polymarket.execution import PolymarketTransport
+    from seqkern.venues.polymarket.signing import ApiCreds, PolySigner
+
+    ep = venue.endpoints
+    l2 = None if creds.derive_l2 else ApiCreds(creds.api_key, creds.api_secret, creds.passphrase)
+    return PolymarketTransport(ep.rest, ep.private_ws, venue, PolySigner(creds.signer_private_key), creds=l2,
+                               funder=creds.proxy_address, builder=creds.builder, relayer_url=ep.relayer)
+
+
+def _book_feed_venues() -> dict[str, EdgeVenue]:
+    from seqkern.venues.hyperliquid.venue import HyperliquidVenue
+    from seqkern.venues.kalshi.venue import KalshiVenue
+    from seqkern.venues.polymarket.venue import PolymarketVenue
+
+    return {
+        "hyperliquid": EdgeVenue(HyperliquidVenue, "HYPERLIQUID", "hyperliquid", _hyperliquid_transport),
+        "kalshi": EdgeVenue(KalshiVenue, "KALSHI", "kalshi", _kalshi_transport, _kalshi_venue,
+                            credentials_required="Kalshi signs even its market-data websocket: set KALSHI_API_KEY "
+                                                 "and KALSHI_API_SECRET (or KALSHI_API_SECRET_FILE)"),
+        "polymarket": EdgeVenue(PolymarketVenue, "POLYMARKET", "polymarket", _polymarket_transport,
+                                _polymarket_venue),
+    }
+
+# ---- end book-feed venues ----
+
+
 def _edge_venues() -> dict[str, EdgeVenue]:
     from seqkern.venues.binance import BinanceSpot, BinanceUsdm
     from seqkern.venues.bybit import BybitLinear, BybitSpot
@@ -144,6 +224,7 @@ def _edge_venues() -> dict[str, EdgeVenue]:
         "bybit": EdgeVenue(BybitSpot, "BYBIT", "bybit", _bybit_transport("spot")),
         "bybit-perp": EdgeVenue(BybitLinear, "BYBIT", "bybit", _bybit_transport("linear")),
         **_cex4_venues(),
+        **_book_feed_venues(),
     }
 
 
@@ -183,12 +264,16 @@ def _secret_from(section: Mapping[str, Any], name: str, env: Mapping[str, str]) 
     return str(section.get(name, "") or "")
 
 
+_EXTRA_FIELDS = ("signer_private_key", "vault_address", "subaccount", "proxy_address", "builder")
+
+
 def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
-                     env: Mapping[str, str]) -> CexCredentials | None:
+                     env: Mapping[str, str]) -> Credentials | None:
     """Credentials from the environment, else the config file, checked by the catalog's rules.
 
-    The secret is the HMAC secret, or an Ed25519 private key PEM (inline or ``*_SECRET_FILE``).
-    None means market data only.
+    The secret is the HMAC secret, or a PEM private key (inline or ``*_SECRET_FILE``); on-chain
+    venues sign with ``signer_private_key`` and take their other fields in ``extra_json``. None
+    means market data only.
     """
     sec = cfg.get("credentials", {}) or {}
     key = env.get(f"{prefix}_API_KEY") or _secret_from(sec, "api_key", env)
@@ -200,14 +285,19 @@ def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
         except OSError:
             raise CredentialError("the API secret file cannot be read", field="api_secret_file") from None
     passphrase = env.get(f"{prefix}_API_PASSPHRASE") or _secret_from(sec, "passphrase", env)
-    if not key and not secret:
+    extra = {f: v for f in _EXTRA_FIELDS
+             if (v := env.get(f"{prefix}_{f.upper()}") or _secret_from(sec, f, env))}
+    if not key and not secret and not extra:
         return None
-    payload = {"api_key": key, "api_secret": secret.strip() if not secret.startswith("-----BEGIN") else secret}
-    if passphrase:   # OKX, and the catalog's cex_passphrase venues (Coinbase, Bitget, Crypto.com)
+    payload: dict[str, Any] = {}
+    if key or secret:
+        payload["api_key"] = key
+        payload["api_secret"] = secret.strip() if not secret.startswith("-----BEGIN") else secret
+    if passphrase:   # OKX, the catalog's cex_passphrase venues, Polymarket pre-derived L2
         payload["passphrase"] = passphrase
-    creds = validate_credentials(catalog_venue, payload)
-    assert isinstance(creds, (CexCredentials, CexPassphraseCredentials))
-    return creds  # type: ignore[return-value]
+    if extra:
+        payload["extra_json"] = extra
+    return validate_credentials(catalog_venue, payload)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--market-ws", help="market-data websocket base URL")
     ap.add_argument("--trade-ws", help="websocket order-entry URL")
     ap.add_argument("--rest", help="REST base URL")
-    ap.add_argument("--private-ws", help="private stream base URL")
+    ap.add_argument("--private-ws", help="private stream base URL (Polymarket: the user channel)")
+    ap.add_argument("--metadata-rest", help="market-metadata REST base where it differs from --rest "
+                                            "(Polymarket Gamma)")
+    ap.add_argument("--relayer", help="transaction relayer base URL (Polymarket redemptions)")
+    ap.add_argument("--chain-rpc", help="JSON-RPC node for transactions the edge sends itself")
+    ap.add_argument("--no-discovery", action="store_true",
+                    help="do not bind markets the venue announces (Kalshi, Polymarket)")
     ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run until signalled)")
     ap.add_argument("--log-level", default="INFO")
     return ap
@@ -237,7 +333,7 @@ class EdgeConfig:
     edge_venue: EdgeVenue
     venue: CexVenue
     symbols: list[str]
-    credentials: CexCredentials | None
+    credentials: Credentials | None
     cc: str
     out: str
     duration: float
@@ -257,20 +353,25 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
     endpoints = ev.venue_cls.default_endpoints()
     overrides = {}
     for field_name, flag in (("market_ws", args.market_ws), ("trade_ws", args.trade_ws), ("rest", args.rest),
-                             ("private_ws", args.private_ws)):
-        v = flag or env.get(f"{p}_{field_name.upper()}") or ep_cfg.get(field_name)
+                             ("private_ws", args.private_ws), ("metadata", args.metadata_rest),
+                             ("relayer", args.relayer), ("chain_rpc", args.chain_rpc)):
+        env_name = "METADATA_REST" if field_name == "metadata" else field_name.upper()
+        v = flag or env.get(f"{p}_{env_name}") or ep_cfg.get(field_name)
         if v:
             ssl_context_for(str(v))   # reject plain ws:// / http:// to anything but loopback, early
             overrides[field_name] = str(v).rstrip("/")
     endpoints = replace(endpoints, **overrides)
-    venue = ev.venue_cls(endpoints)
+    creds = load_credentials(p, ev.catalog_venue, cfg, env)
+    if creds is None and ev.credentials_required:
+        raise EdgeConfigError(ev.credentials_required)
+    discovery = not args.no_discovery
+    venue = ev.make_venue(endpoints, creds, discovery) if ev.make_venue else ev.venue_cls(endpoints)
     sym_text = args.symbols or env.get("SEQKERN_SYMBOLS") or ",".join(edge_cfg.get("symbols", []) or [])
     symbols = [s.strip() for s in str(sym_text).split(",") if s.strip()]
-    if not symbols:
+    if not symbols and not venue.discovers_markets:
         raise EdgeConfigError("no symbols: pass --symbols, set SEQKERN_SYMBOLS or [edge] symbols")
     for s in symbols:
         venue.venue_symbol(s)
-    creds = load_credentials(p, ev.catalog_venue, cfg, env)
     cc = args.cc or env.get("SEQKERN_CC") or str(edge_cfg.get("cc", "") or "")
     if cc:
         parse_cc_address(cc)
@@ -305,7 +406,7 @@ def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
         parse_cc_address(conf.cc)
         venue = conf.venue
         region = {"ap": Region.AP, "na": Region.NA, "eu": Region.EU}[conf.region or venue_by_id(venue.venue_id).region]
-        itype = 1 if venue.instrument_type.value == "spot" else 2
+        itype = {InstrumentType.SPOT: 1, InstrumentType.PERP: 2, InstrumentType.BINARY: 3}[venue.instrument_type]
         client = EdgeLinkClient(f"venue-edge-{conf.venue_name}", region=region, venue_slot=venue.venue_id,
                                 instrument_type=itype)
         return CcLinkSink(client), None
@@ -351,11 +452,6 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    # --- book-feed venues (issue 8): VENUE=hyperliquid runs on this binary via the pred runner ---
-    from seqkern.edge import pred_launcher
-    if pred_launcher.handles(argv, os.environ):
-        return pred_launcher.main(argv)
-    # --- end book-feed venues ---
     try:
         conf = configure(argv)
     except SeqkernError as exc:

@@ -113,7 +113,10 @@ class RestClient:
         Raises VenueRejected for a 4xx answer (venue code attached) and VenueUnavailable when
         retries are exhausted. Only GET is retried; an order request is never sent twice.
         """
-        idempotent = req.method == "GET"
+        idempotent = req.method == "GET" or req.read_only
+        if body is None and req.json_body:
+            body = req.json_body.decode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
         backoff = Backoff(self.backoff_base.base_s, self.backoff_base.cap_s)
         attempt = 0
         url = self.base_url + req.path

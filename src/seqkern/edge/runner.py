@@ -1,4 +1,10 @@
-"""The edge runner: market-data shards, per-symbol book sync, snapshots, publishing, order entry."""
+"""The edge runner of every venue: symbols, market data, publishing, order entry, the private stream.
+
+Market data takes the venue's shape: a ``DepthStreamVenue`` runs here as sharded depth connections
+with per-symbol book sync (REST or in-stream snapshots); a ``BookFeedVenue`` runs through the
+``BookFeedDriver`` (``seqkern.edge.book_feed``), whose websocket carries the books and announces new
+markets. Everything else (instrument rules, PairSpecs, the sink, orders, fills) is the same code.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -26,6 +32,7 @@ from seqkern.venues.base import (
     BboEvent,
     CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     FillEvent,
     InstrumentInfo,
     OrderRequest,
@@ -39,8 +46,13 @@ from seqkern.venues.base import (
     VenueRejected,
     VenueUnavailable,
 )
+from seqkern.venues.book_feed import BookFeedVenue, NewMarket
 from seqkern.venues.book_sync import BookSync, Step, SyncState
+from seqkern.venues.catalog import InstrumentType
 from seqkern.venues.pairspec import PairSpec, pairspec_table
+
+if TYPE_CHECKING:
+    from seqkern.edge.book_feed import BookFeedDriver
 
 DEFAULT_SPECS = pairspec_table()
 _PUBLISH = Step.PUBLISH
@@ -59,6 +71,14 @@ class EdgeCounters:
     reconnects: int = 0
     snapshot_failures: int = 0
     user_events: int = 0
+    # book feeds
+    frames: int = 0
+    book_messages: int = 0
+    gaps: int = 0
+    bad_levels: int = 0
+    snapshot_requests: int = 0
+    deltas_published: int = 0
+    new_markets: int = 0
 
 
 @dataclass
@@ -99,16 +119,19 @@ class _Shard:
 class EdgeRunner:
     """Runs one venue edge until ``stop()``: every venue detail comes from the ``CexVenue``."""
 
+    venue: Any      # a DepthStreamVenue, or a BookFeedVenue driven by ``self.feed``
+
     def __init__(self, venue: CexVenue, symbols: Sequence[str], sink: EdgeSink, *,
                  transport: OrderTransport | None = None, rest: RestClient | None = None,
                  depth_ticks: int = 1 << 16, backoff: Backoff | None = None,
                  snapshot_retry: Backoff | None = None, max_depth_levels: int = 20000,
-                 resubscribe_timeout_s: float = 5.0) -> None:
+                 resubscribe_timeout_s: float = 5.0, discovery_poll_s: float = 0.02) -> None:
         self.venue = venue
         self.resubscribe_timeout_s = resubscribe_timeout_s
         self.sink = sink
         self.transport = transport
         self.rest = rest or RestClient(venue.endpoints.rest, RateLimiter(venue.rate_limits))
+        self._metadata_rest: RestClient | None = None
         self.counters = EdgeCounters()
         self._backoff = backoff or Backoff(0.5, 30.0)
         self._snapshot_retry = snapshot_retry or Backoff(0.05, 5.0)
@@ -124,16 +147,36 @@ class EdgeRunner:
         # a sink that can take frames straight from the decoder (CC-LINK) skips the array path
         self._direct = getattr(sink, "l2_from_decoder", None)
         self._resub_id = 1 << 20
+        self._next_sid = 0
+        self.feed: BookFeedDriver | None = None
+        if isinstance(venue, BookFeedVenue):
+            from seqkern.edge.book_feed import BookFeedDriver
+            self.feed = BookFeedDriver(self, venue, backoff=backoff, discovery_poll_s=discovery_poll_s)
+            self._slots = self.feed.legs_by_symbol   # type: ignore[assignment]  # what the CC-LINK sink reads
+        elif not isinstance(venue, DepthStreamVenue):
+            raise TypeError(f"{type(venue).__name__} is neither a DepthStreamVenue nor a BookFeedVenue")
 
     # ---- setup -----------------------------------------------------------------------------
 
+    def next_symbol_id(self) -> int:
+        sid = self._next_sid
+        self._next_sid += 1
+        return sid
+
+    def bind_symbol_id(self, sid: int, *venue_symbols: str) -> None:
+        """Names the venue's private messages may give this symbol (fills, order updates)."""
+        for vs in venue_symbols:
+            self._symbol_ids[vs] = sid
+
     def add_symbol(self, symbol: str, spec: Any) -> EdgeSymbol:
-        """Bind a symbol; ``spec`` is its PairSpec (or any object with ``tick_1e9``)."""
+        """Bind a depth-stream symbol; ``spec`` is its PairSpec (or any object with ``tick_1e9``)."""
+        if self.feed is not None:
+            raise TypeError("book-feed venues bind markets, not single symbols: pass them to the runner")
         vs = self.venue.venue_symbol(symbol)
         tick = int(getattr(spec, "tick_1e9", 0) or 0)
         if tick <= 0:
             raise UnknownSymbol(f"no tick size known for {symbol} on {self.venue.name}")
-        sid = len(self._slots)
+        sid = self.next_symbol_id()
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
         slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
@@ -143,19 +186,38 @@ class EdgeRunner:
         return sym
 
     def book(self, symbol: str) -> L2Book:
+        if self.feed is not None:
+            return self.feed.leg(symbol).book
         return self._slots[self.venue.venue_symbol(symbol)].book
 
     def sync(self, symbol: str) -> BookSync:
         return self._slots[self.venue.venue_symbol(symbol)].sync
 
+    def symbol_id(self, symbol: str) -> int:
+        if self.feed is not None:
+            return self.feed.leg(symbol).sym.symbol_id
+        return self._slots[self.venue.venue_symbol(symbol)].symbol_id
+
     async def wait_live(self, symbol: str, timeout_s: float = 10.0) -> None:
+        if self.feed is not None:
+            await asyncio.wait_for(self.feed.leg(symbol).live.wait(), timeout_s)
+            return
         vs = self.venue.venue_symbol(symbol)
         await asyncio.wait_for(self._live_events[vs].wait(), timeout_s)
 
-    async def load_instruments(self) -> dict[str, InstrumentInfo]:
-        """The venue's instrument rules (tick, lot, minimums) by venue symbol, from its REST metadata."""
-        body = await self.rest.request(self.venue.instruments_request())
-        return self.venue.parse_instruments(body)
+    def _rest_for(self, host: str) -> RestClient:
+        if host != "metadata" or not self.venue.endpoints.metadata:
+            return self.rest
+        if self._metadata_rest is None:
+            self._metadata_rest = RestClient(self.venue.endpoints.metadata, RateLimiter(self.venue.rate_limits))
+        return self._metadata_rest
+
+    async def load_instruments(self, symbols: Sequence[str] = ()) -> dict[str, InstrumentInfo]:
+        """The venue's instrument rules (tick, lot, minimums) from its REST metadata: by venue
+        symbol, or for a book feed by market (the unit that owns a YES and a NO leg)."""
+        reqs = self.venue.instrument_requests(list(symbols or self._canonical))
+        bodies = [await self._rest_for(r.host).request(r) for r in reqs]
+        return self.venue.read_instruments(bodies)
 
     def pair_spec(self, symbol: str, info: InstrumentInfo) -> PairSpec:
         """PairSpec from the venue's live rules; fees from the catalog listing, else the venue's base tier."""
@@ -164,6 +226,19 @@ class EdgeRunner:
         maker, taker = (default.maker_fee_bps, default.taker_fee_bps) if default else self.venue.fees_bps
         return PairSpec(symbol, self.venue.venue_id, itype, info.venue_symbol, info.tick_1e9, info.lot_1e8,
                         info.min_qty_1e8, info.min_notional_1e9, maker, taker)
+
+    def pair_spec_announced(self, nm: NewMarket) -> PairSpec:
+        """PairSpec of a market the venue announced (Kalshi lifecycle, Polymarket new_market)."""
+        return self.pair_spec(nm.market, InstrumentInfo(nm.market, nm.market, "", nm.tick_1e9, 1_000_000,
+                                                        nm.min_qty_1e8, 0))
+
+    def _spec_key(self, symbol: str) -> str:
+        """What instrument rules are keyed by: the venue symbol, or a book feed's market."""
+        return self.feed.venue.market_of(symbol) if self.feed is not None else self.venue.venue_symbol(symbol)
+
+    def _spec_symbol(self, symbol: str) -> str:
+        """The PairSpec's symbol: itself, or for a binary market the market (both legs share it)."""
+        return symbol.split(":", 1)[0] if self.venue.instrument_type is InstrumentType.BINARY else symbol
 
     async def start(self, specs: dict[str, Any] | None = None) -> None:
         """Connect and sync every symbol. ``specs`` maps canonical symbol -> PairSpec; symbols
@@ -177,22 +252,31 @@ class EdgeRunner:
 
     async def _start(self, specs: dict[str, Any] | None) -> None:
         specs = dict(specs or {})
-        missing = [s for s in self._canonical if s not in specs and self.venue.venue_symbol(s) not in self._slots]
+        for s in list(specs):   # a book feed's spec may be given for its market ("T" for "T:NO")
+            specs.setdefault(self._spec_symbol(s), specs[s])
+        bound = self.feed.legs_by_symbol if self.feed is not None else self._slots
+        missing = [s for s in self._canonical if self._spec_symbol(s) not in specs
+                   and (s if self.feed is not None else self.venue.venue_symbol(s)) not in bound]
         if missing:
-            info = await self.load_instruments()
+            info = await self.load_instruments(missing)
             for s in missing:
-                vs = self.venue.venue_symbol(s)
-                if vs not in info:
-                    raise UnknownSymbol(f"{s} ({vs}) is not listed on {self.venue.name}")
-                specs[s] = self.pair_spec(s, info[vs])
+                key = self._spec_key(s)
+                if key not in info:
+                    raise UnknownSymbol(f"{s} ({key}) is not listed on {self.venue.name}")
+                specs[self._spec_symbol(s)] = self.pair_spec(self._spec_symbol(s), info[key])
         for s in self._canonical:
-            if self.venue.venue_symbol(s) not in self._slots:
+            if self.feed is not None:
+                self.feed.add_market(self.feed.venue.legs(s), specs[self._spec_symbol(s)])
+            elif self.venue.venue_symbol(s) not in self._slots:
                 self.add_symbol(s, specs[s])
         if self.transport is not None:
             # the private stream first: an edge that cannot see its fills must not start
             await self.transport.connect()
             await self.transport.subscribe_user_stream(self._on_user_event)
-        self._start_market()
+        if self.feed is not None:
+            self.feed.start()
+        else:
+            self._start_market()
 
     def _start_market(self) -> None:
         for slot in self._slots.values():
@@ -215,6 +299,8 @@ class EdgeRunner:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.feed is not None:
+            await self.feed.stop()
         for shard in self._shards:
             if shard.task:
                 shard.task.cancel()
@@ -224,7 +310,7 @@ class EdgeRunner:
                     await shard.task
             if shard.conn:
                 await shard.conn.close()
-        for slot in self._slots.values():
+        for slot in self._slots.values() if self.feed is None else ():
             if slot.snapshot_task:
                 slot.snapshot_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -232,6 +318,8 @@ class EdgeRunner:
         if self.transport is not None:
             await self.transport.close()
         await self.rest.close()
+        if self._metadata_rest is not None:
+            await self._metadata_rest.close()
 
     # ---- market-data connections -----------------------------------------------------------
 
@@ -484,6 +572,16 @@ class EdgeRunner:
             if slot.snapshot_task is asyncio.current_task():
                 slot.snapshot_task = None
 
+    # ---- venue-initiated markets (book feeds) ----------------------------------------------
+
+    def drain_pending_new_symbols(self) -> list[NewMarket]:
+        """Markets the venue announced since the last call, each once (none on depth streams)."""
+        return self.feed.drain_pending_new_symbols() if self.feed is not None else []
+
+    @property
+    def market_status(self) -> dict[str, Any]:
+        return self.feed.market_status if self.feed is not None else {}
+
     # ---- private stream and orders ---------------------------------------------------------
 
     def _on_user_event(self, ev: UserEvent) -> None:
@@ -518,10 +616,11 @@ class EdgeRunner:
         return await self._need_transport().batch(reqs)
 
     def status(self) -> dict[str, Any]:
-        return {
-            "venue": self.venue.name,
-            "counters": self.counters.__dict__.copy(),
-            "symbols": {vs: {"state": s.sync.state.value, "update_id": s.book.last_update_id,
-                             "gaps": s.sync.counters.gaps, "resyncs": s.sync.counters.resyncs}
-                        for vs, s in self._slots.items()},
-        }
+        out: dict[str, Any] = {"venue": self.venue.name, "counters": self.counters.__dict__.copy()}
+        if self.feed is not None:
+            out["markets"] = self.feed.status()
+            return out
+        out["symbols"] = {vs: {"state": s.sync.state.value, "update_id": s.book.last_update_id,
+                               "gaps": s.sync.counters.gaps, "resyncs": s.sync.counters.resyncs}
+                          for vs, s in self._slots.items()}
+        return out

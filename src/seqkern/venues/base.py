@@ -1,8 +1,15 @@
-"""Venue traits: everything the edge runner needs from a CEX venue, and the order-transport contract.
+"""Venue traits: everything the edge runner needs from a venue, and the order-transport contract.
 
 A venue is declared as data plus a few pure functions (URLs, frames, rules, weights, parsers); the
-runner in ``seqkern.edge`` owns sockets, timers and state. Adding a venue means one new
-``CexVenue`` subclass and one ``OrderTransport``: the runner and the kernel never change.
+runner in ``seqkern.edge`` owns sockets, timers and state. Every venue is a ``CexVenue`` (identity,
+endpoints, symbols, instrument rules, public messages) in one of two market-data shapes:
+
+- ``DepthStreamVenue``: a stream of depth deltas with sequence ids, made whole by a REST snapshot
+  or an in-stream snapshot (Binance, OKX, Bybit, Coinbase, Kraken, Bitget, Crypto.com);
+- ``BookFeedVenue`` (``seqkern.venues.book_feed``): the websocket itself carries the books and
+  re-sends them on request (Hyperliquid's per-block l2Book, Kalshi, Polymarket).
+
+Adding a venue means one subclass and one ``OrderTransport``: the runner and the kernel never change.
 """
 
 from __future__ import annotations
@@ -115,6 +122,9 @@ class RestRequest:
     params: dict[str, Any]
     cost: tuple[tuple[str, int], ...]   # (pool name, weight) charged before sending
     signed: bool = False
+    json_body: bytes = b""              # a JSON body (Hyperliquid POST /info)
+    read_only: bool = False             # a POST that only reads: retried like a GET
+    host: str = "rest"                  # "rest", or "metadata" for VenueEndpoints.metadata (Gamma)
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,9 @@ class VenueEndpoints:
     trade_ws: str           # websocket order entry (WS API) URL
     rest: str               # REST base URL
     private_ws: str = ""    # private stream base where it differs from trade_ws
+    metadata: str = ""      # market-metadata REST base where it differs from rest (Polymarket Gamma)
+    relayer: str = ""       # gasless transaction relayer (Polymarket redemptions)
+    chain_rpc: str = ""     # JSON-RPC node for transactions the edge sends itself
 
 
 @dataclass(frozen=True)
@@ -306,22 +319,15 @@ UserEventHandler = Callable[[UserEvent], None]
 
 
 class CexVenue(ABC):
-    """Everything venue-specific the edge runner needs for market data (pure: no I/O)."""
+    """What every venue declares, whatever its market-data shape (pure: no I/O)."""
 
     name: str                          # the launcher's VENUE value, e.g. "binance-perp"
     venue_id: int                      # wire slot (spec VenueId table)
     instrument_type: InstrumentType
-    depth_format: int                  # seqkern._wire FORMAT_* of this venue's depth messages
-    sequence_rule: int                 # seqkern._wire RULE_* checked on every live depth message
-    resync: ResyncMethod
-    has_checksum: bool = False
     ping: PingRule
-    limits: SubscriptionLimits
     rate_limits: tuple[RateLimitPool, ...]
-    max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
     fees_bps: tuple[float, float] = (0.0, 0.0)   # base-tier (maker, taker) when the catalog has none
-    book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
-    subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
+    discovers_markets: bool = False    # the venue announces new markets on its own (book feeds)
 
     def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints()
@@ -330,17 +336,53 @@ class CexVenue(ABC):
     @abstractmethod
     def default_endpoints(cls) -> VenueEndpoints: ...
 
-    # symbols
     @abstractmethod
     def venue_symbol(self, symbol: str) -> str:
-        """Canonical BASE-QUOTE (e.g. "BTC-USDT") to the venue's symbol."""
+        """Canonical symbol (e.g. "BTC-USDT", "BTC-USDC", a Kalshi ticker) to the venue's symbol."""
 
+    @abstractmethod
+    def instrument_requests(self, venue_symbols: Sequence[str]) -> list[RestRequest]:
+        """REST requests for the rules (tick, lot, minimums) of ``venue_symbols``."""
+
+    @abstractmethod
+    def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
+        """The answers to ``instrument_requests``, in order, to rules by venue symbol."""
+
+    @abstractmethod
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> Any:
+        """A decoded public message that is not a book message, to kernel records: one record,
+        a list of them (venues batching trades; book feeds also announce markets), or None."""
+
+    def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
+        """Weights an endpoint is charged by (default: 1 on the first pool)."""
+        return ((self.rate_limits[0].name, 1),)
+
+
+class DepthStreamVenue(CexVenue):
+    """A venue streaming depth deltas with sequence ids, synced by a REST or in-stream snapshot."""
+
+    depth_format: int                  # seqkern._wire FORMAT_* of this venue's depth messages
+    sequence_rule: int                 # seqkern._wire RULE_* checked on every live depth message
+    resync: ResyncMethod
+    has_checksum: bool = False
+    limits: SubscriptionLimits
+    max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
+    book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
+    subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
+
+    # instrument rules: one metadata request covers every symbol
     @abstractmethod
     def instruments_request(self) -> RestRequest:
         """REST request for the venue's instrument metadata (tick, lot, minimums)."""
 
     @abstractmethod
     def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]: ...
+
+    def instrument_requests(self, venue_symbols: Sequence[str]) -> list[RestRequest]:
+        return [self.instruments_request()]
+
+    def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
+        return self.parse_instruments(bodies[0])
 
     # market-data subscriptions
     @abstractmethod
@@ -385,17 +427,6 @@ class CexVenue(ABC):
     @abstractmethod
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
-
-    # other public messages
-    @abstractmethod
-    def parse_market_message(self, obj: Any, ts_recv_ns: int
-                             ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
-        """A decoded non-depth public message to a kernel record (None: nothing to publish; a list
-        when the venue batches several trades in one message)."""
-
-    def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
-        """Weights an endpoint is charged by (default: 1 on the first pool)."""
-        return ((self.rate_limits[0].name, 1),)
 
 
 class OpenOrders:

@@ -1,4 +1,4 @@
-"""Binance spot and USD-M as CexVenue declarations (URLs, frames, rules, weights, parsers)."""
+"""Binance spot and USD-M as DepthStreamVenue declarations (URLs, frames, rules, weights, parsers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     RestRequest,
@@ -32,7 +32,7 @@ def binance_symbol(symbol: str) -> str:
     return s
 
 
-class BinanceSpot(CexVenue):
+class BinanceSpot(DepthStreamVenue):
     name = "binance"
     venue_id = constants.VENUE_ID_BINANCE
     instrument_type = InstrumentType.SPOT

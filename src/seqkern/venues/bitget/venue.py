@@ -1,4 +1,4 @@
-"""Bitget v2 spot as a CexVenue: books channel (snapshot + updates, CRC32 of the top 25), trades, text ping.
+"""Bitget v2 spot as a DepthStreamVenue: books channel (snapshot + updates, CRC32 of the top 25), trades, text ping.
 
 Sources: bitget.com api-doc (websocket intro, spot Depth-Channel, public symbols), cex.md §7 and
 B.6; see docs/venues-bitget.md. The checksum is the OKX-legacy recipe: first 25 levels
@@ -20,8 +20,8 @@ from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -54,7 +54,7 @@ def bitget_symbol(symbol: str) -> str:
     return s
 
 
-class BitgetSpot(CexVenue):
+class BitgetSpot(DepthStreamVenue):
     name = "bitget"
     venue_id = VENUE_BITGET
     instrument_type = InstrumentType.SPOT

@@ -1,4 +1,4 @@
-"""Bybit spot and linear as CexVenue declarations (URLs, frames, rules, weights, parsers)."""
+"""Bybit spot and linear as DepthStreamVenue declarations (URLs, frames, rules, weights, parsers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     RestRequest,
@@ -32,7 +32,7 @@ def bybit_symbol(symbol: str) -> str:
     return s
 
 
-class BybitSpot(CexVenue):
+class BybitSpot(DepthStreamVenue):
     name = "bybit"
     venue_id = constants.VENUE_ID_BYBIT
     instrument_type = InstrumentType.SPOT

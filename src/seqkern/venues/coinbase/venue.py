@@ -1,4 +1,4 @@
-"""Coinbase Advanced Trade (spot) as a CexVenue: level2 with the connection's sequence_num, heartbeats.
+"""Coinbase Advanced Trade (spot) as a DepthStreamVenue: level2 with the connection's sequence_num, heartbeats.
 
 Sources: docs.cdp.coinbase.com advanced-trade websocket channels and level2 (AsyncAPI),
 coinbase-advanced-py constants; see docs/venues-coinbase.md. Every message of a connection
@@ -21,8 +21,8 @@ from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -56,7 +56,7 @@ def coinbase_symbol(symbol: str) -> str:
     return f"{base}-{quote}"
 
 
-class CoinbaseSpot(CexVenue):
+class CoinbaseSpot(DepthStreamVenue):
     name = "coinbase"
     venue_id = VENUE_COINBASE
     instrument_type = InstrumentType.SPOT

@@ -1,4 +1,4 @@
-"""Crypto.com Exchange v1 (spot) as a CexVenue: book.{inst}.{depth} with u/pu chaining, trades, heartbeats.
+"""Crypto.com Exchange v1 (spot) as a DepthStreamVenue: book.{inst}.{depth} with u/pu chaining, trades, heartbeats.
 
 Sources: exchange-developer.crypto.com v1 docs (websocket common reference, book channel,
 heartbeat), cex.md §8 and B.7; see docs/venues-cryptocom.md. A delta's ``pu`` must equal the
@@ -21,8 +21,8 @@ from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -56,7 +56,7 @@ def cryptocom_symbol(symbol: str) -> str:
     return f"{base}_{quote}"
 
 
-class CryptocomSpot(CexVenue):
+class CryptocomSpot(DepthStreamVenue):
     name = "cryptocom"
     venue_id = VENUE_CRYPTOCOM
     instrument_type = InstrumentType.SPOT

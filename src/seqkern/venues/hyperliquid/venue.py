@@ -10,9 +10,21 @@ import orjson
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._predwire import FORMAT_HYPERLIQUID
 from seqkern.errors import FixedPointError, UnknownSymbol
-from seqkern.venues.base import BboEvent, ControlEvent, Side, TradeEvent, VenueMessageError
+from seqkern.venues.base import (
+    BboEvent,
+    ControlEvent,
+    InstrumentInfo,
+    InstrumentType,
+    PingRule,
+    RateLimitPool,
+    RestRequest,
+    Side,
+    TradeEvent,
+    VenueEndpoints,
+    VenueMessageError,
+)
+from seqkern.venues.book_feed import BookFeedVenue, BookLeg, MarketEvent
 from seqkern.venues.catalog import VENUE_HYPERLIQUID
-from seqkern.venues.pred_base import BookFeedVenue, BookLeg, MarketEvent
 from seqkern.venues.pred_ws import ConnectionBudget
 
 PROD_WS = "wss://api.hyperliquid.xyz/ws"
@@ -20,6 +32,8 @@ PROD_REST = "https://api.hyperliquid.xyz"
 MAX_WS_PER_IP = 10            # pred-hl.md section 0.9 (was 100 in older copies)
 MAX_NEW_WS_PER_MIN = 30
 PERP_MAX_DECIMALS = 6
+MIN_ORDER_VALUE_1E9 = 10 * 10**9   # $10 (pred-hl.md section 3)
+INFO_WEIGHT = 20                   # /info meta; l2Book, allMids... weigh 2 (REST 1200 weight/min/IP)
 
 
 # one budget per process: the market-data and trading sockets of every edge in it share the cap
@@ -42,19 +56,53 @@ def px_tick_1e9(sz_decimals: int) -> int:
 
 
 class HyperliquidVenue(BookFeedVenue):
+    """Hyperliquid perps: one websocket for books, trades and BBO; orders on its post channel."""
+
     name = "hyperliquid"
     venue_id = VENUE_HYPERLIQUID
+    instrument_type = InstrumentType.PERP
+    ping = PingRule(server_ping_s=None, pong_timeout_s=60.0, client_ping_s=50.0,
+                    client_ping_text=b'{"method":"ping"}')
+    rate_limits = (RateLimitPool("weight", 1200, 60.0),)
+    fees_bps = (1.5, 4.5)            # base tier: maker 0.015 %, taker 0.045 %
     book_format = FORMAT_HYPERLIQUID
     book_tick_1e9 = 100_000_000      # $0.1: BTC's grid (szDecimals 5); per-coin ticks come from meta
     depth_ticks = 1 << 17
     has_sequence = False
     max_connections = MAX_WS_PER_IP
     connection_budget = CONNECTIONS
+    app_ping = b'{"method":"ping"}'  # the server drops a socket idle for about a minute
+    app_ping_s = 50.0
 
-    def __init__(self, ws_url: str = PROD_WS, rest_url: str = PROD_REST, *,
+    def __init__(self, endpoints: VenueEndpoints | None = None, *,
                  sz_decimals: dict[str, int] | None = None) -> None:
-        super().__init__(ws_url, rest_url)
+        super().__init__(endpoints)
         self.sz_decimals = dict(sz_decimals or {})
+
+    @classmethod
+    def default_endpoints(cls) -> VenueEndpoints:
+        return VenueEndpoints(market_ws=PROD_WS, trade_ws="", rest=PROD_REST)   # trading: the same socket host
+
+    def venue_symbol(self, symbol: str) -> str:
+        return coin_of(symbol)
+
+    def instrument_requests(self, symbols: Sequence[str]) -> list[RestRequest]:
+        """The perp universe (``meta``): szDecimals per coin gives its price and size steps."""
+        return [RestRequest("POST", "/info", {}, (("weight", INFO_WEIGHT),), json_body=b'{"type":"meta"}',
+                            read_only=True)]
+
+    def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
+        try:
+            meta = orjson.loads(bodies[0])
+            szd = {str(a["name"]): int(a["szDecimals"]) for a in meta["universe"] if not a.get("isDelisted")}
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise VenueMessageError(f"Hyperliquid meta unreadable: {exc}") from None
+        self.sz_decimals.update(szd)
+        return {coin: InstrumentInfo(coin, coin, "USDC", px_tick_1e9(d), 10 ** (8 - d), 10 ** (8 - d),
+                                     MIN_ORDER_VALUE_1E9) for coin, d in szd.items()}
+
+    def market_of(self, symbol: str) -> str:
+        return coin_of(symbol)
 
     def book_tick(self, leg: BookLeg) -> int:
         szd = self.sz_decimals.get(leg.venue_key)
@@ -77,7 +125,7 @@ class HyperliquidVenue(BookFeedVenue):
             out += [self._sub("l2Book", c, "unsubscribe"), self._sub("l2Book", c)]
         return out
 
-    def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
         if not isinstance(obj, dict):
             return []
         ch = obj.get("channel")
@@ -94,6 +142,8 @@ class HyperliquidVenue(BookFeedVenue):
                                  int(data["time"]), int(data["time"]) * 1_000_000, ts_recv_ns)]
             if ch == "error":
                 return [ControlEvent("error", str(data))]
+            if ch == "pong":
+                return []
         except (KeyError, TypeError, ValueError, FixedPointError) as exc:
             raise VenueMessageError(f"Hyperliquid {ch} message unreadable: {exc}") from None
         return []

@@ -11,10 +11,22 @@ import orjson
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._predwire import FORMAT_KALSHI
 from seqkern.errors import FixedPointError, UnknownSymbol
-from seqkern.venues.base import BboEvent, ControlEvent, Side, TradeEvent, VenueMessageError
+from seqkern.venues.base import (
+    BboEvent,
+    ControlEvent,
+    InstrumentInfo,
+    InstrumentType,
+    PingRule,
+    RateLimitPool,
+    RestRequest,
+    Side,
+    TradeEvent,
+    VenueEndpoints,
+    VenueMessageError,
+)
+from seqkern.venues.book_feed import BookFeedVenue, BookLeg, MarketEvent, MarketStatus, NewMarket
 from seqkern.venues.catalog import VENUE_KALSHI
 from seqkern.venues.kalshi.auth import KalshiSigner
-from seqkern.venues.pred_base import BookFeedVenue, BookLeg, MarketEvent, MarketStatus, NewMarket
 from seqkern.venues.symbols import Leg, parse_prediction
 
 WS_PATH = "/trade-api/ws/v2"
@@ -69,25 +81,55 @@ class KalshiVenue(BookFeedVenue):
 
     name = "kalshi"
     venue_id = VENUE_KALSHI
+    instrument_type = InstrumentType.BINARY
+    ping = PingRule(server_ping_s=10.0, pong_timeout_s=30.0)   # the venue pings every 10 s ("heartbeat")
+    rate_limits = (RateLimitPool("read", 20, 1.0),)            # Basic tier reads per second
+    fees_bps = (87.5, 350.0)
     book_format = FORMAT_KALSHI
     book_tick_1e9 = BOOK_TICK_1E9
     depth_ticks = 16384              # covers $0..$1 at $0.0001: no level is ever evicted
     has_sequence = True
 
-    def __init__(self, ws_url: str = PROD_WS, rest_url: str = PROD_REST, *,
+    def __init__(self, endpoints: VenueEndpoints | None = None, *,
                  signer: KalshiSigner | None = None, discovery: bool = True) -> None:
-        super().__init__(ws_url, rest_url)
+        super().__init__(endpoints)
         self.signer = signer
         self.discovery = discovery
+        self.discovers_markets = discovery
         self.book_sids: set[int] = set()
         self.channel_sids: dict[str, int] = {}     # first sid of each public channel on this connection
 
-    def legs(self, symbol: str) -> tuple[BookLeg, ...]:
+    @classmethod
+    def default_endpoints(cls) -> VenueEndpoints:
+        return VenueEndpoints(market_ws=PROD_WS, trade_ws="", rest=PROD_REST)
+
+    def venue_symbol(self, symbol: str) -> str:
+        """Orders name the leg: the ticker (YES) or ``TICKER:NO``."""
         p = parse_prediction(symbol)
         if p.venue_id != VENUE_KALSHI:
             raise UnknownSymbol(f"{symbol!r} is not a Kalshi ticker (SERIES-EVENT-MARKET[:NO])")
-        yes, no = kalshi_legs(p.market)
-        return (no, yes) if p.leg is Leg.NO else (yes, no)
+        return f"{p.market}:NO" if p.leg is Leg.NO else p.market
+
+    def instrument_requests(self, symbols: Sequence[str]) -> list[RestRequest]:
+        """``GET /markets/{ticker}`` per market (public): its price ranges give the finest tick."""
+        markets = dict.fromkeys(self.market_of(s) for s in symbols)
+        return [RestRequest("GET", f"/markets/{m}", {}, (("read", 1),)) for m in markets]
+
+    def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
+        out: dict[str, InstrumentInfo] = {}
+        for body in bodies:
+            try:
+                m = orjson.loads(body)["market"]
+                ticker = str(m["ticker"])
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                raise VenueMessageError(f"Kalshi market unreadable: {exc}") from None
+            out[ticker] = InstrumentInfo(ticker, ticker, "USD", finest_tick(m), 1_000_000, 1_000_000, 0)
+        return out
+
+    def legs(self, symbol: str) -> tuple[BookLeg, ...]:
+        vs = self.venue_symbol(symbol)
+        yes, no = kalshi_legs(vs.split(":", 1)[0])
+        return (no, yes) if vs.endswith(":NO") else (yes, no)
 
     def ws_headers(self) -> list[tuple[str, str]]:
         if self.signer is None:
@@ -131,7 +173,7 @@ class KalshiVenue(BookFeedVenue):
         if ch in PUBLIC_CHANNELS:
             self.channel_sids.setdefault(ch, sid)
 
-    def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
         if not isinstance(obj, dict):
             return []
         t = obj.get("type")

@@ -1,4 +1,4 @@
-"""Kraken spot (WebSocket v2) as a CexVenue: book channel with its CRC32 checksum, trades, XBT/BTC names.
+"""Kraken spot (WebSocket v2) as a DepthStreamVenue: book channel with its CRC32 checksum, trades, XBT/BTC names.
 
 Sources: docs.kraken.com spot-websocket-v2 (book, trade, ping/heartbeat), the v2 book-checksum
 guide (top 10 levels, always), REST AssetPairs; see docs/venues-kraken.md.
@@ -17,8 +17,8 @@ from seqkern.errors import FixedPointError, UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -78,7 +78,7 @@ def _decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-class KrakenSpot(CexVenue):
+class KrakenSpot(DepthStreamVenue):
     name = "kraken"
     venue_id = VENUE_KRAKEN
     instrument_type = InstrumentType.SPOT

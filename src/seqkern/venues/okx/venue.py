@@ -1,4 +1,4 @@
-"""OKX spot and SWAP as CexVenue declarations (URLs, frames, rules, weights, parsers)."""
+"""OKX spot and SWAP as DepthStreamVenue declarations (URLs, frames, rules, weights, parsers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
-    CexVenue,
     ControlEvent,
+    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
     RestRequest,
@@ -44,7 +44,7 @@ def stream_arg(stream: str) -> dict[str, str]:
     return {"channel": channel, "instId": inst}
 
 
-class OkxSpot(CexVenue):
+class OkxSpot(DepthStreamVenue):
     name = "okx"
     venue_id = constants.VENUE_ID_OKX
     instrument_type = InstrumentType.SPOT

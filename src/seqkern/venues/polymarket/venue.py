@@ -12,9 +12,20 @@ import orjson
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._predwire import FORMAT_POLYMARKET
 from seqkern.errors import FixedPointError, UnknownSymbol
-from seqkern.venues.base import BboEvent, Side, TradeEvent, VenueMessageError
+from seqkern.venues.base import (
+    BboEvent,
+    InstrumentInfo,
+    InstrumentType,
+    PingRule,
+    RateLimitPool,
+    RestRequest,
+    Side,
+    TradeEvent,
+    VenueEndpoints,
+    VenueMessageError,
+)
+from seqkern.venues.book_feed import BookFeedVenue, BookLeg, MarketEvent, MarketStatus, NewMarket
 from seqkern.venues.catalog import VENUE_POLYMARKET
-from seqkern.venues.pred_base import BookFeedVenue, BookLeg, MarketEvent, MarketStatus, NewMarket
 from seqkern.venues.symbols import Leg, parse_prediction
 
 PROD_MARKET_WS = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
@@ -63,6 +74,11 @@ def market_from_gamma(m: dict[str, Any]) -> PolyMarket:
 class PolymarketVenue(BookFeedVenue):
     name = "polymarket"
     venue_id = VENUE_POLYMARKET
+    instrument_type = InstrumentType.BINARY
+    ping = PingRule(server_ping_s=None, pong_timeout_s=30.0, client_ping_s=10.0, client_ping_text=b"PING",
+                    pong_text=b"PONG")
+    rate_limits = (RateLimitPool("clob", 9000, 10.0), RateLimitPool("gamma_markets", 300, 10.0))
+    fees_bps = (0.0, 100.0)
     book_format = FORMAT_POLYMARKET
     book_tick_1e9 = BOOK_TICK_1E9
     depth_ticks = 16384
@@ -70,15 +86,47 @@ class PolymarketVenue(BookFeedVenue):
     app_ping = b"PING"
     app_ping_s = 10.0
 
-    def __init__(self, ws_url: str = PROD_MARKET_WS, rest_url: str = PROD_CLOB, *,
+    def __init__(self, endpoints: VenueEndpoints | None = None, *,
                  markets: Sequence[PolyMarket] = (), discovery: bool = True) -> None:
-        super().__init__(ws_url, rest_url)
+        super().__init__(endpoints)
         self.markets: dict[str, PolyMarket] = {m.slug: m for m in markets}
         self.by_token: dict[str, tuple[PolyMarket, bool]] = {}
         for m in markets:
             self._index(m)
         self.discovery = discovery
+        self.discovers_markets = discovery
         self._initial_sent = False
+
+    @classmethod
+    def default_endpoints(cls) -> VenueEndpoints:
+        return VenueEndpoints(market_ws=PROD_MARKET_WS, trade_ws="", rest=PROD_CLOB, private_ws=PROD_USER_WS,
+                              metadata=PROD_GAMMA)
+
+    def venue_symbol(self, symbol: str) -> str:
+        """Orders name the leg (``slug`` or ``slug:no``); the transport signs for its token id."""
+        p = parse_prediction(symbol)
+        if p.venue_id != VENUE_POLYMARKET:
+            raise UnknownSymbol(f"{symbol!r} is not a Polymarket market")
+        return f"{p.market}:no" if p.leg is Leg.NO else p.market
+
+    def instrument_requests(self, symbols: Sequence[str]) -> list[RestRequest]:
+        """Gamma ``/markets?slug=`` per market: condition id, YES/NO token ids, tick, minimum size."""
+        markets = dict.fromkeys(self.market_of(s) for s in symbols)
+        return [RestRequest("GET", "/markets", {"slug": m}, (("gamma_markets", 1),), host="metadata")
+                for m in markets]
+
+    def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
+        out: dict[str, InstrumentInfo] = {}
+        for body in bodies:
+            try:
+                items = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise VenueMessageError(f"Gamma answer unreadable: {exc}") from None
+            for item in items if isinstance(items, list) else []:
+                m = market_from_gamma(item)
+                self._index(m)
+                out[m.slug] = InstrumentInfo(m.slug, m.slug, "pUSD", m.tick_1e9, 1_000_000, m.min_size_1e8, 0)
+        return out
 
     def _index(self, m: PolyMarket) -> None:
         self.markets[m.slug] = m
@@ -119,7 +167,7 @@ class PolymarketVenue(BookFeedVenue):
         assets = [lg.venue_key for lg in legs]
         return [self._frame(assets, "unsubscribe"), self._frame(assets, "subscribe")]
 
-    def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
         if not isinstance(obj, dict):
             return []
         et = obj.get("event_type")

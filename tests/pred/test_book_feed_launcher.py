@@ -1,5 +1,5 @@
-"""The launchers as real processes against the simulators: VENUE=hyperliquid in venue-edge-cex,
-VENUE=kalshi in venue-edge-pred with discovery reaching the output as PAIR_SPEC."""
+"""The book-feed venues run in venue-edge-cex as real processes against the simulators:
+VENUE=hyperliquid, and VENUE=kalshi with discovery reaching the output (and a CC) as PAIR_SPEC."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_venue_edge_cex_runs_hyperliquid(tmp_path):
     asyncio.run(asyncio.wait_for(go(), 60))
 
 
-def test_venue_edge_pred_kalshi_discovery_process(tmp_path):
+def test_venue_edge_cex_runs_kalshi_with_discovery(tmp_path):
     async def go():
         priv, pub = rsa_pem()
         key_id = "5a9e2c1b-0000-4000-8000-00000000abcd"
@@ -68,7 +68,7 @@ def test_venue_edge_pred_kalshi_discovery_process(tmp_path):
         out = tmp_path / "k.jsonl"
         env = {**os.environ, "VENUE": "kalshi", "KALSHI_MARKET_WS": sim.ws_url, "KALSHI_REST": sim.base_http,
                "KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": priv}
-        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-pred"), "--symbols",
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-cex"), "--symbols",
                                                     "KXBTCZ-26DEC31-T99000", "--out", str(out), "--duration", "20",
                                                     env=env, stderr=asyncio.subprocess.PIPE)
         try:
@@ -116,7 +116,7 @@ def test_discovery_reaches_the_cc_over_cclink():
         port = await cc.listen_tcp("127.0.0.1", 0)
         env = {**os.environ, "VENUE": "kalshi", "KALSHI_MARKET_WS": sim.ws_url, "KALSHI_REST": sim.base_http,
                "KALSHI_API_KEY": key_id, "KALSHI_API_SECRET": priv, "SEQKERN_CC": f"127.0.0.1:{port}"}
-        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-pred"), "--symbols",
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-cex"), "--symbols",
                                                     "KXBTCZ-26DEC31-T99000", "--duration", "20", env=env,
                                                     stderr=asyncio.subprocess.PIPE)
         new = "KXETHZ-26DEC31-T5000"
@@ -146,4 +146,40 @@ def test_discovery_reaches_the_cc_over_cclink():
             await cc.close()
             await sim.stop()
         assert proc.returncode == 0, err.decode()[-2000:]
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_venue_edge_cex_runs_polymarket_from_gamma_with_discovery(tmp_path):
+    """VENUE=polymarket: L2 credentials derived from the EVM signer at start, rules and token ids
+    from Gamma (the metadata host), both token books published, and an announced market bound as
+    PAIR_SPEC for both legs."""
+    from seqkern.sim.polymarket import PolymarketSim
+
+    async def go():
+        sim = await PolymarketSim().start()
+        out = tmp_path / "pm.jsonl"
+        key = "0x" + "5e" * 32
+        env = {**os.environ, "VENUE": "polymarket", "POLYMARKET_MARKET_WS": sim.market_ws,
+               "POLYMARKET_PRIVATE_WS": sim.user_ws, "POLYMARKET_REST": sim.base_http,
+               "POLYMARKET_METADATA_REST": sim.base_http, "POLYMARKET_SIGNER_PRIVATE_KEY": key}
+        slug = next(iter(sim.markets))
+        proc = await asyncio.create_subprocess_exec(str(BIN / "venue-edge-cex"), "--symbols", slug, "--out", str(out),
+                                                    "--duration", "20", env=env, stderr=asyncio.subprocess.PIPE)
+        new = "eth-above-5000-on-december-31-2026"
+        try:
+            recs = await _wait_records(out, lambda r: sum(x["kind"] == "L2_SNAPSHOT" for x in r) >= 2)
+            first = next(x for x in recs if x["kind"] == "PAIR_SPEC")
+            assert sim.derive_calls == 1     # L2 credentials derived from the signer before the books
+            assert first["symbol"] == slug and first["instrument_type"] == "binary"
+            assert first["tick_1e9"] == sim.markets[slug].tick and first["venue_symbol"] == sim.markets[slug].yes_token
+            await sim.announce_market(new, tick="0.001")
+            recs = await _wait_records(out, lambda r: any(x.get("symbol") == f"{new}:no" for x in r))
+            spec = next(x for x in recs if x["kind"] == "PAIR_SPEC" and x["symbol"] == new)
+            assert spec["tick_1e9"] == 1_000_000
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+            await sim.stop()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert key[2:] not in err.decode()      # the signer key never reaches the logs
     asyncio.run(asyncio.wait_for(go(), 60))

@@ -1,4 +1,10 @@
-"""The book-feed edge runner (Kalshi, Polymarket, Hyperliquid): websocket snapshots, deltas, discovery."""
+"""The edge runner's book-feed driver (Hyperliquid, Kalshi, Polymarket): websocket books, discovery.
+
+``EdgeRunner`` runs every venue; for a ``BookFeedVenue`` its market data comes from this driver: one
+websocket whose messages carry snapshots and deltas (applied in C by ``_predwire``), resync by
+asking the venue for a fresh snapshot, and venue-initiated markets bound while running. Symbols,
+the sink, order entry and the private stream stay the runner's.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,9 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,47 +33,17 @@ from seqkern._predwire import (
     PredBookDecoder,
 )
 from seqkern.edge.backoff import Backoff
-from seqkern.edge.sink import EdgeSink, EdgeSymbol
+from seqkern.edge.sink import EdgeSymbol
 from seqkern.edge.ws import WsConnectError
 from seqkern.errors import SeqkernError, UnknownSymbol
-from seqkern.venues.base import (
-    AmendResult,
-    BalanceEvent,
-    BatchResult,
-    BboEvent,
-    ControlEvent,
-    FillEvent,
-    InstrumentType,
-    OrderRequest,
-    OrderResult,
-    OrderTransport,
-    OrderUpdate,
-    TradeEvent,
-    UserEvent,
-    VenueMessageError,
-)
-from seqkern.venues.pred_base import BookFeedVenue, BookLeg, MarketStatus, NewMarket
+from seqkern.venues.base import BboEvent, ControlEvent, TradeEvent, VenueMessageError
+from seqkern.venues.book_feed import BookFeedVenue, BookLeg, MarketStatus, NewMarket
 from seqkern.venues.pred_ws import HeaderWs
 
-log = logging.getLogger("seqkern.edge.pred")
+if TYPE_CHECKING:
+    from seqkern.edge.runner import EdgeRunner
 
-
-@dataclass
-class PredCounters:
-    frames: int = 0
-    book_messages: int = 0
-    other: int = 0
-    unparsable: int = 0
-    unknown_symbol: int = 0
-    gaps: int = 0
-    bad_levels: int = 0
-    resyncs: int = 0
-    snapshot_requests: int = 0
-    reconnects: int = 0
-    snapshots_published: int = 0
-    deltas_published: int = 0
-    new_markets: int = 0
-    user_events: int = 0
+log = logging.getLogger("seqkern.edge.book_feed")
 
 
 @dataclass
@@ -89,30 +65,22 @@ class _Market:
     spec: Any = None
 
 
-SpecFactory = Callable[[NewMarket], Any]
+class BookFeedDriver:
+    """Market data of one book-feed venue for its ``EdgeRunner``, until ``stop()``."""
 
-
-class PredEdgeRunner:
-    """Runs one book-feed venue edge until ``stop()``; discovery registers new markets with the sink."""
-
-    def __init__(self, venue: BookFeedVenue, symbols: Sequence[str], sink: EdgeSink, *,
-                 transport: OrderTransport | None = None, specs: dict[str, Any] | None = None,
-                 spec_factory: SpecFactory | None = None, discovery_poll_s: float = 0.02,
+    def __init__(self, runner: EdgeRunner, venue: BookFeedVenue, *, discovery_poll_s: float = 0.02,
                  backoff: Backoff | None = None, max_levels: int = 4096) -> None:
+        self.runner = runner
         self.venue = venue
-        self.sink = sink
-        self.transport = transport
-        self.counters = PredCounters()
+        self.sink = runner.sink
+        self.counters = runner.counters
         self.decoder = PredBookDecoder(venue.book_format, max_levels)
-        self._specs = dict(specs or {})
-        self._spec_factory = spec_factory
-        self._symbols = list(symbols)
         self._markets: dict[str, _Market] = {}
         self._by_key: dict[bytes, _Market] = {}       # Kalshi ticker / HL coin -> market
         self._books: dict[bytes, L2Book] = {}         # Polymarket token id -> book (apply_changes)
         self._kbooks: dict[bytes, tuple[L2Book, L2Book, _Market]] = {}   # Kalshi ticker -> (YES, NO, market)
         self._leg_by_key: dict[bytes, _Leg] = {}      # Polymarket token id / HL coin -> leg
-        self._legs_by_symbol: dict[str, _Leg] = {}
+        self.legs_by_symbol: dict[str, _Leg] = {}
         self._sid_seq: dict[int, int] = {}
         self._pending_new: list[NewMarket] = []
         self._discovered: dict[str, float] = {}      # market -> monotonic time registered
@@ -132,68 +100,46 @@ class PredEdgeRunner:
         self._req_id += n
         return rid
 
-    def _add_market(self, legs: Sequence[BookLeg], spec: Any) -> _Market:
+    def add_market(self, legs: Sequence[BookLeg], spec: Any) -> _Market:
         name = legs[0].market
         m = self._markets.get(name)
         if m is not None:
             return m
         m = _Market(name, spec=spec)
-        itype = InstrumentType.PERP if self.venue.book_format not in (FORMAT_KALSHI, FORMAT_POLYMARKET) \
-            else InstrumentType.BINARY
+        venue = self.venue
         for leg in sorted(legs, key=lambda lg: lg.no_leg):
-            sid = len(self._legs_by_symbol)
-            sym = EdgeSymbol(sid, leg.symbol, leg.symbol if self.venue.book_format == FORMAT_KALSHI else leg.venue_key,
-                             self.venue.venue_id, itype, spec)
-            book = L2Book(self.venue.book_tick(leg), depth_ticks=self.venue.depth_ticks)
+            sid = self.runner.next_symbol_id()
+            vs = leg.symbol if venue.book_format == FORMAT_KALSHI else leg.venue_key
+            sym = EdgeSymbol(sid, leg.symbol, vs, venue.venue_id, venue.instrument_type, spec)
+            book = L2Book(venue.book_tick(leg), depth_ticks=venue.depth_ticks)
             lg = _Leg(leg, sym, book, asyncio.Event())
             m.legs.append(lg)
-            self._legs_by_symbol[leg.symbol] = lg
+            self.legs_by_symbol[leg.symbol] = lg
+            self.runner.bind_symbol_id(sid, leg.symbol, leg.venue_key)
             key = leg.venue_key.encode()
-            if self.venue.book_format == FORMAT_KALSHI:
-                self._by_key[key] = m
-            else:
-                self._by_key[key] = m
+            self._by_key[key] = m
+            if venue.book_format != FORMAT_KALSHI:
                 self._leg_by_key[key] = lg
                 self._books[key] = book
         self._markets[name] = m
-        if self.venue.book_format == FORMAT_KALSHI:
+        if venue.book_format == FORMAT_KALSHI:
             self._kbooks[name.encode()] = (m.legs[0].book, m.legs[1].book, m)
         for lg in m.legs:
             self.sink.pair_spec(lg.sym)
         return m
 
-    @property
-    def _slots(self) -> dict[str, _Leg]:
-        """Published books by the symbol orders name (the shape the CC-LINK sink reads: ``.sym``, ``.book``)."""
-        return self._legs_by_symbol
-
-    def book(self, symbol: str) -> L2Book:
-        lg = self._legs_by_symbol.get(symbol)
+    def leg(self, symbol: str) -> _Leg:
+        lg = self.legs_by_symbol.get(symbol)
         if lg is None:
             raise UnknownSymbol(f"{symbol} is not subscribed on {self.venue.name}")
-        return lg.book
+        return lg
 
-    def symbol_id(self, symbol: str) -> int:
-        return self._legs_by_symbol[symbol].sym.symbol_id
-
-    async def wait_live(self, symbol: str, timeout_s: float = 10.0) -> None:
-        lg = self._legs_by_symbol.get(symbol)
-        if lg is None:
-            raise UnknownSymbol(f"{symbol} is not subscribed on {self.venue.name}")
-        await asyncio.wait_for(lg.live.wait(), timeout_s)
-
-    async def start(self) -> None:
-        for s in self._symbols:
-            legs = self.venue.legs(s)
-            self._add_market(legs, self._specs.get(s) or self._specs.get(legs[0].market))
+    def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._run_conn()))
         self._tasks.append(loop.create_task(self._discovery_loop()))
         if self.venue.app_ping:
             self._tasks.append(loop.create_task(self._app_ping_loop()))
-        if self.transport is not None:
-            await self.transport.connect()
-            await self.transport.subscribe_user_stream(self._on_user_event)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -204,8 +150,6 @@ class PredEdgeRunner:
                 await t
         if self._conn is not None:
             await self._conn.close()
-        if self.transport is not None:
-            await self.transport.close()
 
     # ---- connection ------------------------------------------------------------------------
 
@@ -327,7 +271,7 @@ class PredEdgeRunner:
                 return
             try:
                 obj = orjson.loads(text)
-                events = self.venue.parse_other(obj, ts_recv)
+                events = self.venue.parse_market_message(obj, ts_recv)
             except (orjson.JSONDecodeError, VenueMessageError) as exc:
                 self._unparsable(f"{exc}")
                 return
@@ -452,7 +396,7 @@ class PredEdgeRunner:
 
     def _on_event(self, ev: Any) -> None:
         if isinstance(ev, TradeEvent):
-            lg = self._legs_by_symbol.get(ev.venue_symbol) or self._leg_by_key.get(ev.venue_symbol.encode())
+            lg = self.legs_by_symbol.get(ev.venue_symbol) or self._leg_by_key.get(ev.venue_symbol.encode())
             if lg is not None:
                 self.sink.trade(lg.sym.symbol_id, ev)
         elif isinstance(ev, BboEvent):
@@ -504,48 +448,12 @@ class PredEdgeRunner:
 
     def register_market(self, nm: NewMarket) -> _Market:
         """Bind an announced market: PairSpec to the sink (CC), then subscribe its books."""
-        spec = self._spec_factory(nm) if self._spec_factory is not None else None
-        m = self._add_market(nm.legs, spec)
+        spec = self.runner.pair_spec_announced(nm)
+        m = self.add_market(nm.legs, spec)
         self._discovered[nm.market] = time.monotonic()
         self.counters.new_markets += 1
         self._send(self.venue.subscribe_frames([nm.market], self._next_id(4), legs=list(nm.legs)))
         return m
 
-    # ---- orders ----------------------------------------------------------------------------
-
-    def _on_user_event(self, ev: UserEvent) -> None:
-        self.counters.user_events += 1
-        if isinstance(ev, BalanceEvent):
-            self.sink.balance(ev)
-            return
-        lg = self._legs_by_symbol.get(ev.venue_symbol) or self._leg_by_key.get(str(ev.venue_symbol).encode())
-        sid = lg.sym.symbol_id if lg is not None else -1
-        if isinstance(ev, FillEvent):
-            self.sink.fill(sid, ev)
-        elif isinstance(ev, OrderUpdate):
-            self.sink.order_update(sid, ev)
-
-    def _need_transport(self) -> OrderTransport:
-        if self.transport is None:
-            raise SeqkernError("this edge runs without credentials: order entry is disabled", code="NO_CREDENTIALS")
-        return self.transport
-
-    async def place(self, req: OrderRequest) -> OrderResult:
-        return await self._need_transport().place(req)
-
-    async def cancel(self, venue_symbol: str, **ident: Any) -> OrderResult:
-        return await self._need_transport().cancel(venue_symbol, **ident)
-
-    async def amend(self, venue_symbol: str, **kw: Any) -> AmendResult:
-        return await self._need_transport().amend(venue_symbol, **kw)
-
-    async def decrease(self, venue_symbol: str, **kw: Any) -> AmendResult:
-        return await self._need_transport().decrease(venue_symbol, **kw)
-
-    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
-        return await self._need_transport().batch(reqs)
-
     def status(self) -> dict[str, Any]:
-        return {"venue": self.venue.name, "counters": self.counters.__dict__.copy(),
-                "markets": {name: {"valid": m.valid, "legs": [lg.leg.symbol for lg in m.legs]}
-                            for name, m in self._markets.items()}}
+        return {name: {"valid": m.valid, "legs": [lg.leg.symbol for lg in m.legs]} for name, m in self._markets.items()}

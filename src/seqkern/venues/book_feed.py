@@ -1,20 +1,22 @@
-"""Traits of the book-feed venues (Kalshi, Polymarket, Hyperliquid): websocket books, no REST snapshot.
+"""Book-feed venues (Hyperliquid, Kalshi, Polymarket): the websocket carries the books themselves.
 
 These venues send their own snapshots over the websocket (Kalshi ``orderbook_snapshot``, Polymarket
-``book``, Hyperliquid full ``l2Book`` every block), so the runner in ``seqkern.edge.pred_runner``
-subscribes, applies snapshots and deltas with the compiled ``_predwire`` decoder and resyncs by
-asking the venue for a fresh snapshot. Each venue declares its facts here as data plus pure
-functions; sockets and timers stay in the runner.
+``book``, Hyperliquid's full ``l2Book`` every block), so the edge runner (``seqkern.edge.runner``,
+its ``BookFeedDriver``) subscribes, applies snapshots and deltas with the compiled ``_predwire``
+decoder and resyncs by asking the venue for a fresh snapshot. A ``BookFeedVenue`` is a ``CexVenue``
+like every other venue (identity, endpoints, symbols, instrument rules, public messages, orders on
+an ``OrderTransport``); only its market-data shape differs from a ``DepthStreamVenue``. Each venue
+declares its facts here as data plus pure functions; sockets and timers stay in the runner.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqkern.venues.base import BboEvent, ControlEvent, TradeEvent
+from seqkern.venues.base import BboEvent, CexVenue, ControlEvent, TradeEvent
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,9 @@ class MarketStatus:
 MarketEvent = TradeEvent | BboEvent | ControlEvent | NewMarket | MarketStatus
 
 
-class BookFeedVenue(ABC):
-    """Market-data facts of a venue whose websocket carries the snapshots (pure: no I/O)."""
+class BookFeedVenue(CexVenue):
+    """Market-data facts of a venue whose websocket carries the books (pure: no I/O)."""
 
-    name: str
-    venue_id: int
     book_format: int           # seqkern._predwire FORMAT_*
     book_tick_1e9: int         # grid of the edge's L2Books (finest tick the venue can use)
     depth_ticks: int           # ring size of each book
@@ -68,20 +68,31 @@ class BookFeedVenue(ABC):
     app_ping_s: float = 0.0
     max_connections: int = 0          # per IP, when the venue caps it (Hyperliquid: 10)
     connection_budget: Any = None     # a pred_ws.ConnectionBudget shared by the venue's sockets
+    discovers_markets = False
 
-    def __init__(self, ws_url: str, rest_url: str = "") -> None:
-        self.ws_url = ws_url
-        self.rest_url = rest_url
+    @property
+    def ws_url(self) -> str:
+        return self.endpoints.market_ws
+
+    @property
+    def rest_url(self) -> str:
+        return self.endpoints.rest
 
     @abstractmethod
     def legs(self, symbol: str) -> tuple[BookLeg, ...]:
-        """The books a canonical symbol needs (Kalshi: the symbol's market gives YES and NO)."""
+        """The books a canonical symbol needs (Kalshi: the symbol's market gives YES and NO).
+        Venues whose legs come from metadata (Polymarket) know them once ``read_instruments`` ran."""
+
+    def market_of(self, symbol: str) -> str:
+        """The market (subscription unit) a canonical symbol belongs to: what ``instrument_requests``
+        and ``read_instruments`` key by."""
+        return symbol.split(":", 1)[0]
 
     def book_tick(self, leg: BookLeg) -> int:
         """Price grid of one leg's L2Book (default: the venue-wide finest tick)."""
         return self.book_tick_1e9
 
-    def on_connect(self) -> None:  # noqa: B027 - optional hook
+    def on_connect(self) -> None:
         """A new connection is being set up (per-connection subscription state resets here)."""
 
     def ws_headers(self) -> list[tuple[str, str]]:
@@ -101,8 +112,5 @@ class BookFeedVenue(ABC):
         """Frames asking the venue to resend the books of ``markets`` (resync without reconnecting)."""
 
     @abstractmethod
-    def parse_other(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> list[MarketEvent]:
         """A decoded non-book message to kernel records (may be empty)."""
-
-    def on_subscribed(self, obj: Any) -> None:  # noqa: B027 - optional hook
-        """A subscription ack (Kalshi keeps the sid of each channel)."""
