@@ -375,7 +375,8 @@ class PolySigner:
 
     def l1_headers(self, timestamp: int | None = None, nonce: int = 0) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        sig = _sig_hex(self._key.sign_recoverable(clob_auth_digest(self.address, ts, nonce), hasher=None))
+        sig = _sig_hex(self._key.sign_recoverable(clob_auth_digest(self.address, ts, nonce, self.chain_id),
+                                                 hasher=None))
         return {"POLY_ADDRESS": self.address, "POLY_SIGNATURE": sig, "POLY_TIMESTAMP": ts, "POLY_NONCE": str(nonce)}
 
 
