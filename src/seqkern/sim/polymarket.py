@@ -1,10 +1,14 @@
-"""Polymarket simulator on loopback: CLOB V2 REST (L1/L2 auth, EIP-712 V2 orders), market/user channels, relayer.
+"""Polymarket simulator on loopback: CLOB V2 REST (L1/L2 auth, EIP-712 V2 orders), market/user channels, relayer, Polygon RPC.
 
 One matching engine per market on the YES token; an order on the NO token at q is matched as the
 opposite YES order at 1 - q (complementary matching), and both tokens' books are published (the NO
 book mirrors the YES one). ``price_change`` carries absolute sizes. Orders are verified as the
 venue does: L2 HMAC over the exact body bytes, the EIP-712 signature recovered against the market's
-V2 exchange (normal or neg-risk); a V1-signed order is refused.
+V2 exchange (normal or neg-risk) per signature type (EOA; proxy / Safe maker derived from the
+signer; POLY_1271 envelope recovered to the deposit wallet's owner); a V1-signed order is refused.
+GTD orders expire one minute before their expiration on the simulator's clock. The relayer checks
+SAFE / PROXY requests as the contracts would (hash, signer, nonce, target, calldata); ``/rpc``
+plays the chain for EOA redemptions (raw EIP-1559 transactions).
 """
 
 from __future__ import annotations
@@ -24,24 +28,56 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from seqkern._evmhash import keccak256
 from seqkern._fixed import format_px, format_qty
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
-from seqkern.venues.polymarket.execution import relay_digest
+from seqkern.venues.polymarket.execution import (
+    CALL_TYPE_CALL,
+    CTF_COLLATERAL_ADAPTER,
+    GTD_MIN_LEAD_S,
+    GTD_SECURITY_THRESHOLD_S,
+    NEG_RISK_CTF_COLLATERAL_ADAPTER,
+    PUSD,
+    decode_proxy_calldata,
+    decode_redeem_calldata,
+)
 from seqkern.venues.polymarket.signing import (
+    CHAIN_ID,
     EXCHANGE_V2,
     NEG_RISK_EXCHANGE_V2,
+    PROXY_FACTORY,
+    RELAY_HUB,
+    SIG_EOA,
+    SIG_POLY_1271,
+    SIG_POLY_GNOSIS_SAFE,
+    SIG_POLY_PROXY,
+    ZERO32,
+    Eip1559Tx,
     OrderV2,
     clob_auth_digest,
+    derive_proxy,
+    derive_safe,
+    exchange_domain_separator,
     l2_signature,
     order_digest,
+    personal_digest,
+    proxy_relay_hash,
     recover,
+    recover_poly1271,
+    recover_safe_signature,
+    safe_tx_digest,
     to_checksum,
 )
 
 ONE = 1_000_000_000
 MAX_BATCH = 15
+SIM_RELAY = to_checksum("0x" + hashlib.sha256(b"seqkern-sim-relay").hexdigest()[:40])   # the relay's EOA
+BASE_FEE_WEI = 30 * 10**9
+TIP_WEI = 30 * 10**9
+REDEEM_GAS = 150_000
+_DOMS = {False: exchange_domain_separator(EXCHANGE_V2), True: exchange_domain_separator(NEG_RISK_EXCHANGE_V2)}
 
 
 @dataclass
@@ -81,6 +117,18 @@ class PolymarketSim:
         self.sig_failures = 0
         self.batch_calls = 0
         self.redemptions: list[dict[str, Any]] = []
+        self.clock_offset_s = 0.0                               # advance_clock() moves the venue's time
+        self.wallet_owners: dict[str, str] = {}                 # POLY_1271 deposit wallet -> owner EOA
+        self.undeployed_safes: set[str] = set()
+        self.relayer_auth_required = False
+        self.relayer_builder_keys: dict[str, tuple[str, str]] = {}   # builder api key -> (secret, passphrase)
+        self.relayer_api_keys: dict[str, str] = {}              # relayer api key -> owner address
+        self.relayer_failures: list[str] = []
+        self.safe_nonces: dict[str, int] = {}                   # Safe -> next SafeTx nonce
+        self.proxy_nonces: dict[str, int] = {}                  # EOA -> next RelayHub nonce
+        self.relay_txs: dict[str, dict[str, Any]] = {}
+        self.chain_nonces: dict[str, int] = {}                  # EOA -> next transaction nonce
+        self.receipts: dict[str, dict[str, Any]] = {}
         self.announced_at: dict[str, int] = {}
         self._mclients: list[_MClient] = []
         self._uclients: list[tuple[web.WebSocketResponse, str]] = []
@@ -101,6 +149,11 @@ class PolymarketSim:
         r.add_post("/orders", self._post_orders)
         r.add_delete("/order", self._delete_order)
         r.add_post("/submit", self._relayer_submit)
+        r.add_get("/nonce", self._relayer_nonce)
+        r.add_get("/relay-payload", self._relayer_payload)
+        r.add_get("/deployed", self._relayer_deployed)
+        r.add_get("/transaction", self._relayer_transaction)
+        r.add_post("/rpc", self._rpc)
         self._app = app
 
     # ---- setup -----------------------------------------------------------------------------
@@ -124,6 +177,23 @@ class PolymarketSim:
                 "clobTokenIds": json.dumps([m.yes_token, m.no_token]), "negRisk": m.neg_risk,
                 "orderPriceMinTickSize": float(format_px(m.tick)), "orderMinSize": 5, "acceptingOrders": True,
                 "enableOrderBook": True}
+
+    def now_s(self) -> float:
+        """The venue's clock (wall time plus ``clock_offset_s``)."""
+        return time.time() + self.clock_offset_s
+
+    async def advance_clock(self, seconds: float) -> None:
+        """Move the venue's clock forward and expire what is due (GTD orders)."""
+        self.clock_offset_s += seconds
+        await self.expire_due()
+
+    def register_deposit_wallet(self, wallet: str, owner: str) -> None:
+        """Deploy a POLY_1271 deposit wallet owned by ``owner`` (its ERC-1271 check recovers the owner)."""
+        self.wallet_owners[to_checksum(wallet)] = to_checksum(owner)
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.port}/rpc"
 
     @property
     def base_http(self) -> str:
@@ -232,8 +302,21 @@ class PolymarketSim:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.tick_interval_s)
+            await self.expire_due()
             if not self.paused:
                 await self.tick()
+
+    async def expire_due(self) -> None:
+        """Cancel resting GTD orders whose expiration is within the security threshold; push CANCELLATION."""
+        now = self.now_s()
+        due = [(oid, m, so) for oid, (m, so) in self._orders.items()
+               if so.extra.get("expiration") and now >= so.extra["expiration"] - GTD_SECURITY_THRESHOLD_S]
+        for oid, m, so in due:
+            self._orders.pop(oid, None)
+            if so.order_id in m.engine.orders:
+                m.engine.cancel(so.order_id)
+                await self._user_order(m, so, "CANCELLATION")
+                await self._after(m, [])
 
     async def tick(self) -> None:
         if self.faults.take("drop_sockets"):
@@ -374,11 +457,10 @@ class PolymarketSim:
             if hit is None:
                 return {"success": False, "errorMsg": "market not found"}
             m, no = hit
-            exchange = NEG_RISK_EXCHANGE_V2 if m.neg_risk else EXCHANGE_V2
-            if recover(order_digest(o, exchange), str(w["signature"])) != to_checksum(o.signer) or \
-                    to_checksum(o.signer) != to_checksum(addr):
+            if not self._signature_ok(o, str(w["signature"]), m.neg_risk, addr):
                 self.sig_failures += 1
                 return {"success": False, "errorMsg": "invalid signature"}
+            expiration = int(w.get("expiration") or 0)
         except (KeyError, TypeError, ValueError) as exc:
             return {"success": False, "errorMsg": f"invalid order payload: {exc}"}
         if m.resolved:
@@ -394,9 +476,13 @@ class PolymarketSim:
         qty = shares * 100
         if qty < 500_000_000:
             return {"success": False, "errorMsg": "Size lower than the minimum: 5"}
-        tif = {"GTC": "GTC", "GTD": "GTC", "FOK": "FOK", "FAK": "IOC"}.get(str(body.get("orderType")), "")
+        order_type = str(body.get("orderType"))
+        tif = {"GTC": "GTC", "GTD": "GTC", "FOK": "FOK", "FAK": "IOC"}.get(order_type, "")
         if not tif:
             return {"success": False, "errorMsg": "invalid order type"}
+        if order_type == "GTD" and expiration < self.now_s() + GTD_MIN_LEAD_S:
+            return {"success": False, "errorMsg": f"invalid expiration value ({expiration}): a GTD order must "
+                                                  f"expire at least {GTD_MIN_LEAD_S} seconds in the future"}
         if body.get("postOnly"):
             if tif != "GTC":
                 return {"success": False, "errorMsg": "postOnly is not allowed for FOK/FAK orders"}
@@ -405,7 +491,9 @@ class PolymarketSim:
         side = (SELL if buy else BUY) if no else (BUY if buy else SELL)
         so = SimOrder(m.engine.next_order_id(), side, ONE - px if no else px, qty, owner=key, tif=tif)
         oid = "0x" + hashlib.sha256(f"{o.salt}-{o.timestamp}-{so.order_id}".encode()).hexdigest()
-        so.extra.update(order_id=oid, token=str(o.token_id), no=no, px=px, buy=buy)
+        so.extra.update(order_id=oid, token=str(o.token_id), no=no, px=px, buy=buy, maker=o.maker,
+                        order_type=order_type, expiration=expiration if order_type == "GTD" else 0,
+                        created_ms=int(self.now_s() * 1000))
         try:
             fills = m.engine.submit(so)
         except MatchReject:
@@ -421,6 +509,20 @@ class PolymarketSim:
                 "makingAmount": str(filled_sh * px // ONE if buy else filled_sh),
                 "takingAmount": str(filled_sh if buy else filled_sh * px // ONE),
                 "transactionsHashes": [], "tradeIDs": []}
+
+    def _signature_ok(self, o: OrderV2, sig: str, neg_risk: bool, l2_addr: str) -> bool:
+        """The exchange's signature check per signature type, plus: the signing EOA holds the API key."""
+        maker, signer = to_checksum(o.maker), to_checksum(o.signer)
+        if o.signature_type == SIG_POLY_1271:
+            owner = self.wallet_owners.get(signer)
+            return (owner is not None and maker == signer and owner == to_checksum(l2_addr)
+                    and recover_poly1271(o, sig, _DOMS[neg_risk]) == owner)
+        if recover(order_digest(o, NEG_RISK_EXCHANGE_V2 if neg_risk else EXCHANGE_V2), sig) != signer or \
+                signer != to_checksum(l2_addr):
+            return False
+        want = {SIG_EOA: signer, SIG_POLY_PROXY: derive_proxy(signer),
+                SIG_POLY_GNOSIS_SAFE: derive_safe(signer)}.get(o.signature_type)
+        return want == maker
 
     async def _post_order(self, request: web.Request) -> web.Response:
         key, addr, body = await self._l2(request)
@@ -499,10 +601,14 @@ class PolymarketSim:
         if so.owner is None:
             return
         token, side, px = self._wire_side(so)
+        exp = so.extra.get("expiration", 0)
         ev = {"event_type": "order", "type": typ, "id": so.extra["order_id"], "owner": so.owner,
-              "market": m.condition_id, "asset_id": token, "side": side, "original_size": format_qty(so.qty),
-              "size_matched": format_qty(so.filled), "price": px, "outcome": "No" if so.extra["no"] else "Yes",
-              "order_type": "GTC", "status": "LIVE", "timestamp": str(int(time.time() * 1000))}
+              "order_owner": so.owner, "market": m.condition_id, "asset_id": token, "side": side,
+              "original_size": format_qty(so.qty), "size_matched": format_qty(so.filled), "price": px,
+              "outcome": "No" if so.extra["no"] else "Yes", "order_type": so.extra.get("order_type", "GTC"),
+              "status": "CANCELED" if typ == "CANCELLATION" else "LIVE", "maker_address": so.extra.get("maker", ""),
+              "associate_trades": None, "expiration": str(exp) if exp else "0",
+              "created_at": str(so.extra.get("created_ms", 0)), "timestamp": str(int(self.now_s() * 1000))}
         for ws, key in list(self._uclients):
             if key == so.owner:
                 await self._send(ws, ev)
@@ -526,22 +632,211 @@ class PolymarketSim:
                 if key == o.owner:
                     await self._send(ws, ev)
 
-    # ---- chain side: the relayer -----------------------------------------------------------
+    # ---- chain side: the relayer ------------------------------------------------------------
+
+    def _relayer_error(self, msg: str, status: int = 400) -> web.Response:
+        self.relayer_failures.append(msg)
+        return web.json_response({"error": msg}, status=status)
+
+    def _relayer_authorized(self, request: web.Request, body: bytes) -> bool:
+        h = request.headers
+        if "RELAYER_API_KEY" in h:
+            owner = self.relayer_api_keys.get(h["RELAYER_API_KEY"])
+            return owner is not None and to_checksum(h.get("RELAYER_API_KEY_ADDRESS", "0x" + "0" * 40)) == owner
+        if "POLY_BUILDER_API_KEY" in h:
+            try:
+                secret, passphrase = self.relayer_builder_keys[h["POLY_BUILDER_API_KEY"]]
+                ts = h["POLY_BUILDER_TIMESTAMP"]
+                want = l2_signature(secret, ts, request.method, request.path, body.decode())
+                return (hmac.compare_digest(want, h["POLY_BUILDER_SIGNATURE"])
+                        and h.get("POLY_BUILDER_PASSPHRASE") == passphrase and abs(int(ts) - time.time()) <= 300)
+            except (KeyError, ValueError):
+                return False
+        return not self.relayer_auth_required
+
+    async def _relayer_nonce(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            addr = to_checksum(q["address"])
+        except (KeyError, ValueError):
+            return self._relayer_error("invalid address")
+        if q.get("type") != "SAFE":
+            return self._relayer_error(f"unsupported type {q.get('type')!r}")
+        return web.json_response({"nonce": str(self.safe_nonces.get(derive_safe(addr), 0))})
+
+    async def _relayer_payload(self, request: web.Request) -> web.Response:
+        try:
+            addr = to_checksum(request.query["address"])
+        except (KeyError, ValueError):
+            return self._relayer_error("invalid address")
+        return web.json_response({"address": SIM_RELAY.lower(), "nonce": str(self.proxy_nonces.get(addr, 0))})
+
+    async def _relayer_deployed(self, request: web.Request) -> web.Response:
+        try:
+            addr = to_checksum(request.query["address"])
+        except (KeyError, ValueError):
+            return self._relayer_error("invalid address")
+        return web.json_response({"deployed": addr not in self.undeployed_safes})
+
+    async def _relayer_transaction(self, request: web.Request) -> web.Response:
+        tx = self.relay_txs.get(request.query.get("id", ""))
+        return web.json_response([tx] if tx else [])
+
+    def _redemption_call(self, to: str, data: bytes) -> tuple[SimPolyMarket | None, str]:
+        """(market, "") when ``to``/``data`` is a valid redemption of a resolved market, else (None, why)."""
+        try:
+            collateral, parent, cond, index_sets = decode_redeem_calldata(data)
+        except ValueError as exc:
+            return None, str(exc)
+        m = next((x for x in self.markets.values() if x.condition_id == cond), None)
+        if m is None:
+            return None, f"unknown condition {cond}"
+        want = NEG_RISK_CTF_COLLATERAL_ADAPTER if m.neg_risk else CTF_COLLATERAL_ADAPTER
+        if to_checksum(to) != to_checksum(want):
+            return None, f"target {to} is not the market's collateral adapter {want}"
+        if to_checksum(collateral) != to_checksum(PUSD) or parent != ZERO32 or sorted(index_sets) != [1, 2]:
+            return None, "redeemPositions arguments must be (pUSD, 0x0, conditionId, [1, 2])"
+        if not m.resolved:
+            return None, "condition not resolved"
+        return m, ""
 
     async def _relayer_submit(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not self._relayer_authorized(request, raw):
+            return self._relayer_error("invalid authorization", 401)
+        try:
+            req = orjson.loads(raw)
+            typ = req["type"]
+            frm, to, wallet = to_checksum(req["from"]), to_checksum(req["to"]), to_checksum(req["proxyWallet"])
+            data = bytes.fromhex(req["data"].removeprefix("0x"))
+            nonce, sp, sig = int(req["nonce"]), req["signatureParams"], str(req["signature"])
+        except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+            return self._relayer_error("invalid request body")
+        try:
+            if typ == "SAFE":
+                if wallet != derive_safe(frm):
+                    return self._relayer_error("proxyWallet is not the Safe of from")
+                if wallet in self.undeployed_safes:
+                    return self._relayer_error("safe not deployed")
+                if nonce != self.safe_nonces.get(wallet, 0):
+                    return self._relayer_error(f"invalid nonce {nonce}")
+                op = int(sp["operation"])
+                h = safe_tx_digest(wallet, to, data, nonce, operation=op, safe_tx_gas=int(sp["safeTxnGas"]),
+                                   base_gas=int(sp["baseGas"]), gas_price=int(sp["gasPrice"]),
+                                   gas_token=sp["gasToken"], refund_receiver=sp["refundReceiver"])
+                if recover_safe_signature(h, sig) != frm:
+                    return self._relayer_error("invalid signature")
+                if op != 0:
+                    return self._relayer_error("only CALL operations to the collateral adapters are relayed here")
+                calls = [(to, data)]
+            elif typ == "PROXY":
+                if to != to_checksum(PROXY_FACTORY) or wallet != derive_proxy(frm):
+                    return self._relayer_error("PROXY requests go to the proxy factory for the signer's proxy")
+                if to_checksum(sp["relayHub"]) != to_checksum(RELAY_HUB) or to_checksum(sp["relay"]) != SIM_RELAY:
+                    return self._relayer_error("unknown relay or relay hub")
+                if nonce != self.proxy_nonces.get(frm, 0):
+                    return self._relayer_error(f"invalid nonce {nonce}")
+                h = proxy_relay_hash(frm, to, data, int(sp["relayerFee"]), int(sp["gasPrice"]), int(sp["gasLimit"]),
+                                     nonce, sp["relayHub"], sp["relay"])
+                if recover(personal_digest(h), sig) != frm:
+                    return self._relayer_error("invalid signature")
+                decoded = decode_proxy_calldata(data)
+                if not decoded or any(c[0] != CALL_TYPE_CALL or c[2] != 0 for c in decoded):
+                    return self._relayer_error("proxy calls must be value-less CALLs")
+                calls = [(c[1], c[3]) for c in decoded]
+            else:
+                return self._relayer_error(f"unsupported transaction type {typ!r}")
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            return self._relayer_error(f"invalid request: {exc}")
+        hits = [self._redemption_call(t, d) for t, d in calls]
+        bad = next((why for m, why in hits if m is None), "")
+        if bad:
+            return self._relayer_error(bad)
+        if typ == "SAFE":
+            self.safe_nonces[wallet] = nonce + 1
+        else:
+            self.proxy_nonces[frm] = nonce + 1
+        tid = str(uuid.uuid4())
+        tx_hash = "0x" + hashlib.sha256(raw).hexdigest()
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.relay_txs[tid] = {"transactionID": tid, "transactionHash": tx_hash, "from": frm.lower(),
+                               "to": to.lower(), "proxyAddress": wallet.lower(), "data": req["data"],
+                               "nonce": str(nonce), "value": "", "signature": sig, "state": "STATE_CONFIRMED",
+                               "type": typ, "owner": frm.lower(), "metadata": str(req.get("metadata", "")),
+                               "createdAt": now, "updatedAt": now}
+        for m, _ in hits:
+            assert m is not None
+            self.redemptions.append({"mode": "relayer_submitted", "type": typ, "wallet": wallet,
+                                     "condition_id": m.condition_id, "transactionID": tid})
+        return web.json_response({"transactionID": tid, "state": "STATE_NEW"})
+
+    # ---- chain side: Polygon JSON-RPC for EOA transactions -------------------------------------
+
+    async def _rpc(self, request: web.Request) -> web.Response:
         try:
             req = orjson.loads(await request.read())
-            data = bytes.fromhex(req["data"].removeprefix("0x"))
-            signer = recover(relay_digest(req["to"], data, int(req["nonce"])), req["signature"])
-        except (orjson.JSONDecodeError, KeyError, ValueError, TypeError):
-            return web.json_response({"error": "invalid relay request"}, status=400)
-        if signer != to_checksum(req["from"]):
-            return web.json_response({"error": "invalid signature"}, status=401)
-        cond = "0x" + data[4 + 64:4 + 96].hex()
-        m = next((x for x in self.markets.values() if x.condition_id == cond), None)
-        if m is None or not m.resolved:
-            return web.json_response({"error": "condition not resolved"}, status=400)
-        tx = {"transactionID": str(uuid.uuid4()), "transactionHash": "0x" + hashlib.sha256(data).hexdigest(),
-              "state": "STATE_NEW", "to": req["to"], "condition_id": cond}
-        self.redemptions.append(tx)
-        return web.json_response(tx)
+            rid, method, params = req.get("id"), req["method"], req.get("params") or []
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return web.json_response({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}})
+        try:
+            result = self._rpc_call(method, params)
+        except _RpcError as exc:
+            return web.json_response({"jsonrpc": "2.0", "id": rid, "error": {"code": exc.code, "message": str(exc)}})
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            return web.json_response({"jsonrpc": "2.0", "id": rid, "error": {"code": -32602,
+                                                                             "message": f"invalid params: {exc}"}})
+        return web.json_response({"jsonrpc": "2.0", "id": rid, "result": result})
+
+    def _rpc_call(self, method: str, params: list[Any]) -> Any:
+        if method == "eth_chainId":
+            return hex(CHAIN_ID)
+        if method == "eth_getTransactionCount":
+            return hex(self.chain_nonces.get(to_checksum(params[0]), 0))
+        if method == "eth_maxPriorityFeePerGas":
+            return hex(TIP_WEI)
+        if method == "eth_getBlockByNumber":
+            return {"number": hex(len(self.receipts) + 1), "baseFeePerGas": hex(BASE_FEE_WEI)}
+        if method == "eth_estimateGas":
+            m, why = self._redemption_call(params[0]["to"], bytes.fromhex(params[0]["data"].removeprefix("0x")))
+            if m is None:
+                raise _RpcError(3, f"execution reverted: {why}")
+            return hex(REDEEM_GAS)
+        if method == "eth_getTransactionReceipt":
+            return self.receipts.get(str(params[0]))
+        if method == "eth_sendRawTransaction":
+            return self._send_raw(bytes.fromhex(str(params[0]).removeprefix("0x")))
+        raise _RpcError(-32601, f"the method {method} does not exist/is not available")
+
+    def _send_raw(self, raw: bytes) -> str:
+        try:
+            tx, sender = Eip1559Tx.decode(raw)
+        except ValueError as exc:
+            raise _RpcError(-32000, f"invalid transaction: {exc}") from None
+        if tx.chain_id != CHAIN_ID:
+            raise _RpcError(-32000, "invalid chain id for signer")
+        want = self.chain_nonces.get(sender, 0)
+        if tx.nonce != want:
+            raise _RpcError(-32000, f"nonce too {'low' if tx.nonce < want else 'high'}: next nonce {want}, "
+                                    f"tx nonce {tx.nonce}")
+        if tx.max_fee_per_gas < BASE_FEE_WEI or tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+            raise _RpcError(-32000, "transaction underpriced: max fee per gas less than block base fee")
+        if tx.gas < 21_000:
+            raise _RpcError(-32000, "intrinsic gas too low")
+        h = "0x" + keccak256(raw).hex()
+        self.chain_nonces[sender] = want + 1
+        m, _ = self._redemption_call(tx.to, tx.data)
+        ok = m is not None and tx.gas >= REDEEM_GAS
+        self.receipts[h] = {"transactionHash": h, "from": sender.lower(), "to": tx.to.lower(),
+                            "status": "0x1" if ok else "0x0", "gasUsed": hex(min(tx.gas, REDEEM_GAS)),
+                            "blockNumber": hex(len(self.receipts) + 1), "type": "0x2"}
+        if ok:
+            assert m is not None
+            self.redemptions.append({"mode": "on_chain", "type": "EOA", "wallet": sender,
+                                     "condition_id": m.condition_id, "transactionHash": h})
+        return h
+
+
+class _RpcError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code

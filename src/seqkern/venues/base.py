@@ -208,6 +208,7 @@ class OrderRequest:
     tif: TimeInForce = TimeInForce.GTC
     client_order_id: str = ""
     reduce_only: bool = False
+    expire_ts_s: int = 0        # good-till-date expiry (unix seconds); 0 = none
 
 
 @dataclass(frozen=True)
