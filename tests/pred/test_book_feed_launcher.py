@@ -183,3 +183,42 @@ def test_venue_edge_cex_runs_polymarket_from_gamma_with_discovery(tmp_path):
         assert proc.returncode == 0, err.decode()[-2000:]
         assert key[2:] not in err.decode()      # the signer key never reaches the logs
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_polymarket_wallet_and_relayer_settings_reach_the_transport():
+    """POLYMARKET_SIGNATURE_TYPE / _PROXY_ADDRESS choose the wallet the orders trade from; the chain
+    RPC and the relayer credentials reach the transport; bad combinations are typed errors that
+    never echo a secret."""
+    import pytest
+
+    from seqkern.edge.launcher import configure, load_credentials
+    from seqkern.edge.rest import RateLimiter, RestClient
+    from seqkern.errors import CredentialError
+    from seqkern.venues.polymarket.signing import PolySigner
+
+    key = "0x" + "5e" * 32
+    safe = "0x" + "ab" * 20
+    env = {"VENUE": "polymarket", "POLYMARKET_SIGNER_PRIVATE_KEY": key, "POLYMARKET_PROXY_ADDRESS": safe,
+           "POLYMARKET_SIGNATURE_TYPE": "2", "POLYMARKET_CHAIN_RPC": "http://127.0.0.1:9/rpc",
+           "POLYMARKET_RELAYER": "http://127.0.0.1:9", "POLYMARKET_BUILDER_API_KEY": "bk",
+           "POLYMARKET_BUILDER_SECRET": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0cw==",
+           "POLYMARKET_BUILDER_PASSPHRASE": "pp"}
+    conf = configure(["--symbols", "btc-above-99000-on-december-31-2026", "--out", "-"], env)
+    assert conf.credentials.signature_type == 2 and conf.credentials.proxy_address.lower() == safe
+    assert "c2VjcmV0" not in repr(conf)     # relayer secrets stay out of the config's repr
+    assert conf.venue.endpoints.chain_rpc == "http://127.0.0.1:9/rpc"
+    rest = RestClient(conf.venue.endpoints.rest, RateLimiter(conf.venue.rate_limits))
+    tr = conf.edge_venue.transport(conf.venue, conf.credentials, rest, options=conf.options)
+    assert tr.signature_type == 2 and tr.maker.lower() == safe and tr.relayer_auth.key == "bk"
+    assert tr.signer.address == PolySigner(key).address
+    assert "c2VjcmV0" not in repr(tr.relayer_auth) and key[2:] not in repr(conf.credentials)
+    with pytest.raises(CredentialError, match="signature_type") as bad:
+        load_credentials("POLYMARKET", "polymarket", {}, {**env, "POLYMARKET_SIGNATURE_TYPE": "7"})
+    assert key[2:] not in str(bad.value)
+    with pytest.raises(CredentialError, match="proxy_address"):
+        load_credentials("POLYMARKET", "polymarket", {}, {"POLYMARKET_SIGNER_PRIVATE_KEY": key,
+                                                          "POLYMARKET_SIGNATURE_TYPE": "3"})
+    no_secret = {k: v for k, v in env.items() if k != "POLYMARKET_BUILDER_SECRET"}
+    conf = configure(["--symbols", "btc-above-99000-on-december-31-2026", "--out", "-"], no_secret)
+    with pytest.raises(CredentialError, match="BUILDER_SECRET"):
+        conf.edge_venue.transport(conf.venue, conf.credentials, rest, options=conf.options)

@@ -17,6 +17,7 @@ from seqkern.venues.base import (
     OrderUpdate,
     Side,
     TimeInForce,
+    VenueEndpoints,
     VenueRejected,
 )
 from seqkern.venues.polymarket.execution import (
@@ -201,7 +202,8 @@ def test_calldata_roundtrip_and_eip1559_against_eth_account():
 # ---- against the simulator --------------------------------------------------------------------
 
 async def _venue(sim: PolymarketSim) -> PolymarketVenue:
-    return PolymarketVenue(sim.market_ws, sim.base_http,
+    ep = VenueEndpoints(sim.market_ws, "", sim.base_http, private_ws=sim.user_ws, metadata=sim.base_http)
+    return PolymarketVenue(ep,
                            markets=[market_from_gamma(sim.gamma_item(m)) for m in sim.markets.values()])
 
 

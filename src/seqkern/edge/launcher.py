@@ -15,7 +15,9 @@ Environment: VENUE, SEQKERN_SYMBOLS, SEQKERN_CC (CC-LINK address), SEQKERN_EDGE_
 <PREFIX>_API_KEY, <PREFIX>_API_SECRET (HMAC secret or PEM), <PREFIX>_API_SECRET_FILE,
 <PREFIX>_API_PASSPHRASE (OKX, Coinbase, Bitget, Crypto.com; Polymarket pre-derived L2), and
 <PREFIX>_SIGNER_PRIVATE_KEY, <PREFIX>_VAULT_ADDRESS (Hyperliquid), <PREFIX>_SUBACCOUNT (Kalshi),
-<PREFIX>_PROXY_ADDRESS, <PREFIX>_BUILDER (Polymarket).
+<PREFIX>_PROXY_ADDRESS, <PREFIX>_BUILDER, <PREFIX>_SIGNATURE_TYPE (Polymarket: 0 EOA, 1 proxy,
+2 Safe, 3 POLY_1271 deposit wallet), and for Polymarket's relayer POLYMARKET_BUILDER_API_KEY /
+_BUILDER_SECRET / _BUILDER_PASSPHRASE or POLYMARKET_RELAYER_API_KEY / _RELAYER_API_KEY_ADDRESS.
 PREFIX = BINANCE for binance and binance-perp, OKX for okx and okx-perp, BYBIT for bybit and
 bybit-perp, and the venue's name in capitals for the others (COINBASE, KRAKEN, BITGET, CRYPTOCOM,
 HYPERLIQUID, KALSHI, POLYMARKET).
@@ -36,7 +38,7 @@ import signal
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,6 +70,7 @@ class EdgeVenue:
     transport: TransportFactory
     make_venue: Callable[[VenueEndpoints, Any, bool], CexVenue] | None = None
     credentials_required: str = ""
+    options: tuple[str, ...] = ()      # further <PREFIX>_<NAME> settings handed to ``transport``
 
 
 def _binance_transport(futures: bool) -> TransportFactory:
@@ -184,14 +187,38 @@ def _polymarket_venue(endpoints: VenueEndpoints, creds: Any, discovery: bool) ->
     return PolymarketVenue(endpoints, discovery=discovery)
 
 
-def _polymarket_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+_POLY_RELAYER_OPTIONS = ("BUILDER_API_KEY", "BUILDER_SECRET", "BUILDER_PASSPHRASE", "RELAYER_API_KEY",
+                         "RELAYER_API_KEY_ADDRESS")
+
+
+def _polymarket_relayer_auth(options: Mapping[str, str]) -> Any:
+    """Relayer credentials: a Builder API key (HMAC headers) or a Relayer API key with its address."""
+    from seqkern.venues.polymarket.execution import RelayerAuth
+
+    if options.get("BUILDER_API_KEY"):
+        if not (options.get("BUILDER_SECRET") and options.get("BUILDER_PASSPHRASE")):
+            raise CredentialError("a Polymarket builder API key needs POLYMARKET_BUILDER_SECRET and "
+                                  "POLYMARKET_BUILDER_PASSPHRASE", field="builder_api_key")
+        return RelayerAuth(options["BUILDER_API_KEY"], options["BUILDER_SECRET"], options["BUILDER_PASSPHRASE"])
+    if options.get("RELAYER_API_KEY"):
+        if not options.get("RELAYER_API_KEY_ADDRESS"):
+            raise CredentialError("a Polymarket relayer API key needs POLYMARKET_RELAYER_API_KEY_ADDRESS",
+                                  field="relayer_api_key_address")
+        return RelayerAuth(options["RELAYER_API_KEY"], address=options["RELAYER_API_KEY_ADDRESS"])
+    return None
+
+
+def _polymarket_transport(venue: Any, creds: Any, rest: RestClient,
+                          options: Mapping[str, str] | None = None) -> OrderTransport:
     from seqkern.venues.polymarket.execution import PolymarketTransport
     from seqkern.venues.polymarket.signing import ApiCreds, PolySigner
 
     ep = venue.endpoints
     l2 = None if creds.derive_l2 else ApiCreds(creds.api_key, creds.api_secret, creds.passphrase)
     return PolymarketTransport(ep.rest, ep.private_ws, venue, PolySigner(creds.signer_private_key), creds=l2,
-                               funder=creds.proxy_address, builder=creds.builder, relayer_url=ep.relayer)
+                               funder=creds.proxy_address, builder=creds.builder, relayer_url=ep.relayer,
+                               signature_type=creds.signature_type, rpc_url=ep.chain_rpc,
+                               relayer_auth=_polymarket_relayer_auth(options or {}))
 
 
 def _book_feed_venues() -> dict[str, EdgeVenue]:
@@ -205,7 +232,7 @@ def _book_feed_venues() -> dict[str, EdgeVenue]:
                             credentials_required="Kalshi signs even its market-data websocket: set KALSHI_API_KEY "
                                                  "and KALSHI_API_SECRET (or KALSHI_API_SECRET_FILE)"),
         "polymarket": EdgeVenue(PolymarketVenue, "POLYMARKET", "polymarket", _polymarket_transport,
-                                _polymarket_venue),
+                                _polymarket_venue, options=_POLY_RELAYER_OPTIONS),
     }
 
 # ---- end book-feed venues ----
@@ -264,7 +291,7 @@ def _secret_from(section: Mapping[str, Any], name: str, env: Mapping[str, str]) 
     return str(section.get(name, "") or "")
 
 
-_EXTRA_FIELDS = ("signer_private_key", "vault_address", "subaccount", "proxy_address", "builder")
+_EXTRA_FIELDS = ("signer_private_key", "vault_address", "subaccount", "proxy_address", "builder", "signature_type")
 
 
 def load_credentials(prefix: str, catalog_venue: str, cfg: Mapping[str, Any],
@@ -338,6 +365,8 @@ class EdgeConfig:
     out: str
     duration: float
     region: str = ""         # CC-LINK region override (cex4: one local CC for every venue)
+    # the venue's further settings (EdgeVenue.options); may hold relayer secrets: never in the repr
+    options: dict[str, str] | None = field(default=None, repr=False)
 
 
 def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -381,7 +410,8 @@ def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> E
     region = args.region or env.get("SEQKERN_EDGE_REGION") or ""
     if region and region not in ("ap", "na", "eu"):
         raise EdgeConfigError(f"SEQKERN_EDGE_REGION must be ap, na or eu, not {region!r}")
-    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration, region)
+    options = {o: env[f"{p}_{o}"] for o in ev.options if env.get(f"{p}_{o}")}
+    return EdgeConfig(name.strip().lower(), ev, venue, symbols, creds, cc, out, args.duration, region, options)
 
 
 def parse_cc_address(address: str) -> tuple[str, str | int]:
@@ -416,7 +446,10 @@ def build_sink(conf: EdgeConfig) -> tuple[EdgeSink, IO[str] | None]:
 
 async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
     rest = RestClient(conf.venue.endpoints.rest, RateLimiter(conf.venue.rate_limits))
-    transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest) if conf.credentials else None
+    transport = None
+    if conf.credentials:
+        extra = {"options": conf.options} if conf.edge_venue.options else {}
+        transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest, **extra)
     runner = EdgeRunner(conf.venue, conf.symbols, sink, transport=transport, rest=rest)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -127,6 +127,7 @@ class PolymarketCredentials(Credentials):
     passphrase: str = ""
     proxy_address: str | None = None
     builder: str | None = None
+    signature_type: int | None = None   # 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271; None: by proxy
     CLASS: ClassVar[str] = "polymarket"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"signer_private_key", "api_key", "api_secret", "passphrase"}
@@ -143,6 +144,8 @@ class PolymarketCredentials(Credentials):
             extra["proxy_address"] = self.proxy_address
         if self.builder:
             extra["builder"] = self.builder
+        if self.signature_type is not None:
+            extra["signature_type"] = self.signature_type
         return {
             "api_key": self.api_key,
             "api_secret": self.api_secret,
@@ -591,15 +594,27 @@ def _validate_kalshi(venue: Venue, p: _Payload) -> Credentials:
 
 
 def _validate_polymarket(venue: Venue, p: _Payload) -> Credentials:
-    p.extra_only(("signer_private_key", "proxy_address", "builder"))
+    p.extra_only(("signer_private_key", "proxy_address", "builder", "signature_type"))
     key = _evm_private_key(p, "extra_json.signer_private_key")
     proxy = _evm_address(p, "extra_json.proxy_address", required=False)
+    sig_type = p.extra.get("signature_type")
+    if sig_type in (None, ""):
+        sig_type = None
+    else:
+        if isinstance(sig_type, str) and sig_type.strip().isdigit():
+            sig_type = int(sig_type.strip())
+        if isinstance(sig_type, bool) or sig_type not in (0, 1, 2, 3):
+            raise _bad("extra_json.signature_type", "must be 0 (EOA), 1 (proxy), 2 (Safe) or 3 (POLY_1271)")
+        if sig_type in (1, 2, 3) and not proxy:
+            raise _bad("extra_json.proxy_address", "signature_type 1, 2 and 3 trade from a wallet: give its address")
+        if sig_type == 0 and proxy:
+            raise _bad("extra_json.signature_type", "0 (EOA) trades from the signer itself: drop proxy_address")
     builder = p.text("extra_json.builder", required=False) or None
     if builder is not None and not re.fullmatch(r"0x[0-9a-fA-F]{64}", builder):
         raise _bad("extra_json.builder", "must be a bytes32 builder code (0x + 64 hex digits)")
     flat = {n: p.text(n, required=False) for n in ("api_key", "api_secret", "passphrase")}
     if not any(flat.values()):  # recommended path: the edge derives L2 credentials
-        return PolymarketCredentials(venue.name, key, "", "", "", proxy, builder)
+        return PolymarketCredentials(venue.name, key, "", "", "", proxy, builder, sig_type)
     for n, v in flat.items():  # pre-derived L2: all three or none
         if not v:
             raise CredentialError(
@@ -617,7 +632,7 @@ def _validate_polymarket(venue: Venue, p: _Payload) -> Credentials:
     except (binascii.Error, ValueError, UnicodeError):
         raise _bad("api_secret", "must be the L2 secret in url-safe base64") from None
     passphrase = _token(p, "passphrase", max_len=256)
-    return PolymarketCredentials(venue.name, key, api_key, secret, passphrase, proxy, builder)
+    return PolymarketCredentials(venue.name, key, api_key, secret, passphrase, proxy, builder, sig_type)
 
 
 def _validate_dex_evm(venue: Venue, p: _Payload) -> Credentials:
