@@ -331,21 +331,30 @@ class BookFeedDriver:
         self._publish_bbo(yes, ts_ev, ts_recv)
         self._publish_bbo(no, ts_ev, ts_recv)
 
+    def _apply_whole_book(self, dec: PredBookDecoder, *, resubscribe: bool) -> tuple[_Market, _Leg] | None:
+        """A message carrying one token's / coin's whole book: applied in C to its leg's book; a
+        level that does not fit invalidates the market (and asks for the book again)."""
+        key = dec.symbol_bytes()
+        lg = self._leg_by_key.get(key)
+        if lg is None:
+            self.counters.unknown_symbol += 1
+            return None
+        m = self._by_key[key]
+        if dec.apply_book(lg.book) != APPLIED:
+            self.counters.bad_levels += 1
+            self._invalidate(m, "book level does not fit")
+            if resubscribe:
+                self._request_snapshots([m])
+            return None
+        return m, lg
+
     def _on_poly(self, dec: PredBookDecoder, rc: int, ts_recv: int) -> None:
         if rc == SNAPSHOT:
-            key = dec.symbol_bytes()
-            lg = self._leg_by_key.get(key)
-            if lg is None:
-                self.counters.unknown_symbol += 1
-                return
-            m = self._by_key[key]
-            if dec.apply_book(lg.book) != APPLIED:
-                self.counters.bad_levels += 1
-                self._invalidate(m, "book level does not fit")
-                self._request_snapshots([m])
-                return
-            self._publish_snapshot(m, ts_recv, [lg])
-            m.valid = all(x.live.is_set() for x in m.legs)
+            hit = self._apply_whole_book(dec, resubscribe=True)
+            if hit is not None:
+                m, lg = hit
+                self._publish_snapshot(m, ts_recv, [lg])
+                m.valid = all(x.live.is_set() for x in m.legs)
             return
         n_scanned = dec.n_levels
         if dec.apply_changes(self._books) != APPLIED:
@@ -381,18 +390,12 @@ class BookFeedDriver:
                     self._publish_bbo(lg, lg.book.ts_event_ns, ts_recv)
 
     def _on_full_book(self, dec: PredBookDecoder, ts_recv: int) -> None:
-        key = dec.symbol_bytes()
-        lg = self._leg_by_key.get(key)
-        if lg is None:
-            self.counters.unknown_symbol += 1
-            return
-        m = self._by_key[key]
-        if dec.apply_book(lg.book) != APPLIED:
-            self.counters.bad_levels += 1
-            self._invalidate(m, "book level does not fit")
-            return
-        m.valid = True
-        self._publish_snapshot(m, ts_recv, [lg])
+        # Hyperliquid: the next block's l2Book makes an invalid book whole again
+        hit = self._apply_whole_book(dec, resubscribe=False)
+        if hit is not None:
+            m, lg = hit
+            m.valid = True
+            self._publish_snapshot(m, ts_recv, [lg])
 
     def _on_event(self, ev: Any) -> None:
         if isinstance(ev, TradeEvent):
