@@ -69,6 +69,7 @@ def test_bitget_every_order_verb() -> None:
             assert b.mode is BatchMode.NATIVE_BEST_EFFORT and b.max_batch == 50
             assert [x.accepted for x in b.results] == [k != 7 for k in range(55)]
             assert b.results[7].error_code == "40808"
+            sim.paused = True   # the touch holds still between reading it and the order
             po = await runner.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, lot, e.best(SELL), TimeInForce.POST_ONLY))
             assert not po.accepted
         finally:
@@ -82,6 +83,7 @@ def test_bitget_fills_arrive_over_the_private_stream() -> None:
         sim, runner, sink = await _rig()
         try:
             e = sim.engine("BTCUSDT")
+            sim.paused = True   # the touch holds still between reading it and the order
             ask = e.best(SELL)
             qty = sim.books["BTCUSDT"].spec.min_qty_1e8
             r = await runner.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC, "bt-1"))

@@ -77,6 +77,7 @@ def test_coinbase_every_order_verb(keytype: str) -> None:
             edit_ioc = await runner.amend("BTC-USD", venue_order_id=ioc.venue_order_id, new_px_1e9=px,
                                           new_qty_1e8=lot)
             assert not edit_ioc.result.accepted       # IOC expired; edits are for open GTC limit orders only
+            sim.paused = True   # the touch holds still between reading it and the order
             po = await runner.place(OrderRequest("BTC-USD", Side.BUY, OrderType.LIMIT, lot, e.best(SELL), TimeInForce.POST_ONLY))
             assert not po.accepted and po.error_code == "INVALID_LIMIT_PRICE_POST_ONLY"
         finally:
@@ -90,6 +91,7 @@ def test_coinbase_fills_from_the_user_channel() -> None:
         sim, runner, sink = await _rig(ec.generate_private_key(ec.SECP256R1()))
         try:
             e = sim.engine("BTC-USD")
+            sim.paused = True   # the touch holds still between reading it and the order
             ask = e.best(SELL)
             qty = sim.books["BTC-USD"].spec.min_qty_1e8
             r = await runner.place(OrderRequest("BTC-USD", Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC, "cbt-1"))

@@ -66,6 +66,7 @@ def test_cryptocom_every_order_verb() -> None:
             assert b.mode is BatchMode.NATIVE_BEST_EFFORT and b.max_batch == 10
             assert [x.accepted for x in b.results] == [k != 3 for k in range(12)]
             assert b.results[3].error_code == 308
+            sim.paused = True   # the touch holds still between reading it and the order
             po = await runner.place(OrderRequest("BTC_USDT", Side.BUY, OrderType.LIMIT, lot, e.best(SELL),
                                                  TimeInForce.POST_ONLY))
             assert not po.accepted and po.error_code == 43005
@@ -83,6 +84,7 @@ def test_cryptocom_fills_arrive_over_user_trade() -> None:
         sim, runner, sink = await _rig()
         try:
             e = sim.engine("BTC_USDT")
+            sim.paused = True   # the touch holds still between reading it and the order
             ask = e.best(SELL)
             qty = sim.books["BTC_USDT"].spec.min_qty_1e8
             r = await runner.place(OrderRequest("BTC_USDT", Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC, "t-1"))

@@ -87,6 +87,7 @@ def test_kraken_every_order_verb() -> None:
             assert not any(x.accepted for x in b2.results) and b2.results[0].error_code == "EOrder:Invalid price"
             assert len(e.orders) == nb
             # a post-only order that would take is rejected with Kraken's error
+            sim.paused = True   # the touch holds still between reading it and the order
             ask = e.best(SELL)
             po = await runner.place(OrderRequest("BTC/USD", Side.BUY, OrderType.LIMIT, parse_qty("0.01"), ask,
                                                  TimeInForce.POST_ONLY))
@@ -102,6 +103,7 @@ def test_kraken_fills_arrive_over_executions() -> None:
         sim, runner, sink = await _rig()
         try:
             e = sim.engine("BTC/USD")
+            sim.paused = True   # the touch holds still between reading it and the order
             ask = e.best(SELL)
             qty = min(e.level_qty(SELL, ask), parse_qty("0.0001"))
             r = await runner.place(OrderRequest("BTC/USD", Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC,
