@@ -298,7 +298,7 @@ def test_sign_hyperliquid_sdk(benchmark):
         for i, a in enumerate(actions):
             sdk.sign_l1_action(wallet, a, None, 1_767_225_600_000 + i, None, True)
 
-    benchmark.pedantic(run, rounds=3, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=7, warmup_rounds=1)
 
 
 def _poly_order(i: int):
@@ -353,7 +353,7 @@ def test_sign_polymarket_sdk(benchmark):
         for d in datas:
             builder.build_signed_order(d)
 
-    benchmark.pedantic(run, setup=setup, rounds=3, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=7, warmup_rounds=1)
 
 
 def _kalshi_keys():
