@@ -81,7 +81,7 @@ def parse_private_push(obj: dict[str, Any], ts_recv_ns: int) -> list[FillEvent |
 
 
 class BitgetRestTransport(OrderTransport):
-    amend_mode = AmendMode.CANCEL_REPLACE
+    amend_mode = AmendMode.CANCEL_REPLACE      # decrease too: no in-place decrease on spot (priority lost)
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = BATCH_MAX
 
@@ -187,12 +187,6 @@ class BitgetRestTransport(OrderTransport):
         r = OrderResult(True, venue_symbol, d.get("clientOid", body["newClientOid"]), d["orderId"], OrderStatus.NEW)
         self._known[str(d["orderId"])] = new_px_1e9
         return AmendResult(AmendMode.CANCEL_REPLACE, r, keeps_priority=False, replaced_order_id=venue_order_id)
-
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        """No in-place decrease on Bitget spot: cancel-replace at the order's price (priority lost)."""
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
 
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         results: dict[int, OrderResult] = {}

@@ -228,11 +228,6 @@ class CoinbaseRestTransport(OrderTransport):
         return AmendResult(AmendMode.NATIVE_ATOMIC, OrderResult(True, venue_symbol, client_order_id, venue_order_id,
                                                                 OrderStatus.NEW), keeps_priority=keeps)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         return BatchResult(BatchMode.SERIAL, tuple([await self.place(r) for r in reqs]), 1)
 

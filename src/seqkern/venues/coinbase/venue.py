@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import FORMAT_COINBASE, RULE_NONE
-from seqkern.errors import FixedPointError, UnknownSymbol
+from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
@@ -34,9 +33,12 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    streams_by_channel,
 )
 from seqkern.venues.catalog import VENUE_COINBASE
 from seqkern.venues.kraken.venue import rfc3339_ns
+from seqkern.venues.rest_levels import book_levels
+from seqkern.venues.symbols import separated_symbol
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://advanced-trade-ws.coinbase.com",
@@ -49,11 +51,7 @@ BATCH_CANCEL_MAX = 100      # batch_cancel has no documented maximum; chunked li
 
 def coinbase_symbol(symbol: str) -> str:
     """Canonical "BTC-USD" (or "BTC/USD") to the product id "BTC-USD"."""
-    s = symbol.strip().upper().replace("/", "-").replace("_", "-")
-    base, sep, quote = s.partition("-")
-    if not sep or not base.isalnum() or not quote.isalnum():
-        raise UnknownSymbol(f"not a Coinbase product id (BASE-QUOTE): {symbol!r}")
-    return f"{base}-{quote}"
+    return separated_symbol(symbol, sep="-", what="Coinbase product id (BASE-QUOTE)")
 
 
 class CoinbaseSpot(DepthStreamVenue):
@@ -105,10 +103,7 @@ class CoinbaseSpot(DepthStreamVenue):
         return orjson.dumps({"type": kind, "product_ids": products, "channel": channel})
 
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         n = self.limits.args_per_request
         # heartbeats first: most channels close after 60-90 s without updates otherwise
         frames = [self._frame("subscribe", "heartbeats", [])]
@@ -117,18 +112,12 @@ class CoinbaseSpot(DepthStreamVenue):
         return frames
 
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         return [self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
 
     def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Unsubscribe + subscribe ``streams`` (no second heartbeats subscription)."""
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         return ([self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
                 + [self._frame("subscribe", ch, pids) for ch, pids in by_channel.items()])
 
@@ -141,12 +130,8 @@ class CoinbaseSpot(DepthStreamVenue):
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
         try:
             book = orjson.loads(body)["pricebook"]
-            bids = [(parse_px(r["price"]), parse_qty(r["size"])) for r in book["bids"]]
-            asks = [(parse_px(r["price"]), parse_qty(r["size"])) for r in book["asks"]]
-            return BookSnapshot(0, np.array([b[0] for b in bids], dtype=np.int64),
-                                np.array([b[1] for b in bids], dtype=np.int64),
-                                np.array([a[0] for a in asks], dtype=np.int64),
-                                np.array([a[1] for a in asks], dtype=np.int64), rfc3339_ns(book.get("time", "")))
+            levels = book_levels(book["bids"], book["asks"], "price", "size")
+            return BookSnapshot(0, *levels, rfc3339_ns(book.get("time", "")))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Coinbase product_book: {exc}") from None
 

@@ -251,11 +251,6 @@ class CryptocomUserTransport(OrderTransport):
             self._known[str(r.venue_order_id)] = (px, qty)
         return AmendResult(AmendMode.NATIVE_ATOMIC, r, keeps_priority=keeps)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         results: list[OrderResult] = []
         for i in range(0, len(reqs), BATCH_MAX):

@@ -278,11 +278,6 @@ class KrakenWsTransport(OrderTransport):
         keeps = r.accepted and new_px_1e9 is None and new_qty_1e8 is not None
         return AmendResult(AmendMode.NATIVE_ATOMIC, r, keeps_priority=keeps)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         """batch_add per pair in chunks of 2..15; a lone order (or a lone leftover) goes as add_order."""
         by_symbol: dict[str, list[OrderRequest]] = {}

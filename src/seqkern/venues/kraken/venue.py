@@ -30,8 +30,10 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    streams_by_channel,
 )
 from seqkern.venues.catalog import VENUE_KRAKEN
+from seqkern.venues.rest_levels import book_levels
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://ws.kraken.com/v2",
@@ -146,10 +148,7 @@ class KrakenSpot(DepthStreamVenue):
         return {"channel": channel, "symbol": symbols, "snapshot": False}
 
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, sym = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(sym)
+        by_channel = streams_by_channel(streams)
         frames: list[bytes] = []
         n = self.limits.args_per_request
         for ch, syms in by_channel.items():
@@ -160,10 +159,7 @@ class KrakenSpot(DepthStreamVenue):
 
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """A checksum failure resyncs by unsubscribe + subscribe (a fresh snapshot follows)."""
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, sym = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(sym)
+        by_channel = streams_by_channel(streams)
         frames: list[bytes] = []
         for ch, syms in by_channel.items():
             params: dict[str, Any] = {"channel": ch, "symbol": syms}
@@ -181,17 +177,10 @@ class KrakenSpot(DepthStreamVenue):
                            (("PUBLIC", 1),))
 
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
-        import numpy as np
         try:
             obj = orjson.loads(body)
             (book,) = obj["result"].values()
-            rows = [[parse_px(r[0]), parse_qty(r[1])] for r in book["bids"]]
-            arows = [[parse_px(r[0]), parse_qty(r[1])] for r in book["asks"]]
-            bp = np.array([r[0] for r in rows], dtype=np.int64)
-            bq = np.array([r[1] for r in rows], dtype=np.int64)
-            ap = np.array([r[0] for r in arows], dtype=np.int64)
-            aq = np.array([r[1] for r in arows], dtype=np.int64)
-            return BookSnapshot(0, bp, bq, ap, aq)
+            return BookSnapshot(0, *book_levels(book["bids"], book["asks"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Kraken Depth: {exc}") from None
 

@@ -223,11 +223,6 @@ class OkxWsTransport(WsOrderTransport):
             self._open.amended(self._open.key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
         return AmendResult(AmendMode.NATIVE_ATOMIC, res)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         """batch-orders, 20 per request; larger batches go as several native requests."""
         out: list[OrderResult] = []

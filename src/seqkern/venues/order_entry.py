@@ -1,0 +1,38 @@
+"""Order-entry pieces the CEX adapters share: venue codes to kernel enums, order identifiers, refusals.
+
+Each venue passes its own spellings (field names, code tables, error codes) as data; the rules
+here are the ones the venues have in common.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from seqkern.venues.base import OrderResult, VenueMessageError, VenueRejected
+
+T = TypeVar("T")
+
+
+def enum_from(table: Mapping[str, T], text: str, what: str) -> T:
+    """A venue code (order status, side) to its kernel value; an unknown code is a bad message."""
+    try:
+        return table[text]
+    except KeyError:
+        raise VenueMessageError(f"unknown {what} {text!r}") from None
+
+
+def order_ident(venue_order_id: int | str | None, client_order_id: str, *, id_key: str, cid_key: str,
+                venue_code: int | str | None = None, id_as_text: bool = True) -> dict[str, Any]:
+    """The request field naming an order: the venue order id when known, else the client order id;
+    neither is a refusal (``venue_code``: the venue's own code for a missing parameter)."""
+    if venue_order_id is not None:
+        return {id_key: str(venue_order_id) if id_as_text else venue_order_id}
+    if client_order_id:
+        return {cid_key: client_order_id}
+    raise VenueRejected("an order id or a client order id is required", venue_code=venue_code)
+
+
+def rejected(venue_symbol: str, client_order_id: str, exc: VenueRejected) -> OrderResult:
+    """The result of a request the venue (or the adapter, before sending) refused."""
+    return OrderResult(False, venue_symbol, client_order_id, None, None, 0, exc.venue_code, exc.message)
