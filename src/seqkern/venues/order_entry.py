@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import orjson
+
 from seqkern.venues.base import OrderResult, VenueMessageError, VenueRejected
 
 T = TypeVar("T")
@@ -36,3 +38,14 @@ def order_ident(venue_order_id: int | str | None, client_order_id: str, *, id_ke
 def rejected(venue_symbol: str, client_order_id: str, exc: VenueRejected) -> OrderResult:
     """The result of a request the venue (or the adapter, before sending) refused."""
     return OrderResult(False, venue_symbol, client_order_id, None, None, 0, exc.venue_code, exc.message)
+
+
+def answer_object(body: bytes | str, what: str) -> dict[str, Any]:
+    """A venue's JSON answer that must be an object; anything else is a bad message (``what``: whose)."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise VenueMessageError(f"{what}: unreadable answer") from None
+    if not isinstance(obj, dict):
+        raise VenueMessageError(f"{what}: unexpected answer")
+    return obj
