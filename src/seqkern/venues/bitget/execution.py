@@ -46,6 +46,7 @@ from seqkern.venues.base import (
 from seqkern.venues.bitget.auth import login_args, rest_headers
 from seqkern.venues.bitget.venue import BATCH_MAX
 from seqkern.venues.credentials import CexPassphraseCredentials
+from seqkern.venues.ws_session import stop_task
 
 log = logging.getLogger("seqkern.venues.bitget")
 
@@ -108,10 +109,7 @@ class BitgetRestTransport(OrderTransport):
 
     async def close(self) -> None:
         self._closing = True
-        if self._ws_task is not None:
-            self._ws_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ws_task
+        await stop_task(self._ws_task)
         if self._ws is not None:
             await self._ws.close()
 

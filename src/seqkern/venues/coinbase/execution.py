@@ -49,6 +49,7 @@ from seqkern.venues.coinbase.auth import build_jwt, load_key, rest_uri
 from seqkern.venues.coinbase.venue import BATCH_CANCEL_MAX
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
 from seqkern.venues.kraken.venue import rfc3339_ns
+from seqkern.venues.ws_session import stop_task
 
 log = logging.getLogger("seqkern.venues.coinbase")
 
@@ -131,10 +132,7 @@ class CoinbaseRestTransport(OrderTransport):
 
     async def close(self) -> None:
         self._closing = True
-        if self._ws_task is not None:
-            self._ws_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ws_task
+        await stop_task(self._ws_task)
         if self._ws is not None:
             await self._ws.close()
 

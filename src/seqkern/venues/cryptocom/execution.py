@@ -39,11 +39,11 @@ from seqkern.venues.base import (
     UserEventHandler,
     VenueMessageError,
     VenueRejected,
-    VenueUnavailable,
 )
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
 from seqkern.venues.cryptocom.auth import signature
 from seqkern.venues.cryptocom.venue import BATCH_MAX
+from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.cryptocom")
 
@@ -98,7 +98,7 @@ class CryptocomUserTransport(OrderTransport):
         self.request_timeout_s = request_timeout_s
         self._ws: WsConnection | None = None
         self._ids = itertools.count(int(time.time()) * 1000)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending = PendingReplies()
         self._on_user: UserEventHandler | None = None
         self._lock = asyncio.Lock()
         self._known: dict[str, tuple[int, int]] = {}      # order id -> (px, qty) as last set
@@ -133,10 +133,7 @@ class CryptocomUserTransport(OrderTransport):
             await self._ws.close()
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable("Crypto.com user websocket closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all("Crypto.com user websocket closed before the response")
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
         try:
@@ -164,20 +161,14 @@ class CryptocomUserTransport(OrderTransport):
                 self.user_events += 1
                 self._on_user(ev)
             return
-        fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
-        if fut is not None and not fut.done():
-            fut.set_result(obj)
+        if isinstance(rid, int):
+            self._pending.resolve(rid, obj)
 
     async def _send(self, msg: dict[str, Any]) -> dict[str, Any]:
-        assert self._ws is not None
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[msg["id"]] = fut
-        self._ws.send_text(orjson.dumps(msg))
-        try:
-            return await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(msg["id"], None)
-            raise VenueUnavailable(f"Crypto.com {msg['method']}: no response") from None
+        ws = self._ws
+        assert ws is not None
+        return await self._pending.ask(msg["id"], lambda: ws.send_text(orjson.dumps(msg)), self.request_timeout_s,
+                                       f"Crypto.com {msg['method']}: no response")
 
     async def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.connect()

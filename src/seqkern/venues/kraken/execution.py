@@ -45,6 +45,7 @@ from seqkern.venues.base import (
 )
 from seqkern.venues.kraken.auth import NonceSource, rest_signature
 from seqkern.venues.kraken.venue import BATCH_MAX, BATCH_MIN, rfc3339_ns
+from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.kraken")
 
@@ -123,7 +124,7 @@ class KrakenWsTransport(OrderTransport):
         self._ws: WsConnection | None = None
         self._token = ""
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending = PendingReplies()
         self._on_user: UserEventHandler | None = None
         self._lock = asyncio.Lock()
         self.user_events = 0
@@ -164,10 +165,7 @@ class KrakenWsTransport(OrderTransport):
             await self._ws.close()
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable("Kraken ws-auth closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all("Kraken ws-auth closed before the response")
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
         try:
@@ -192,24 +190,17 @@ class KrakenWsTransport(OrderTransport):
                     self._on_user(ev)
             return
         rid = obj.get("req_id")
-        fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
-        if fut is not None and not fut.done():
-            fut.set_result(obj)
+        if isinstance(rid, int):
+            self._pending.resolve(rid, obj)
 
     async def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.connect()
-        assert self._ws is not None
+        ws = self._ws
+        assert ws is not None
         rid = next(self._ids)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
-        self._ws.send_text(dumps_numbers({"method": method, "params": {**params, "token": self._token},
-                                          "req_id": rid}))
-        try:
-            resp = await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(rid, None)
-            raise VenueUnavailable(f"Kraken {method}: no response within {self.request_timeout_s}s") from None
-        return resp
+        frame = dumps_numbers({"method": method, "params": {**params, "token": self._token}, "req_id": rid})
+        return await self._pending.ask(rid, lambda: ws.send_text(frame), self.request_timeout_s,
+                                       f"Kraken {method}: no response within {self.request_timeout_s}s")
 
     async def _subscribe_executions(self) -> None:
         resp = await self._request("subscribe", {"channel": "executions", "snap_orders": False, "snap_trades": False})
