@@ -390,9 +390,10 @@ class DepthStreamVenue(CexVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         """Stream names for one symbol (depth first)."""
 
-    @abstractmethod
     def market_ws_url(self, streams: Sequence[str]) -> str:
-        """URL of one market-data connection carrying ``streams``."""
+        """URL of one market-data connection carrying ``streams`` (default: the market_ws endpoint
+        itself, whatever the streams)."""
+        return self.endpoints.market_ws
 
     @abstractmethod
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
@@ -428,6 +429,22 @@ class DepthStreamVenue(CexVenue):
     @abstractmethod
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
+
+
+class InStreamSnapshot:
+    """For a DepthStreamVenue whose books are synced by the snapshot the stream sends: its REST book
+    has no sequence id to bridge to the stream (tools only, never used for sync)."""
+
+    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
+        return True
+
+    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
+        return False
+
+
+def trade_records(trades: list[TradeEvent]) -> TradeEvent | list[TradeEvent] | None:
+    """A message's trades as ``parse_market_message`` returns them: the one record, a list of several, or None."""
+    return trades[0] if len(trades) == 1 else (trades or None)
 
 
 class OpFrameVenue(DepthStreamVenue):

@@ -42,8 +42,7 @@ class BinanceSpot(OpFrameVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return constants.SPOT_ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return binance_symbol(symbol)
+    venue_symbol = staticmethod(binance_symbol)
 
     def instruments_request(self) -> RestRequest:
         path = "/fapi/v1/exchangeInfo" if self.instrument_type is InstrumentType.PERP else "/api/v3/exchangeInfo"

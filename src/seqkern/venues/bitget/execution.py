@@ -46,6 +46,7 @@ from seqkern.venues.base import (
 from seqkern.venues.bitget.auth import login_args, rest_headers
 from seqkern.venues.bitget.venue import BATCH_MAX
 from seqkern.venues.credentials import CexPassphraseCredentials
+from seqkern.venues.user_stream import UserEventFeed
 from seqkern.venues.ws_session import stop_task
 
 log = logging.getLogger("seqkern.venues.bitget")
@@ -81,7 +82,7 @@ def parse_private_push(obj: dict[str, Any], ts_recv_ns: int) -> list[FillEvent |
     return out
 
 
-class BitgetRestTransport(OrderTransport):
+class BitgetRestTransport(UserEventFeed, OrderTransport):
     amend_mode = AmendMode.CANCEL_REPLACE      # decrease too: no in-place decrease on spot (priority lost)
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = BATCH_MAX
@@ -252,12 +253,8 @@ class BitgetRestTransport(OrderTransport):
     def _on_private(self, payload: memoryview, ts_recv_ns: int) -> None:
         if payload == b"pong":
             return
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.unparsable += 1
-            return
-        if not isinstance(obj, dict):
+        obj = self._json_object(payload)
+        if obj is None:
             return
         ev = obj.get("event")
         if ev in ("login", "error") and self._login is not None and not self._login.done():
@@ -265,12 +262,4 @@ class BitgetRestTransport(OrderTransport):
             return
         if ev is not None or self._on_user is None:
             return
-        try:
-            events = parse_private_push(obj, ts_recv_ns)
-        except VenueMessageError as exc:
-            self.unparsable += 1
-            log.warning("%s", exc)
-            return
-        for e in events:
-            self.user_events += 1
-            self._on_user(e)
+        self._hand_over(parse_private_push, obj, ts_recv_ns, log)

@@ -20,6 +20,7 @@ from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
     ControlEvent,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
     OpFrameVenue,
@@ -32,6 +33,7 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_BITGET
 from seqkern.venues.rest_levels import book_levels
@@ -52,7 +54,7 @@ def bitget_symbol(symbol: str) -> str:
     return joined_symbol(symbol, drop="-/_", max_len=24, what="Bitget spot symbol")
 
 
-class BitgetSpot(OpFrameVenue):
+class BitgetSpot(InStreamSnapshot, OpFrameVenue):
     name = "bitget"
     venue_id = VENUE_BITGET
     instrument_type = InstrumentType.SPOT
@@ -70,8 +72,7 @@ class BitgetSpot(OpFrameVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return bitget_symbol(symbol)
+    venue_symbol = staticmethod(bitget_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/api/v2/spot/public/symbols", {}, (("PUBLIC", 1),))
@@ -95,9 +96,6 @@ class BitgetSpot(OpFrameVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"books:{venue_symbol}", f"trade:{venue_symbol}"]
 
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
-
     @staticmethod
     def _args(streams: Sequence[str]) -> list[dict[str, str]]:
         return [{"instType": "SPOT", "channel": s.split(":", 1)[0], "instId": s.split(":", 1)[1]} for s in streams]
@@ -117,12 +115,6 @@ class BitgetSpot(OpFrameVenue):
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Bitget orderbook: {exc}") from None
 
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # the REST book carries no seq (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
-
     def parse_market_message(self, obj: Any, ts_recv_ns: int
                              ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
@@ -138,7 +130,7 @@ class BitgetSpot(OpFrameVenue):
                 trades = [TradeEvent(arg["instId"], parse_px(t["price"]), parse_qty(t["size"]),
                                      Side.BUY if t["side"] == "buy" else Side.SELL, int(t["tradeId"]),
                                      int(t["ts"]) * 1_000_000, ts_recv_ns) for t in obj["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Bitget message: {exc}") from None
         return None

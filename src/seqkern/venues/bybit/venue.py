@@ -42,8 +42,7 @@ class BybitSpot(OpFrameVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return constants.ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return bybit_symbol(symbol)
+    venue_symbol = staticmethod(bybit_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/v5/market/instruments-info", {"category": self.category}, (("IP", 1),))

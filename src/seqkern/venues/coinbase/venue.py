@@ -22,6 +22,7 @@ from seqkern.venues.base import (
     BookSnapshot,
     ControlEvent,
     DepthStreamVenue,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -34,6 +35,7 @@ from seqkern.venues.base import (
     VenueEndpoints,
     VenueMessageError,
     streams_by_channel,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_COINBASE
 from seqkern.venues.kraken.venue import rfc3339_ns
@@ -54,7 +56,7 @@ def coinbase_symbol(symbol: str) -> str:
     return separated_symbol(symbol, sep="-", what="Coinbase product id (BASE-QUOTE)")
 
 
-class CoinbaseSpot(DepthStreamVenue):
+class CoinbaseSpot(InStreamSnapshot, DepthStreamVenue):
     name = "coinbase"
     venue_id = VENUE_COINBASE
     instrument_type = InstrumentType.SPOT
@@ -70,8 +72,7 @@ class CoinbaseSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return coinbase_symbol(symbol)
+    venue_symbol = staticmethod(coinbase_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/api/v3/brokerage/market/products", {"product_type": "SPOT"}, (("PUBLIC", 1),))
@@ -94,9 +95,6 @@ class CoinbaseSpot(DepthStreamVenue):
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"level2:{venue_symbol}", f"market_trades:{venue_symbol}"]
-
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
 
     @staticmethod
     def _frame(kind: str, channel: str, products: list[str]) -> bytes:
@@ -135,12 +133,6 @@ class CoinbaseSpot(DepthStreamVenue):
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Coinbase product_book: {exc}") from None
 
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # the REST book has no sequence to bridge (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
-
     def parse_market_message(self, obj: Any, ts_recv_ns: int
                              ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
         if not isinstance(obj, dict):
@@ -158,7 +150,7 @@ class CoinbaseSpot(DepthStreamVenue):
                                                  Side.BUY if t["side"] == "BUY" else Side.SELL,
                                                  int(tid) if tid.isdigit() else 0, rfc3339_ns(t.get("time", "")),
                                                  ts_recv_ns))
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if ch == "subscriptions":
                 return ControlEvent("ack", orjson.dumps(obj["events"][0].get("subscriptions", {})).decode())
             if obj.get("type") == "error":

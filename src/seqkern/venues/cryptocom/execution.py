@@ -43,6 +43,7 @@ from seqkern.venues.base import (
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
 from seqkern.venues.cryptocom.auth import signature
 from seqkern.venues.cryptocom.venue import BATCH_MAX
+from seqkern.venues.user_stream import UserEventFeed
 from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.cryptocom")
@@ -82,7 +83,7 @@ def parse_user_push(obj: dict[str, Any], ts_recv_ns: int) -> list[FillEvent | Or
     return out
 
 
-class CryptocomUserTransport(OrderTransport):
+class CryptocomUserTransport(UserEventFeed, OrderTransport):
     """One authenticated user websocket; requests matched by id; pushes share the connection."""
 
     amend_mode = AmendMode.NATIVE_ATOMIC
@@ -136,12 +137,8 @@ class CryptocomUserTransport(OrderTransport):
         self._pending.fail_all("Crypto.com user websocket closed before the response")
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.unparsable += 1
-            return
-        if not isinstance(obj, dict):
+        obj = self._json_object(payload)
+        if obj is None:
             return
         method = obj.get("method")
         if method == "public/heartbeat" and self._ws is not None:
@@ -149,17 +146,7 @@ class CryptocomUserTransport(OrderTransport):
             return
         rid = obj.get("id")
         if rid == -1 and method == "subscribe":
-            if self._on_user is None:
-                return
-            try:
-                events = parse_user_push(obj, ts_recv_ns)
-            except VenueMessageError as exc:
-                self.unparsable += 1
-                log.warning("%s", exc)
-                return
-            for ev in events:
-                self.user_events += 1
-                self._on_user(ev)
+            self._hand_over(parse_user_push, obj, ts_recv_ns, log)
             return
         if isinstance(rid, int):
             self._pending.resolve(rid, obj)

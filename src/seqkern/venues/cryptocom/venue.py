@@ -9,7 +9,6 @@ The server's ``public/heartbeat`` must be answered with ``public/respond-heartbe
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -33,6 +32,7 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_CRYPTOCOM
 from seqkern.venues.rest_levels import book_levels
@@ -77,8 +77,7 @@ class CryptocomSpot(OpFrameVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return cryptocom_symbol(symbol)
+    venue_symbol = staticmethod(cryptocom_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/public/get-instruments", {}, (("PUBLIC", 1),))
@@ -101,9 +100,6 @@ class CryptocomSpot(OpFrameVenue):
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"book.{venue_symbol}.{self.book_depth}", f"trade.{venue_symbol}"]
-
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
 
     def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
         params: dict[str, Any] = {"channels": streams}
@@ -147,7 +143,7 @@ class CryptocomSpot(OpFrameVenue):
                                      Side.BUY if t["s"] == "BUY" else Side.SELL,
                                      int(str(t["d"])) if str(t["d"]).isdigit() else 0, int(t["t"]) * 1_000_000,
                                      ts_recv_ns) for t in res["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if method in ("subscribe", "unsubscribe") and obj.get("id", -1) != -1:
                 return ControlEvent("ack", str(obj.get("id")))
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:

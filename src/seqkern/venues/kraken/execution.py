@@ -45,6 +45,7 @@ from seqkern.venues.base import (
 )
 from seqkern.venues.kraken.auth import NonceSource, rest_signature
 from seqkern.venues.kraken.venue import BATCH_MAX, BATCH_MIN, rfc3339_ns
+from seqkern.venues.user_stream import UserEventFeed
 from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.kraken")
@@ -106,7 +107,7 @@ def parse_execution(item: dict[str, Any], ts_recv_ns: int) -> list[FillEvent | O
         raise VenueMessageError(f"unreadable Kraken execution: {exc}") from None
 
 
-class KrakenWsTransport(OrderTransport):
+class KrakenWsTransport(UserEventFeed, OrderTransport):
     """Order entry and executions on one authenticated websocket; responses matched by req_id."""
 
     amend_mode = AmendMode.NATIVE_ATOMIC
@@ -179,15 +180,7 @@ class KrakenWsTransport(OrderTransport):
             if self._on_user is None:
                 return
             for item in obj.get("data") or []:
-                try:
-                    events = parse_execution(item, ts_recv_ns)
-                except VenueMessageError as exc:
-                    self.unparsable += 1
-                    log.warning("%s", exc)
-                    continue
-                for ev in events:
-                    self.user_events += 1
-                    self._on_user(ev)
+                self._hand_over(parse_execution, item, ts_recv_ns, log)
             return
         rid = obj.get("req_id")
         if isinstance(rid, int):

@@ -19,6 +19,7 @@ from seqkern.venues.base import (
     BookSnapshot,
     ControlEvent,
     DepthStreamVenue,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -31,6 +32,7 @@ from seqkern.venues.base import (
     VenueEndpoints,
     VenueMessageError,
     streams_by_channel,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_KRAKEN
 from seqkern.venues.rest_levels import book_levels
@@ -80,7 +82,7 @@ def _decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-class KrakenSpot(DepthStreamVenue):
+class KrakenSpot(InStreamSnapshot, DepthStreamVenue):
     name = "kraken"
     venue_id = VENUE_KRAKEN
     instrument_type = InstrumentType.SPOT
@@ -106,8 +108,7 @@ class KrakenSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return kraken_symbol(symbol)
+    venue_symbol = staticmethod(kraken_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/0/public/AssetPairs", {}, (("PUBLIC", 1),))
@@ -138,9 +139,6 @@ class KrakenSpot(DepthStreamVenue):
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"book:{venue_symbol}", f"trade:{venue_symbol}"]
-
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
 
     def _params(self, channel: str, symbols: list[str]) -> dict[str, Any]:
         if channel == "book":
@@ -184,12 +182,6 @@ class KrakenSpot(DepthStreamVenue):
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Kraken Depth: {exc}") from None
 
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # no ids: the REST book cannot be bridged to the stream (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
-
     # ---- other public messages ---------------------------------------------------------------
 
     def parse_market_message(self, obj: Any, ts_recv_ns: int
@@ -204,7 +196,7 @@ class KrakenSpot(DepthStreamVenue):
                 trades = [TradeEvent(t["symbol"], parse_px(str(t["price"])), parse_qty(str(t["qty"])),
                                      Side.BUY if t["side"] == "buy" else Side.SELL, int(t["trade_id"]),
                                      rfc3339_ns(t.get("timestamp", "")), ts_recv_ns) for t in obj["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if ch in ("heartbeat", "status", "book"):
                 return None
             method = obj.get("method")
