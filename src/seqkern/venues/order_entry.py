@@ -1,4 +1,5 @@
-"""Order-entry pieces the CEX adapters share: venue codes to kernel enums, order identifiers, refusals.
+"""Order-entry pieces the CEX adapters share: venue codes to kernel enums, order identifiers,
+refusals, venue answers, and an order's queried trades as fills.
 
 Each venue passes its own spellings (field names, code tables, error codes) as data; the rules
 here are the ones the venues have in common.
@@ -6,12 +7,12 @@ here are the ones the venues have in common.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
 
-from seqkern.venues.base import OrderResult, VenueMessageError, VenueRejected
+from seqkern.venues.base import FillEvent, OrderResult, Side, VenueMessageError, VenueRejected
 
 T = TypeVar("T")
 
@@ -49,3 +50,30 @@ def answer_object(body: bytes | str, what: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise VenueMessageError(f"{what}: unexpected answer")
     return obj
+
+
+FillFields = tuple[int, int, str, str, bool, int, int]
+"""One trade row read by a venue: (qty_1e8, px_1e9, fee, fee asset, maker, trade id, ts_event_ns)."""
+
+
+def order_fills(rows: Sequence[Any], *, order: tuple[str, int | str, str, Side], sort_key: Callable[[Any], Any],
+                is_mine: Callable[[Any], bool], read: Callable[[Any], FillFields], what: str,
+                now_ns: int) -> list[FillEvent]:
+    """An order's trades as the venue lists them (queried for reconciliation), oldest first by
+    ``sort_key``, with the cumulative quantity: ``order`` = (venue symbol, venue order id, client
+    order id, side); ``is_mine`` keeps the order's own trades; a row the venue wrote wrongly is
+    VenueMessageError(``what``: unreadable answer)."""
+    venue_symbol, oid, cid, side = order
+    fills: list[FillEvent] = []
+    cum = 0
+    try:
+        for r in sorted(rows, key=sort_key):
+            if not is_mine(r):
+                continue
+            qty, px, fee, fee_asset, maker, trade_id, ts_ns = read(r)
+            cum += qty
+            fills.append(FillEvent(venue_symbol, oid, cid, side, px, qty, cum, fee, fee_asset, maker, trade_id,
+                                   ts_ns, now_ns))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VenueMessageError(f"{what}: unreadable answer ({exc})") from None
+    return fills

@@ -34,7 +34,6 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     CexCredentials,
-    FillEvent,
     OrderQuery,
     OrderRequest,
     OrderResult,
@@ -51,7 +50,7 @@ from seqkern.venues.base import (
 from seqkern.venues.binance import constants as C
 from seqkern.venues.binance.auth import BinanceSigner
 from seqkern.venues.binance.parsing import order_status, parse_user_event
-from seqkern.venues.order_entry import order_ident, rejected
+from seqkern.venues.order_entry import order_fills, order_ident, rejected
 from seqkern.venues.ws_session import PendingReplies, stop_task
 
 log = logging.getLogger("seqkern.venues.binance")
@@ -408,23 +407,15 @@ class BinanceWsApiTransport(OrderTransport):
             except (KeyError, TypeError, ValueError) as exc:
                 raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
         cid = str(r.get("clientOrderId", ""))
-        fills: list[FillEvent] = []
-        cum = 0
-        now = time.time_ns()
-        try:
-            for t in sorted(rows, key=lambda t: int(t["id"])):
-                if int(t["orderId"]) != oid:
-                    continue
-                q = parse_qty(t["qty"])
-                cum += q
-                fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(t["price"]), q, cum,
-                                       str(t.get("commission", "0")), str(t.get("commissionAsset", "")),
-                                       bool(t["maker"] if self.futures else t["isMaker"]), int(t["id"]),
-                                       int(t.get("time", 0)) * 1_000_000, now))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
+        fills = order_fills(
+            rows, order=(venue_symbol, oid, cid, side), sort_key=lambda t: int(t["id"]),
+            is_mine=lambda t: int(t["orderId"]) == oid,
+            read=lambda t: (parse_qty(t["qty"]), parse_px(t["price"]), str(t.get("commission", "0")),
+                            str(t.get("commissionAsset", "")), bool(t["maker"] if self.futures else t["isMaker"]),
+                            int(t["id"]), int(t.get("time", 0)) * 1_000_000),
+            what="order trades", now_ns=time.time_ns())
         if not avg and fills:
-            avg = sum(f.px_1e9 * f.qty_1e8 for f in fills) // max(cum, 1)
+            avg = sum(f.px_1e9 * f.qty_1e8 for f in fills) // max(fills[-1].cum_qty_1e8, 1)
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
                           fills[-1].px_1e9 if fills else 0, tuple(fills))
 

@@ -41,7 +41,7 @@ from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import BybitSigner
 from seqkern.venues.bybit.parsing import exec_id, order_status, parse_private_push
 from seqkern.venues.credentials import CexCredentials
-from seqkern.venues.order_entry import answer_object, order_ident
+from seqkern.venues.order_entry import answer_object, order_fills, order_ident
 from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.bybit")
@@ -226,20 +226,12 @@ class BybitWsTransport(WsOrderTransport):
                 cursor = str(ex.get("nextPageCursor") or "")
                 if not cursor:
                     break
-            now = time.time_ns()
-            try:
-                rows = sorted(execs, key=lambda r: (int(r["execTime"]), r.get("seq", 0)))
-                cum = 0
-                for r in rows:
-                    if str(r["orderId"]) != oid or r.get("execType", "Trade") != "Trade":
-                        continue
-                    q = parse_qty(r["execQty"])
-                    cum += q
-                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["execPrice"]), q, cum,
-                                           str(r.get("execFee", "0")), str(r.get("feeCurrency", "")),
-                                           bool(r.get("isMaker")), exec_id(r["execId"], r.get("seq", 0)),
-                                           int(r["execTime"]) * 1_000_000, now))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise VenueMessageError(f"Bybit executions query: unreadable answer ({exc})") from None
+            fills = order_fills(
+                execs, order=(venue_symbol, oid, cid, side), sort_key=lambda r: (int(r["execTime"]), r.get("seq", 0)),
+                is_mine=lambda r: str(r["orderId"]) == oid and r.get("execType", "Trade") == "Trade",
+                read=lambda r: (parse_qty(r["execQty"]), parse_px(r["execPrice"]), str(r.get("execFee", "0")),
+                                str(r.get("feeCurrency", "")), bool(r.get("isMaker")),
+                                exec_id(r["execId"], r.get("seq", 0)), int(r["execTime"]) * 1_000_000),
+                what="Bybit executions query", now_ns=time.time_ns())
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
                           fills[-1].px_1e9 if fills else 0, tuple(fills))

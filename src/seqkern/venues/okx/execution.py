@@ -41,7 +41,7 @@ from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
 from seqkern.venues.okx.parsing import order_state, parse_inst_id_codes, parse_orders_push
-from seqkern.venues.order_entry import answer_object, order_ident
+from seqkern.venues.order_entry import answer_object, order_fills, order_ident
 from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.okx")
@@ -244,18 +244,11 @@ class OkxWsTransport(WsOrderTransport):
                 after = str(page[-1].get("billId", ""))
                 if not after:
                     raise VenueMessageError("OKX fills query: a full page without billId")
-            try:
-                rows = sorted(page_rows, key=lambda r: int(r["tradeId"]))
-                cum = 0
-                for r in rows:
-                    if str(r["ordId"]) != oid:
-                        continue
-                    fq = parse_qty(r["fillSz"])
-                    cum += fq
-                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["fillPx"]), fq, cum,
-                                           str(r.get("fee", "0")), str(r.get("feeCcy", "")),
-                                           r.get("execType") == "M", int(r["tradeId"]),
-                                           int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000, now))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise VenueMessageError(f"OKX fills query: unreadable answer ({exc})") from None
+            fills = order_fills(
+                page_rows, order=(venue_symbol, oid, cid, side), sort_key=lambda r: int(r["tradeId"]),
+                is_mine=lambda r: str(r["ordId"]) == oid,
+                read=lambda r: (parse_qty(r["fillSz"]), parse_px(r["fillPx"]), str(r.get("fee", "0")),
+                                str(r.get("feeCcy", "")), r.get("execType") == "M", int(r["tradeId"]),
+                                int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000),
+                what="OKX fills query", now_ns=now)
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg, last, tuple(fills))
