@@ -390,9 +390,10 @@ class DepthStreamVenue(CexVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         """Stream names for one symbol (depth first)."""
 
-    @abstractmethod
     def market_ws_url(self, streams: Sequence[str]) -> str:
-        """URL of one market-data connection carrying ``streams``."""
+        """URL of one market-data connection carrying ``streams`` (default: the market_ws endpoint
+        itself, whatever the streams)."""
+        return self.endpoints.market_ws
 
     @abstractmethod
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
@@ -428,6 +429,52 @@ class DepthStreamVenue(CexVenue):
     @abstractmethod
     def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
         """Whether a buffered event is entirely covered by the snapshot (dropped on replay)."""
+
+
+class InStreamSnapshot:
+    """For a DepthStreamVenue whose books are synced by the snapshot the stream sends: its REST book
+    has no sequence id to bridge to the stream (tools only, never used for sync)."""
+
+    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
+        return True
+
+    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
+        return False
+
+
+def trade_records(trades: list[TradeEvent]) -> TradeEvent | list[TradeEvent] | None:
+    """A message's trades as ``parse_market_message`` returns them: the one record, a list of several, or None."""
+    return trades[0] if len(trades) == 1 else (trades or None)
+
+
+class OpFrameVenue(DepthStreamVenue):
+    """A depth-stream venue whose subscribe and unsubscribe frames differ only by the op: streams go
+    ``limits.args_per_request`` to a frame, the frames numbered from the request id."""
+
+    @abstractmethod
+    def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
+        """One frame of ``op`` ("subscribe" or "unsubscribe") for ``streams``."""
+
+    def _op_frames(self, op: str, streams: Sequence[str], req_id: int) -> list[bytes]:
+        n = self.limits.args_per_request
+        return [self.op_frame(op, list(streams[i:i + n]), req_id + k)
+                for k, i in enumerate(range(0, len(streams), n))]
+
+    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        return self._op_frames("subscribe", streams, req_id)
+
+    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
+        # RESUBSCRIBE venues: a new subscription starts with a snapshot, so resync = unsubscribe + subscribe
+        return self._op_frames("unsubscribe", streams, req_id)
+
+
+def streams_by_channel(streams: Sequence[str]) -> dict[str, list[str]]:
+    """"channel:symbol" stream names -> the symbols of each channel, channels in first-seen order."""
+    by_channel: dict[str, list[str]] = {}
+    for s in streams:
+        ch, sym = s.split(":", 1)
+        by_channel.setdefault(ch, []).append(sym)
+    return by_channel
 
 
 class OpenOrders:
@@ -488,10 +535,12 @@ class OrderTransport(ABC):
                     new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
         """Change price and/or quantity; ``AmendResult.mode`` says native or cancel-replace."""
 
-    @abstractmethod
     async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                        client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        """Reduce quantity keeping queue priority where the venue can."""
+        """Reduce quantity keeping queue priority where the venue can. By default an amend of the
+        quantity alone; a venue with its own decrease (or its own rules) overrides this."""
+        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
+                                new_qty_1e8=new_qty_1e8)
 
     @abstractmethod
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult: ...

@@ -23,11 +23,20 @@ def opt_qty(text: str) -> int:
     return parse_qty(text) if text else 0
 
 
-def level_arrays(rows: Any) -> tuple[np.ndarray, np.ndarray]:
-    """[[price, size, ...], ...] decimal strings -> (px_1e9, qty_1e8) int64 arrays."""
+def level_arrays(rows: Any, px_key: int | str = 0, qty_key: int | str = 1) -> tuple[np.ndarray, np.ndarray]:
+    """[[price, size, ...], ...] decimal strings (or objects with ``px_key`` / ``qty_key`` fields)
+    -> (px_1e9, qty_1e8) int64 arrays."""
     px = np.empty(len(rows), dtype=np.int64)
     qty = np.empty(len(rows), dtype=np.int64)
     for i, row in enumerate(rows):
-        px[i] = parse_px(row[0])
-        qty[i] = parse_qty(row[1])
+        px[i] = parse_px(row[px_key])
+        qty[i] = parse_qty(row[qty_key])
     return px, qty
+
+
+def book_levels(bids: Any, asks: Any, px_key: int | str = 0,
+                qty_key: int | str = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both sides of a REST book -> (bid px, bid qty, ask px, ask qty), the BookSnapshot order."""
+    bp, bq = level_arrays(bids, px_key, qty_key)
+    ap, aq = level_arrays(asks, px_key, qty_key)
+    return bp, bq, ap, aq

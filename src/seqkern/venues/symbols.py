@@ -413,3 +413,26 @@ def route_venues(
         if others:
             hint = f"; listed quotes for {base}: {', '.join(others)} (quotes are never converted)"
     raise NoRoutableVenue(f"no venue lists {symbol}{hint}")
+
+
+def joined_symbol(symbol: str, *, drop: str, max_len: int, what: str) -> str:
+    """A canonical pair written as one word (e.g. "BTC-USDT" -> "BTCUSDT"): the ``drop`` separators
+    removed, then 5 to ``max_len`` letters and digits, else UnknownSymbol("not a <what>")."""
+    s = symbol.strip().upper()
+    for sep in drop:
+        s = s.replace(sep, "")
+    if not s.isalnum() or not (5 <= len(s) <= max_len):
+        raise UnknownSymbol(f"not a {what}: {symbol!r}")
+    return s
+
+
+def separated_symbol(symbol: str, *, sep: str, what: str) -> str:
+    """A canonical pair with the venue's separator (e.g. "BTC/USDT" -> "BTC_USDT"): any of - / _
+    becomes ``sep``; BASE and QUOTE must be letters and digits, else UnknownSymbol("not a <what>")."""
+    s = symbol.strip().upper()
+    for other in "-/_":
+        s = s.replace(other, sep)
+    base, found, quote = s.partition(sep)
+    if not found or not base.isalnum() or not quote.isalnum():
+        raise UnknownSymbol(f"not a {what}: {symbol!r}")
+    return f"{base}{sep}{quote}"

@@ -1,31 +1,85 @@
 """A logged-in venue websocket for order entry and private pushes (OKX, Bybit): login, requests
-correlated by id, pushes to a handler, application-level keepalive, reconnect with re-login."""
+correlated by id, pushes to a handler, application-level keepalive, reconnect with re-login; the
+order operations of a transport on such a session; and the request-reply book every venue
+websocket that answers requests by id keeps (Binance, Kraken, Crypto.com too)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from seqkern._fixed import format_px, format_qty
 from seqkern.edge.backoff import Backoff
 from seqkern.edge.ws import WsConnectError, WsConnection
 from seqkern.venues.base import (
+    AmendResult,
+    BatchResult,
     OpenOrders,
     OrderRequest,
+    OrderResult,
     OrderStatus,
     OrderTransport,
     OrderUpdate,
+    Side,
     UserEventHandler,
     VenueMessageError,
     VenueRejected,
     VenueUnavailable,
 )
+from seqkern.venues.order_entry import rejected
 
 log = logging.getLogger("seqkern.venues.ws_session")
+
+class PendingReplies:
+    """Requests sent on one websocket and waiting for the reply that carries their id."""
+
+    def __init__(self) -> None:
+        self._futs: dict[Any, asyncio.Future[Any]] = {}
+
+    async def ask(self, rid: Any, send: Callable[[], None], timeout_s: float, timeout_msg: str) -> Any:
+        """Register ``rid``, ``send()`` the request and wait for its reply; no reply within
+        ``timeout_s`` is VenueUnavailable(``timeout_msg``)."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._futs[rid] = fut
+        try:
+            send()
+        except BaseException:
+            self._futs.pop(rid, None)
+            raise
+        try:
+            return await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            self._futs.pop(rid, None)
+            raise VenueUnavailable(timeout_msg) from None
+
+    def resolve(self, rid: Any, reply: Any) -> None:
+        """The reply to ``rid`` arrived (ignored when nobody waits for it)."""
+        fut = self._futs.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(reply)
+
+    def fail_all(self, message: str) -> None:
+        """The connection closed: every waiting request gets VenueUnavailable(``message``)."""
+        for fut in self._futs.values():
+            if not fut.done():
+                fut.set_exception(VenueUnavailable(message))
+        self._futs.clear()
+
+
+async def stop_task(task: asyncio.Task | None) -> None:
+    """Cancel a background task (a reader, a keepalive) and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
 
 Classify = Callable[[Any], tuple[str, str | None]]
 """obj -> (kind, id): kind "login" (id = error code or None when ok), "response" (id = request
@@ -48,7 +102,7 @@ class WsSession:
         self.request_timeout_s = request_timeout_s
         self.login_timeout_s = login_timeout_s
         self._ws: WsConnection | None = None
-        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._pending = PendingReplies()
         self._login_fut: asyncio.Future[str | None] | None = None
         self._after_login: list[bytes] = []     # frames re-sent after every (re)login (subscriptions)
         self._lock = asyncio.Lock()
@@ -111,19 +165,13 @@ class WsSession:
 
     async def request(self, rid: str, frame: bytes) -> Any:
         await self.connect()
-        assert self._ws is not None
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
+        ws = self._ws
+        assert ws is not None
         try:
-            self._ws.send_text(frame)
+            return await self._pending.ask(rid, lambda: ws.send_text(frame), self.request_timeout_s,
+                                           f"{self.name}: no response to {rid} within {self.request_timeout_s}s")
         except WsConnectError as exc:
-            self._pending.pop(rid, None)
             raise VenueUnavailable(f"{self.name}: {exc}") from None
-        try:
-            return await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(rid, None)
-            raise VenueUnavailable(f"{self.name}: no response to {rid} within {self.request_timeout_s}s") from None
 
     # ---- callbacks ----------------------------------------------------------------------------
 
@@ -146,17 +194,12 @@ class WsSession:
             if self._login_fut is not None and not self._login_fut.done():
                 self._login_fut.set_result(ident)
         elif kind == "response":
-            fut = self._pending.pop(str(ident), None)
-            if fut is not None and not fut.done():
-                fut.set_result(obj)
+            self._pending.resolve(str(ident), obj)
         elif kind == "push":
             self._on_push(obj, ts_recv_ns)
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable(f"{self.name}: connection closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all(f"{self.name}: connection closed before the response")
 
     async def _keepalive(self) -> None:
         while not self._closing:
@@ -224,3 +267,96 @@ class WsOrderTransport(OrderTransport):
     def open_order(self, *, venue_order_id: int | str | None = None,
                    client_order_id: str = "") -> OrderRequest | None:
         return self._open.get(venue_order_id, client_order_id)
+
+    # ---- order operations: one order per op, amended in place --------------------------------------
+    # A venue declares its op names, the amend fields and its code for a missing parameter, and
+    # supplies the frames and the reading of answers (OKX, Bybit).
+
+    place_op: str
+    cancel_op: str
+    amend_op: str
+    amend_qty_key: str          # the amend's field for the new total quantity
+    amend_px_key: str
+    missing_param_code: int | str
+
+    @abstractmethod
+    async def _order_op(self, op: str, args: dict[str, Any]) -> Any:
+        """Send ``op`` for one order (``args``) and return the venue's answer; refusals raise VenueRejected."""
+
+    @abstractmethod
+    def _order_args(self, req: OrderRequest) -> dict[str, Any]:
+        """The venue's fields for a new order (refusals before sending raise VenueRejected)."""
+
+    @abstractmethod
+    def _ident(self, venue_symbol: str, venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
+        """The venue's fields naming an existing order."""
+
+    @abstractmethod
+    def _op_result(self, venue_symbol: str, resp: Any, status: OrderStatus, cid: str) -> OrderResult:
+        """The answer to a single-order op as an OrderResult with ``status`` when accepted."""
+
+    @abstractmethod
+    async def _batch_op(self, chunk: Sequence[OrderRequest]) -> Any:
+        """Send one native batch (at most ``max_batch`` orders) and return the venue's answer."""
+
+    @abstractmethod
+    def _batch_result(self, resp: Any, k: int, req: OrderRequest) -> OrderResult:
+        """The ``k``-th order's result in a batch answer."""
+
+    async def place(self, req: OrderRequest) -> OrderResult:
+        try:
+            resp = await self._order_op(self.place_op, self._order_args(req))
+        except VenueRejected as exc:
+            return rejected(req.venue_symbol, req.client_order_id, exc)
+        res = self._op_result(req.venue_symbol, resp, OrderStatus.NEW, req.client_order_id)
+        self._open.remember(req, res)
+        return res
+
+    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                     client_order_id: str = "") -> OrderResult:
+        try:
+            resp = await self._order_op(self.cancel_op, self._ident(venue_symbol, venue_order_id, client_order_id))
+        except VenueRejected as exc:
+            return rejected(venue_symbol, client_order_id, exc)
+        res = self._op_result(venue_symbol, resp, OrderStatus.CANCELED, client_order_id)
+        if res.accepted:
+            self._open.forget(res.venue_order_id)
+        return res
+
+    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
+                    client_order_id: str = "", new_qty_1e8: int | None = None,
+                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
+        """In place, same order id; the new quantity is the new total (filled part included).
+        Queue priority on amend is not documented by these venues: not claimed."""
+        try:
+            a = self._ident(venue_symbol, venue_order_id, client_order_id)
+            if new_qty_1e8 is None and new_px_1e9 is None:
+                raise VenueRejected("amend needs a new quantity or price", venue_code=self.missing_param_code)
+            if new_qty_1e8 is not None:
+                a[self.amend_qty_key] = format_qty(new_qty_1e8)
+            if new_px_1e9 is not None:
+                a[self.amend_px_key] = format_px(new_px_1e9)
+            resp = await self._order_op(self.amend_op, a)
+        except VenueRejected as exc:
+            return AmendResult(self.amend_mode, rejected(venue_symbol, client_order_id, exc))
+        res = self._op_result(venue_symbol, resp, OrderStatus.NEW, client_order_id)
+        if res.accepted:
+            self._open.amended(self._open.key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
+        return AmendResult(self.amend_mode, res)
+
+    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
+        """Native batches of ``max_batch``; larger batches go as several requests."""
+        out: list[OrderResult] = []
+        n = self.max_batch
+        for i in range(0, len(reqs), n):
+            chunk = reqs[i:i + n]
+            try:
+                resp = await self._batch_op(chunk)
+            except VenueRejected as exc:
+                out.extend(rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
+                continue
+            for k, r in enumerate(chunk):
+                res = self._batch_result(resp, k, r)
+                self._open.remember(r, res)
+                out.append(res)
+        return BatchResult(self.batch_mode, tuple(out), n)

@@ -15,7 +15,6 @@ orders, processed concurrently with per-order results (NATIVE_BEST_EFFORT); user
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -35,7 +34,6 @@ from seqkern.venues.base import (
     BatchMode,
     BatchResult,
     CexCredentials,
-    FillEvent,
     OrderQuery,
     OrderRequest,
     OrderResult,
@@ -52,6 +50,8 @@ from seqkern.venues.base import (
 from seqkern.venues.binance import constants as C
 from seqkern.venues.binance.auth import BinanceSigner
 from seqkern.venues.binance.parsing import order_status, parse_user_event
+from seqkern.venues.order_entry import order_fills, order_ident, rejected
+from seqkern.venues.ws_session import PendingReplies, stop_task
 
 log = logging.getLogger("seqkern.venues.binance")
 
@@ -85,7 +85,7 @@ class BinanceWsApiTransport(OrderTransport):
         self.batch_mode = BatchMode.NATIVE_BEST_EFFORT if futures else BatchMode.SERIAL
         self.max_batch = C.USDM_BATCH_MAX if futures else 1
         self._ws: WsConnection | None = None
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending = PendingReplies()
         self._ids = itertools.count(1)
         self._on_user: UserEventHandler | None = None
         self._private: WsConnection | None = None
@@ -118,24 +118,15 @@ class BinanceWsApiTransport(OrderTransport):
 
     async def close(self) -> None:
         self._closing = True
-        if self._revive:
-            self._revive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._revive
-        if self._private_task:
-            self._private_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._private_task
+        await stop_task(self._revive)
+        await stop_task(self._private_task)
         if self._private:
             await self._private.close()
         if self._ws:
             await self._ws.close()
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable("WS API connection closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all("WS API connection closed before the response")
         if not self._closing and self._user_subscribed and not self.futures and self._revive is None:
             # the spot user stream lives on this session: bring it back without waiting for an order
             self._revive = asyncio.get_running_loop().create_task(self._revive_session())
@@ -164,9 +155,8 @@ class BinanceWsApiTransport(OrderTransport):
             self._user_event(obj, ts_recv_ns)
             return
         rid = obj.get("id") if isinstance(obj, dict) else None
-        fut = self._pending.pop(str(rid), None) if rid is not None else None
-        if fut is not None and not fut.done():
-            fut.set_result(obj)
+        if rid is not None:
+            self._pending.resolve(str(rid), obj)
 
     def _on_private_message(self, payload: memoryview, ts_recv_ns: int) -> None:
         try:
@@ -192,7 +182,8 @@ class BinanceWsApiTransport(OrderTransport):
 
     async def _call(self, method: str, params: dict[str, Any] | None, *, signed: bool) -> Any:
         await self.connect()
-        assert self._ws is not None
+        ws = self._ws
+        assert ws is not None
         rid = f"sk{next(self._ids)}"
         p = dict(params or {})
         if signed:
@@ -202,14 +193,8 @@ class BinanceWsApiTransport(OrderTransport):
         frame: dict[str, Any] = {"id": rid, "method": method}
         if p:
             frame["params"] = p
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
-        self._ws.send_text(orjson.dumps(frame))
-        try:
-            resp = await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(rid, None)
-            raise VenueUnavailable(f"{method}: no response within {self.request_timeout_s}s") from None
+        resp = await self._pending.ask(rid, lambda: ws.send_text(orjson.dumps(frame)), self.request_timeout_s,
+                                       f"{method}: no response within {self.request_timeout_s}s")
         if "error" in resp:
             err = resp["error"] or {}
             raise VenueRejected(f"{method}: {err.get('msg', err)}", venue_code=err.get("code"),
@@ -243,10 +228,6 @@ class BinanceWsApiTransport(OrderTransport):
             parse_qty(r.get("executedQty", "0")))
         return res
 
-    @staticmethod
-    def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
-        return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
-
     def _remember(self, req: OrderRequest, res: OrderResult) -> None:
         if res.accepted and res.venue_order_id is not None:
             self._known[res.venue_order_id] = _Known(req.venue_symbol, req.side, req.px_1e9, req.qty_1e8,
@@ -256,18 +237,15 @@ class BinanceWsApiTransport(OrderTransport):
         try:
             r = await self._call("order.place", self._order_params(req), signed=True)
         except VenueRejected as exc:
-            return self._rejected(req.venue_symbol, req.client_order_id, exc)
+            return rejected(req.venue_symbol, req.client_order_id, exc)
         res = self._result(req.venue_symbol, r)
         self._remember(req, res)
         return res
 
     @staticmethod
     def _ident(venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
-        if venue_order_id is not None:
-            return {"orderId": venue_order_id}
-        if client_order_id:
-            return {"origClientOrderId": client_order_id}
-        raise VenueRejected("an order id or a client order id is required")
+        return order_ident(venue_order_id, client_order_id, id_key="orderId", cid_key="origClientOrderId",
+                           id_as_text=False)
 
     async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                      client_order_id: str = "") -> OrderResult:
@@ -275,7 +253,7 @@ class BinanceWsApiTransport(OrderTransport):
         try:
             r = await self._call("order.cancel", p, signed=True)
         except VenueRejected as exc:
-            return self._rejected(venue_symbol, client_order_id, exc)
+            return rejected(venue_symbol, client_order_id, exc)
         if r.get("orderId") is not None:
             self._known.pop(r["orderId"], None)
         return self._result(venue_symbol, r)
@@ -311,7 +289,7 @@ class BinanceWsApiTransport(OrderTransport):
         try:
             r = await self._call("order.amend.keepPriority", p, signed=True)
         except VenueRejected as exc:
-            return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
+            return AmendResult(AmendMode.NATIVE_ATOMIC, rejected(venue_symbol, client_order_id, exc))
         o = r["amendedOrder"]
         res = OrderResult(True, venue_symbol, o.get("clientOrderId", ""), o["orderId"], order_status(o["status"]),
                           parse_qty(o.get("executedQty", "0")))
@@ -327,7 +305,7 @@ class BinanceWsApiTransport(OrderTransport):
         oid, known = self._lookup(venue_order_id, client_order_id)
         if known is None and (side is None or new_qty_1e8 is None or new_px_1e9 is None):
             rej = VenueRejected("amend of an order this edge did not place needs side, quantity and price")
-            return AmendResult(self.amend_mode, self._rejected(venue_symbol, client_order_id, rej))
+            return AmendResult(self.amend_mode, rejected(venue_symbol, client_order_id, rej))
         side = side or known.side  # type: ignore[union-attr]
         qty = new_qty_1e8 if new_qty_1e8 is not None else known.qty_1e8  # type: ignore[union-attr]
         px = new_px_1e9 if new_px_1e9 is not None else known.px_1e9  # type: ignore[union-attr]
@@ -337,7 +315,7 @@ class BinanceWsApiTransport(OrderTransport):
             try:
                 r = await self._call("order.modify", p, signed=True)
             except VenueRejected as exc:
-                return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
+                return AmendResult(AmendMode.NATIVE_ATOMIC, rejected(venue_symbol, client_order_id, exc))
             res = self._result(venue_symbol, r)
             if known is not None:
                 known.qty_1e8, known.px_1e9 = qty, px
@@ -367,7 +345,7 @@ class BinanceWsApiTransport(OrderTransport):
                 body = await self.rest.request(req, query=self.signer.sign_rest(params),
                                                headers={"X-MBX-APIKEY": self.signer.api_key})
             except VenueRejected as exc:
-                out.extend(self._rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
+                out.extend(rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
                 continue
             rows = orjson.loads(body)
             for r, row in zip(chunk, rows, strict=False):
@@ -429,23 +407,15 @@ class BinanceWsApiTransport(OrderTransport):
             except (KeyError, TypeError, ValueError) as exc:
                 raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
         cid = str(r.get("clientOrderId", ""))
-        fills: list[FillEvent] = []
-        cum = 0
-        now = time.time_ns()
-        try:
-            for t in sorted(rows, key=lambda t: int(t["id"])):
-                if int(t["orderId"]) != oid:
-                    continue
-                q = parse_qty(t["qty"])
-                cum += q
-                fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(t["price"]), q, cum,
-                                       str(t.get("commission", "0")), str(t.get("commissionAsset", "")),
-                                       bool(t["maker"] if self.futures else t["isMaker"]), int(t["id"]),
-                                       int(t.get("time", 0)) * 1_000_000, now))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VenueMessageError(f"order trades: unreadable answer ({exc})") from None
+        fills = order_fills(
+            rows, order=(venue_symbol, oid, cid, side), sort_key=lambda t: int(t["id"]),
+            is_mine=lambda t: int(t["orderId"]) == oid,
+            read=lambda t: (parse_qty(t["qty"]), parse_px(t["price"]), str(t.get("commission", "0")),
+                            str(t.get("commissionAsset", "")), bool(t["maker"] if self.futures else t["isMaker"]),
+                            int(t["id"]), int(t.get("time", 0)) * 1_000_000),
+            what="order trades", now_ns=time.time_ns())
         if not avg and fills:
-            avg = sum(f.px_1e9 * f.qty_1e8 for f in fills) // max(cum, 1)
+            avg = sum(f.px_1e9 * f.qty_1e8 for f in fills) // max(fills[-1].cum_qty_1e8, 1)
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
                           fills[-1].px_1e9 if fills else 0, tuple(fills))
 

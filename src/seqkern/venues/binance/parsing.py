@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
@@ -25,6 +24,8 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueMessageError,
 )
+from seqkern.venues.order_entry import enum_from
+from seqkern.venues.rest_levels import book_levels
 
 _MS = 1_000_000
 
@@ -41,34 +42,16 @@ _STATUS = {
 
 
 def order_status(text: str) -> OrderStatus:
-    try:
-        return _STATUS[text]
-    except KeyError:
-        raise VenueMessageError(f"unknown Binance order status {text!r}") from None
-
-
-def _levels(rows: Any, px_out: np.ndarray, qty_out: np.ndarray) -> int:
-    n = 0
-    for row in rows:
-        px_out[n] = parse_px(row[0])
-        qty_out[n] = parse_qty(row[1])
-        n += 1
-    return n
+    return enum_from(_STATUS, text, "Binance order status")
 
 
 def parse_depth_snapshot(body: bytes | str) -> BookSnapshot:
     """GET /api/v3/depth or /fapi/v1/depth response to a BookSnapshot."""
     try:
         obj = orjson.loads(body)
-        bids, asks = obj["bids"], obj["asks"]
-        bp = np.empty(len(bids), dtype=np.int64)
-        bq = np.empty(len(bids), dtype=np.int64)
-        ap = np.empty(len(asks), dtype=np.int64)
-        aq = np.empty(len(asks), dtype=np.int64)
-        _levels(bids, bp, bq)
-        _levels(asks, ap, aq)
+        levels = book_levels(obj["bids"], obj["asks"])
         ts = int(obj.get("E", 0)) * _MS
-        return BookSnapshot(int(obj["lastUpdateId"]), bp, bq, ap, aq, ts)
+        return BookSnapshot(int(obj["lastUpdateId"]), *levels, ts)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, FixedPointError) as exc:
         raise VenueMessageError(f"unreadable Binance depth snapshot: {exc}") from None
 

@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from seqkern._wire import FORMAT_BINANCE, FORMAT_BINANCE_USDM
-from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
-    BboEvent,
-    BookSnapshot,
-    ControlEvent,
-    DepthStreamVenue,
-    InstrumentInfo,
     InstrumentType,
+    OpFrameVenue,
     RestRequest,
     ResyncMethod,
-    TradeEvent,
     VenueEndpoints,
 )
 from seqkern.venues.binance import book, constants, parsing
+from seqkern.venues.symbols import joined_symbol
 
 
 def binance_symbol(symbol: str) -> str:
     """Canonical "BTC-USDT" (or already "BTCUSDT") to Binance's "BTCUSDT"."""
-    s = symbol.strip().upper().replace("-", "").replace("/", "")
-    if not s.isalnum() or not (5 <= len(s) <= 20):
-        raise UnknownSymbol(f"not a Binance symbol: {symbol!r}")
-    return s
+    return joined_symbol(symbol, drop="-/", max_len=20, what="Binance symbol")
 
 
-class BinanceSpot(DepthStreamVenue):
+class BinanceSpot(OpFrameVenue):
     name = "binance"
     venue_id = constants.VENUE_ID_BINANCE
     instrument_type = InstrumentType.SPOT
@@ -51,15 +42,13 @@ class BinanceSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return constants.SPOT_ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return binance_symbol(symbol)
+    venue_symbol = staticmethod(binance_symbol)
 
     def instruments_request(self) -> RestRequest:
         path = "/fapi/v1/exchangeInfo" if self.instrument_type is InstrumentType.PERP else "/api/v3/exchangeInfo"
         return RestRequest("GET", path, {}, self.rest_cost(path))
 
-    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]:
-        return parsing.parse_exchange_info(body)
+    parse_instruments = staticmethod(parsing.parse_exchange_info)
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         s = venue_symbol.lower()
@@ -69,31 +58,17 @@ class BinanceSpot(DepthStreamVenue):
         # combined endpoint with no streams in the URL; streams come by SUBSCRIBE frames
         return f"{self.endpoints.market_ws}/stream"
 
-    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [orjson.dumps({"method": "SUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
-                for k, i in enumerate(range(0, len(streams), n))]
-
-    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [orjson.dumps({"method": "UNSUBSCRIBE", "params": list(streams[i:i + n]), "id": req_id + k})
-                for k, i in enumerate(range(0, len(streams), n))]
+    def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
+        return orjson.dumps({"method": op.upper(), "params": streams, "id": req_id})
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/api/v3/depth", {"symbol": venue_symbol, "limit": self.snapshot_limit},
                            (("REQUEST_WEIGHT", constants.spot_depth_weight(self.snapshot_limit)),))
 
-    def parse_snapshot(self, body: bytes) -> BookSnapshot:
-        return parsing.parse_depth_snapshot(body)
-
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return book.spot_first_event_fits(snapshot_id, first_id, final_id)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return book.spot_event_is_stale(snapshot_id, final_id)
-
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
-        return parsing.parse_market_message(obj, ts_recv_ns)
+    parse_snapshot = staticmethod(parsing.parse_depth_snapshot)
+    first_event_fits = staticmethod(book.spot_first_event_fits)
+    event_is_stale = staticmethod(book.spot_event_is_stale)
+    parse_market_message = staticmethod(parsing.parse_market_message)
 
     def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
         return self.weights.get(path, (("REQUEST_WEIGHT", 1),))
@@ -134,8 +109,5 @@ class BinanceUsdm(BinanceSpot):
         return RestRequest("GET", "/fapi/v1/depth", {"symbol": venue_symbol, "limit": self.snapshot_limit},
                            (("REQUEST_WEIGHT", constants.usdm_depth_weight(self.snapshot_limit)),))
 
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return book.usdm_first_event_fits(snapshot_id, first_id, final_id)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return book.usdm_event_is_stale(snapshot_id, final_id)
+    first_event_fits = staticmethod(book.usdm_first_event_fits)
+    event_is_stale = staticmethod(book.usdm_event_is_stale)

@@ -46,6 +46,8 @@ from seqkern.venues.base import (
 from seqkern.venues.bitget.auth import login_args, rest_headers
 from seqkern.venues.bitget.venue import BATCH_MAX
 from seqkern.venues.credentials import CexPassphraseCredentials
+from seqkern.venues.user_stream import UserEventFeed
+from seqkern.venues.ws_session import stop_task
 
 log = logging.getLogger("seqkern.venues.bitget")
 
@@ -80,8 +82,8 @@ def parse_private_push(obj: dict[str, Any], ts_recv_ns: int) -> list[FillEvent |
     return out
 
 
-class BitgetRestTransport(OrderTransport):
-    amend_mode = AmendMode.CANCEL_REPLACE
+class BitgetRestTransport(UserEventFeed, OrderTransport):
+    amend_mode = AmendMode.CANCEL_REPLACE      # decrease too: no in-place decrease on spot (priority lost)
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = BATCH_MAX
 
@@ -108,10 +110,7 @@ class BitgetRestTransport(OrderTransport):
 
     async def close(self) -> None:
         self._closing = True
-        if self._ws_task is not None:
-            self._ws_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ws_task
+        await stop_task(self._ws_task)
         if self._ws is not None:
             await self._ws.close()
 
@@ -188,12 +187,6 @@ class BitgetRestTransport(OrderTransport):
         self._known[str(d["orderId"])] = new_px_1e9
         return AmendResult(AmendMode.CANCEL_REPLACE, r, keeps_priority=False, replaced_order_id=venue_order_id)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        """No in-place decrease on Bitget spot: cancel-replace at the order's price (priority lost)."""
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         results: dict[int, OrderResult] = {}
         by_symbol: dict[str, list[tuple[int, OrderRequest]]] = {}
@@ -260,12 +253,8 @@ class BitgetRestTransport(OrderTransport):
     def _on_private(self, payload: memoryview, ts_recv_ns: int) -> None:
         if payload == b"pong":
             return
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.unparsable += 1
-            return
-        if not isinstance(obj, dict):
+        obj = self._json_object(payload)
+        if obj is None:
             return
         ev = obj.get("event")
         if ev in ("login", "error") and self._login is not None and not self._login.done():
@@ -273,12 +262,4 @@ class BitgetRestTransport(OrderTransport):
             return
         if ev is not None or self._on_user is None:
             return
-        try:
-            events = parse_private_push(obj, ts_recv_ns)
-        except VenueMessageError as exc:
-            self.unparsable += 1
-            log.warning("%s", exc)
-            return
-        for e in events:
-            self.user_events += 1
-            self._on_user(e)
+        self._hand_over(parse_private_push, obj, ts_recv_ns, log)

@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import FORMAT_BITGET, RULE_INCREASING
-from seqkern.errors import FixedPointError, UnknownSymbol
+from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
     ControlEvent,
-    DepthStreamVenue,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
+    OpFrameVenue,
     PingRule,
     RateLimitPool,
     RestRequest,
@@ -33,8 +33,11 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_BITGET
+from seqkern.venues.rest_levels import book_levels
+from seqkern.venues.symbols import joined_symbol
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://ws.bitget.com/v2/ws/public",
@@ -48,13 +51,10 @@ BATCH_MAX = 50             # batch-orders / batch-cancel-replace-order: orderLis
 
 def bitget_symbol(symbol: str) -> str:
     """Canonical "BTC-USDT" (or "BTCUSDT") to Bitget's "BTCUSDT"."""
-    s = symbol.strip().upper().replace("-", "").replace("/", "").replace("_", "")
-    if not s.isalnum() or not (5 <= len(s) <= 24):
-        raise UnknownSymbol(f"not a Bitget spot symbol: {symbol!r}")
-    return s
+    return joined_symbol(symbol, drop="-/_", max_len=24, what="Bitget spot symbol")
 
 
-class BitgetSpot(DepthStreamVenue):
+class BitgetSpot(InStreamSnapshot, OpFrameVenue):
     name = "bitget"
     venue_id = VENUE_BITGET
     instrument_type = InstrumentType.SPOT
@@ -72,8 +72,7 @@ class BitgetSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return bitget_symbol(symbol)
+    venue_symbol = staticmethod(bitget_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/api/v2/spot/public/symbols", {}, (("PUBLIC", 1),))
@@ -97,22 +96,12 @@ class BitgetSpot(DepthStreamVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"books:{venue_symbol}", f"trade:{venue_symbol}"]
 
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
-
     @staticmethod
     def _args(streams: Sequence[str]) -> list[dict[str, str]]:
         return [{"instType": "SPOT", "channel": s.split(":", 1)[0], "instId": s.split(":", 1)[1]} for s in streams]
 
-    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [orjson.dumps({"op": "subscribe", "args": self._args(streams[i:i + n])})
-                for i in range(0, len(streams), n)]
-
-    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [orjson.dumps({"op": "unsubscribe", "args": self._args(streams[i:i + n])})
-                for i in range(0, len(streams), n)]
+    def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
+        return orjson.dumps({"op": op, "args": self._args(streams)})    # Bitget frames carry no id
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/api/v2/spot/market/orderbook", {"symbol": venue_symbol, "type": "step0",
@@ -121,20 +110,10 @@ class BitgetSpot(DepthStreamVenue):
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
         try:
             d = orjson.loads(body)["data"]
-            bids = [(parse_px(r[0]), parse_qty(r[1])) for r in d["bids"]]
-            asks = [(parse_px(r[0]), parse_qty(r[1])) for r in d["asks"]]
-            return BookSnapshot(0, np.array([b[0] for b in bids], dtype=np.int64),
-                                np.array([b[1] for b in bids], dtype=np.int64),
-                                np.array([a[0] for a in asks], dtype=np.int64),
-                                np.array([a[1] for a in asks], dtype=np.int64), int(d.get("ts", 0)) * 1_000_000)
+            levels = book_levels(d["bids"], d["asks"])
+            return BookSnapshot(0, *levels, int(d.get("ts", 0)) * 1_000_000)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Bitget orderbook: {exc}") from None
-
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # the REST book carries no seq (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
 
     def parse_market_message(self, obj: Any, ts_recv_ns: int
                              ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
@@ -151,7 +130,7 @@ class BitgetSpot(DepthStreamVenue):
                 trades = [TradeEvent(arg["instId"], parse_px(t["price"]), parse_qty(t["size"]),
                                      Side.BUY if t["side"] == "buy" else Side.SELL, int(t["tradeId"]),
                                      int(t["ts"]) * 1_000_000, ts_recv_ns) for t in obj["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Bitget message: {exc}") from None
         return None

@@ -22,9 +22,7 @@ from seqkern._fixed import format_px, format_qty, parse_px, parse_qty
 from seqkern.edge.rest import RestClient
 from seqkern.venues.base import (
     AmendMode,
-    AmendResult,
     BatchMode,
-    BatchResult,
     FillEvent,
     OrderQuery,
     OrderRequest,
@@ -43,12 +41,18 @@ from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import BybitSigner
 from seqkern.venues.bybit.parsing import exec_id, order_status, parse_private_push
 from seqkern.venues.credentials import CexCredentials
+from seqkern.venues.order_entry import answer_object, order_fills, order_ident
 from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.bybit")
 
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.POST_ONLY: "PostOnly"}
+
+
+def _order_ident(venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
+    return order_ident(venue_order_id, client_order_id, id_key="orderId", cid_key="orderLinkId",
+                       venue_code=C.ERR_PARAMS)
 
 
 def check_order_link_id(cid: str) -> None:
@@ -61,6 +65,9 @@ class BybitWsTransport(WsOrderTransport):
     push_name = "Bybit private push"
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
+    place_op, cancel_op, amend_op = "order.create", "order.cancel", "order.amend"
+    amend_qty_key, amend_px_key = "qty", "price"
+    missing_param_code = C.ERR_PARAMS
 
     def __init__(self, *, category: str, trade_ws_url: str, private_ws_url: str, credentials: CexCredentials,
                  recv_window_ms: int = C.RECV_WINDOW_MS, request_timeout_s: float = 10.0,
@@ -116,7 +123,7 @@ class BybitWsTransport(WsOrderTransport):
         topics = [f"order.{self.category}", f"execution.{self.category}", "wallet"]
         self.private.add_after_login(orjson.dumps({"req_id": "private", "op": "subscribe", "args": topics}))
 
-    async def _op(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def _order_op(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         rid = f"sk{next(self._ids)}"
         frame = {"reqId": rid, "header": {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000)),
                                           "X-BAPI-RECV-WINDOW": str(self.recv_window_ms)},
@@ -146,93 +153,29 @@ class BybitWsTransport(WsOrderTransport):
         return a
 
     def _ident(self, venue_symbol: str, venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
-        a: dict[str, Any] = {"category": self.category, "symbol": venue_symbol}
-        if venue_order_id is not None:
-            a["orderId"] = str(venue_order_id)
-        elif client_order_id:
-            a["orderLinkId"] = client_order_id
-        else:
-            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_PARAMS)
-        return a
-
-    @staticmethod
-    def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
-        return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
+        return {"category": self.category, "symbol": venue_symbol, **_order_ident(venue_order_id, client_order_id)}
 
     @staticmethod
     def _ok(venue_symbol: str, data: dict[str, Any], status: OrderStatus, cid: str) -> OrderResult:
         return OrderResult(True, venue_symbol, data.get("orderLinkId") or cid, data.get("orderId"), status)
 
-    async def place(self, req: OrderRequest) -> OrderResult:
-        try:
-            resp = await self._op("order.create", self._order_args(req))
-        except VenueRejected as exc:
-            return self._rejected(req.venue_symbol, req.client_order_id, exc)
+    def _op_result(self, venue_symbol: str, resp: Any, status: OrderStatus, cid: str) -> OrderResult:
         # the create ack is asynchronous: the order's state arrives on the private stream
-        res = self._ok(req.venue_symbol, resp.get("data") or {}, OrderStatus.NEW, req.client_order_id)
-        self._open.remember(req, res)
-        return res
+        return self._ok(venue_symbol, resp.get("data") or {}, status, cid)
 
-    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                     client_order_id: str = "") -> OrderResult:
-        try:
-            resp = await self._op("order.cancel", self._ident(venue_symbol, venue_order_id, client_order_id))
-        except VenueRejected as exc:
-            return self._rejected(venue_symbol, client_order_id, exc)
-        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.CANCELED, client_order_id)
-        self._open.forget(res.venue_order_id)
-        return res
+    async def _batch_op(self, chunk: Sequence[OrderRequest]) -> Any:
+        """order.create-batch within the category's limit; per-order results in retExtInfo.list."""
+        return await self._order_op("order.create-batch", {
+            "category": self.category, "request": [self._order_args(r, with_category=False) for r in chunk]})
 
-    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                    client_order_id: str = "", new_qty_1e8: int | None = None,
-                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
-        """order.amend: in place, same orderId (queue priority on amend is not documented)."""
-        try:
-            a = self._ident(venue_symbol, venue_order_id, client_order_id)
-            if new_qty_1e8 is None and new_px_1e9 is None:
-                raise VenueRejected("amend needs a new quantity or price", venue_code=C.ERR_PARAMS)
-            if new_qty_1e8 is not None:
-                a["qty"] = format_qty(new_qty_1e8)
-            if new_px_1e9 is not None:
-                a["price"] = format_px(new_px_1e9)
-            resp = await self._op("order.amend", a)
-        except VenueRejected as exc:
-            return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
-        res = self._ok(venue_symbol, resp.get("data") or {}, OrderStatus.NEW, client_order_id)
-        self._open.amended(self._open.key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
-        return AmendResult(AmendMode.NATIVE_ATOMIC, res)
-
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
-    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
-        """order.create-batch within the category's limit; larger batches go as several requests."""
-        out: list[OrderResult] = []
-        n = self.max_batch
-        for i in range(0, len(reqs), n):
-            chunk = reqs[i:i + n]
-            try:
-                args = {"category": self.category,
-                        "request": [self._order_args(r, with_category=False) for r in chunk]}
-                resp = await self._op("order.create-batch", args)
-            except VenueRejected as exc:
-                out.extend(self._rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
-                continue
-            rows = (resp.get("data") or {}).get("list") or []
-            codes = (resp.get("retExtInfo") or {}).get("list") or []
-            for k, r in enumerate(chunk):
-                code = codes[k] if k < len(codes) else {"code": C.ERR_PARAMS, "msg": "no result for this order"}
-                if code.get("code", 0) != 0:
-                    out.append(OrderResult(False, r.venue_symbol, r.client_order_id, None, None, 0,
-                                           code.get("code"), str(code.get("msg", ""))))
-                else:
-                    res = self._ok(r.venue_symbol, rows[k] if k < len(rows) else {}, OrderStatus.NEW,
-                                   r.client_order_id)
-                    self._open.remember(r, res)
-                    out.append(res)
-        return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), n)
+    def _batch_result(self, resp: Any, k: int, req: OrderRequest) -> OrderResult:
+        rows = (resp.get("data") or {}).get("list") or []
+        codes = (resp.get("retExtInfo") or {}).get("list") or []
+        code = codes[k] if k < len(codes) else {"code": C.ERR_PARAMS, "msg": "no result for this order"}
+        if code.get("code", 0) != 0:
+            return OrderResult(False, req.venue_symbol, req.client_order_id, None, None, 0,
+                               code.get("code"), str(code.get("msg", "")))
+        return self._ok(req.venue_symbol, rows[k] if k < len(rows) else {}, OrderStatus.NEW, req.client_order_id)
 
     # ---- queries (reconciliation) ----------------------------------------------------------------
 
@@ -242,12 +185,7 @@ class BybitWsTransport(WsOrderTransport):
         q = urlencode(params)
         body = await self.rest.request(RestRequest("GET", path, params, C.QUERY_WEIGHTS[path], True), query=q,
                                        headers=self.signer.rest_headers(q, self.recv_window_ms))
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise VenueMessageError(f"Bybit {path}: unreadable answer") from None
-        if not isinstance(obj, dict):
-            raise VenueMessageError(f"Bybit {path}: unexpected answer")
+        obj = answer_object(body, f"Bybit {path}")
         if obj.get("retCode") != 0:
             raise VenueRejected(f"Bybit {path}: {obj.get('retMsg', '')}", venue_code=obj.get("retCode"))
         return obj.get("result") or {}
@@ -257,13 +195,7 @@ class BybitWsTransport(WsOrderTransport):
         """GET /v5/order/realtime (open and recent closed orders) then GET /v5/execution/list
         for the order's executions, both signed. Bybit answers an unknown order with an empty
         list (retCode 0): not found, no error code."""
-        ident: dict[str, str] = {}
-        if venue_order_id is not None:
-            ident["orderId"] = str(venue_order_id)
-        elif client_order_id:
-            ident["orderLinkId"] = client_order_id
-        else:
-            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_PARAMS)
+        ident = _order_ident(venue_order_id, client_order_id or "")
         res = await self._signed_get("/v5/order/realtime", {"category": self.category, "symbol": venue_symbol,
                                                             **ident})
         rows = res.get("list") or []
@@ -294,20 +226,12 @@ class BybitWsTransport(WsOrderTransport):
                 cursor = str(ex.get("nextPageCursor") or "")
                 if not cursor:
                     break
-            now = time.time_ns()
-            try:
-                rows = sorted(execs, key=lambda r: (int(r["execTime"]), r.get("seq", 0)))
-                cum = 0
-                for r in rows:
-                    if str(r["orderId"]) != oid or r.get("execType", "Trade") != "Trade":
-                        continue
-                    q = parse_qty(r["execQty"])
-                    cum += q
-                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["execPrice"]), q, cum,
-                                           str(r.get("execFee", "0")), str(r.get("feeCurrency", "")),
-                                           bool(r.get("isMaker")), exec_id(r["execId"], r.get("seq", 0)),
-                                           int(r["execTime"]) * 1_000_000, now))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise VenueMessageError(f"Bybit executions query: unreadable answer ({exc})") from None
+            fills = order_fills(
+                execs, order=(venue_symbol, oid, cid, side), sort_key=lambda r: (int(r["execTime"]), r.get("seq", 0)),
+                is_mine=lambda r: str(r["orderId"]) == oid and r.get("execType", "Trade") == "Trade",
+                read=lambda r: (parse_qty(r["execQty"]), parse_px(r["execPrice"]), str(r.get("execFee", "0")),
+                                str(r.get("feeCurrency", "")), bool(r.get("isMaker")),
+                                exec_id(r["execId"], r.get("seq", 0)), int(r["execTime"]) * 1_000_000),
+                what="Bybit executions query", now_ns=time.time_ns())
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg,
                           fills[-1].px_1e9 if fills else 0, tuple(fills))

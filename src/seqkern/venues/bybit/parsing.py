@@ -25,7 +25,8 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueMessageError,
 )
-from seqkern.venues.rest_levels import level_arrays, opt_px, opt_qty
+from seqkern.venues.order_entry import enum_from
+from seqkern.venues.rest_levels import book_levels, opt_px, opt_qty
 
 _MS = 1_000_000
 
@@ -42,19 +43,15 @@ _STATUS = {
 }
 
 
+_SIDE = {"Buy": Side.BUY, "Sell": Side.SELL}
+
+
 def order_status(text: str) -> OrderStatus:
-    try:
-        return _STATUS[text]
-    except KeyError:
-        raise VenueMessageError(f"unknown Bybit order status {text!r}") from None
+    return enum_from(_STATUS, text, "Bybit order status")
 
 
 def side(text: str) -> Side:
-    if text == "Buy":
-        return Side.BUY
-    if text == "Sell":
-        return Side.SELL
-    raise VenueMessageError(f"unknown Bybit side {text!r}")
+    return enum_from(_SIDE, text, "Bybit side")
 
 
 def parse_orderbook_snapshot(body: bytes | str) -> BookSnapshot:
@@ -64,9 +61,8 @@ def parse_orderbook_snapshot(body: bytes | str) -> BookSnapshot:
         if obj.get("retCode") != 0:
             raise VenueMessageError(f"Bybit orderbook error {obj.get('retCode')}: {obj.get('retMsg')}")
         r = obj["result"]
-        bp, bq = level_arrays(r["b"])
-        ap, aq = level_arrays(r["a"])
-        return BookSnapshot(int(r["u"]), bp, bq, ap, aq, int(r.get("ts", 0)) * _MS)
+        levels = book_levels(r["b"], r["a"])
+        return BookSnapshot(int(r["u"]), *levels, int(r.get("ts", 0)) * _MS)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
             FixedPointError) as exc:
         raise VenueMessageError(f"unreadable Bybit orderbook snapshot: {exc}") from None

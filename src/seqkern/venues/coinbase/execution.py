@@ -49,6 +49,8 @@ from seqkern.venues.coinbase.auth import build_jwt, load_key, rest_uri
 from seqkern.venues.coinbase.venue import BATCH_CANCEL_MAX
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
 from seqkern.venues.kraken.venue import rfc3339_ns
+from seqkern.venues.user_stream import UserEventFeed
+from seqkern.venues.ws_session import stop_task
 
 log = logging.getLogger("seqkern.venues.coinbase")
 
@@ -102,7 +104,7 @@ class UserOrderTracker:
         return out
 
 
-class CoinbaseRestTransport(OrderTransport):
+class CoinbaseRestTransport(UserEventFeed, OrderTransport):
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.SERIAL
     max_batch = 1
@@ -131,10 +133,7 @@ class CoinbaseRestTransport(OrderTransport):
 
     async def close(self) -> None:
         self._closing = True
-        if self._ws_task is not None:
-            self._ws_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ws_task
+        await stop_task(self._ws_task)
         if self._ws is not None:
             await self._ws.close()
 
@@ -228,11 +227,6 @@ class CoinbaseRestTransport(OrderTransport):
         return AmendResult(AmendMode.NATIVE_ATOMIC, OrderResult(True, venue_symbol, client_order_id, venue_order_id,
                                                                 OrderStatus.NEW), keeps_priority=keeps)
 
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         return BatchResult(BatchMode.SERIAL, tuple([await self.place(r) for r in reqs]), 1)
 
@@ -259,24 +253,12 @@ class CoinbaseRestTransport(OrderTransport):
                     await self._open_user()
 
     def _on_user_message(self, payload: memoryview, ts_recv_ns: int) -> None:
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.unparsable += 1
-            return
-        if not isinstance(obj, dict):
+        obj = self._json_object(payload)
+        if obj is None:
             return
         if obj.get("type") == "error":
             log.warning("Coinbase user channel error: %s", obj.get("message"))
             return
         if obj.get("channel") != "user" or self._on_user is None:
             return
-        try:
-            events = self._tracker.on_message(obj, ts_recv_ns)
-        except VenueMessageError as exc:
-            self.unparsable += 1
-            log.warning("%s", exc)
-            return
-        for ev in events:
-            self.user_events += 1
-            self._on_user(ev)
+        self._hand_over(self._tracker.on_message, obj, ts_recv_ns, log)

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._wire import FORMAT_COINBASE, RULE_NONE
-from seqkern.errors import FixedPointError, UnknownSymbol
+from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
     ControlEvent,
     DepthStreamVenue,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -34,9 +34,13 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    streams_by_channel,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_COINBASE
 from seqkern.venues.kraken.venue import rfc3339_ns
+from seqkern.venues.rest_levels import book_levels
+from seqkern.venues.symbols import separated_symbol
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://advanced-trade-ws.coinbase.com",
@@ -49,14 +53,10 @@ BATCH_CANCEL_MAX = 100      # batch_cancel has no documented maximum; chunked li
 
 def coinbase_symbol(symbol: str) -> str:
     """Canonical "BTC-USD" (or "BTC/USD") to the product id "BTC-USD"."""
-    s = symbol.strip().upper().replace("/", "-").replace("_", "-")
-    base, sep, quote = s.partition("-")
-    if not sep or not base.isalnum() or not quote.isalnum():
-        raise UnknownSymbol(f"not a Coinbase product id (BASE-QUOTE): {symbol!r}")
-    return f"{base}-{quote}"
+    return separated_symbol(symbol, sep="-", what="Coinbase product id (BASE-QUOTE)")
 
 
-class CoinbaseSpot(DepthStreamVenue):
+class CoinbaseSpot(InStreamSnapshot, DepthStreamVenue):
     name = "coinbase"
     venue_id = VENUE_COINBASE
     instrument_type = InstrumentType.SPOT
@@ -72,8 +72,7 @@ class CoinbaseSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return coinbase_symbol(symbol)
+    venue_symbol = staticmethod(coinbase_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/api/v3/brokerage/market/products", {"product_type": "SPOT"}, (("PUBLIC", 1),))
@@ -97,18 +96,12 @@ class CoinbaseSpot(DepthStreamVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"level2:{venue_symbol}", f"market_trades:{venue_symbol}"]
 
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
-
     @staticmethod
     def _frame(kind: str, channel: str, products: list[str]) -> bytes:
         return orjson.dumps({"type": kind, "product_ids": products, "channel": channel})
 
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         n = self.limits.args_per_request
         # heartbeats first: most channels close after 60-90 s without updates otherwise
         frames = [self._frame("subscribe", "heartbeats", [])]
@@ -117,18 +110,12 @@ class CoinbaseSpot(DepthStreamVenue):
         return frames
 
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         return [self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
 
     def resubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """Unsubscribe + subscribe ``streams`` (no second heartbeats subscription)."""
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, pid = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(pid)
+        by_channel = streams_by_channel(streams)
         return ([self._frame("unsubscribe", ch, pids) for ch, pids in by_channel.items()]
                 + [self._frame("subscribe", ch, pids) for ch, pids in by_channel.items()])
 
@@ -141,20 +128,10 @@ class CoinbaseSpot(DepthStreamVenue):
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
         try:
             book = orjson.loads(body)["pricebook"]
-            bids = [(parse_px(r["price"]), parse_qty(r["size"])) for r in book["bids"]]
-            asks = [(parse_px(r["price"]), parse_qty(r["size"])) for r in book["asks"]]
-            return BookSnapshot(0, np.array([b[0] for b in bids], dtype=np.int64),
-                                np.array([b[1] for b in bids], dtype=np.int64),
-                                np.array([a[0] for a in asks], dtype=np.int64),
-                                np.array([a[1] for a in asks], dtype=np.int64), rfc3339_ns(book.get("time", "")))
+            levels = book_levels(book["bids"], book["asks"], "price", "size")
+            return BookSnapshot(0, *levels, rfc3339_ns(book.get("time", "")))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Coinbase product_book: {exc}") from None
-
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # the REST book has no sequence to bridge (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
 
     def parse_market_message(self, obj: Any, ts_recv_ns: int
                              ) -> TradeEvent | BboEvent | ControlEvent | list[TradeEvent] | None:
@@ -173,7 +150,7 @@ class CoinbaseSpot(DepthStreamVenue):
                                                  Side.BUY if t["side"] == "BUY" else Side.SELL,
                                                  int(tid) if tid.isdigit() else 0, rfc3339_ns(t.get("time", "")),
                                                  ts_recv_ns))
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if ch == "subscriptions":
                 return ControlEvent("ack", orjson.dumps(obj["events"][0].get("subscriptions", {})).decode())
             if obj.get("type") == "error":

@@ -39,11 +39,12 @@ from seqkern.venues.base import (
     UserEventHandler,
     VenueMessageError,
     VenueRejected,
-    VenueUnavailable,
 )
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
 from seqkern.venues.cryptocom.auth import signature
 from seqkern.venues.cryptocom.venue import BATCH_MAX
+from seqkern.venues.user_stream import UserEventFeed
+from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.cryptocom")
 
@@ -82,7 +83,7 @@ def parse_user_push(obj: dict[str, Any], ts_recv_ns: int) -> list[FillEvent | Or
     return out
 
 
-class CryptocomUserTransport(OrderTransport):
+class CryptocomUserTransport(UserEventFeed, OrderTransport):
     """One authenticated user websocket; requests matched by id; pushes share the connection."""
 
     amend_mode = AmendMode.NATIVE_ATOMIC
@@ -98,7 +99,7 @@ class CryptocomUserTransport(OrderTransport):
         self.request_timeout_s = request_timeout_s
         self._ws: WsConnection | None = None
         self._ids = itertools.count(int(time.time()) * 1000)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending = PendingReplies()
         self._on_user: UserEventHandler | None = None
         self._lock = asyncio.Lock()
         self._known: dict[str, tuple[int, int]] = {}      # order id -> (px, qty) as last set
@@ -133,18 +134,11 @@ class CryptocomUserTransport(OrderTransport):
             await self._ws.close()
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable("Crypto.com user websocket closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all("Crypto.com user websocket closed before the response")
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.unparsable += 1
-            return
-        if not isinstance(obj, dict):
+        obj = self._json_object(payload)
+        if obj is None:
             return
         method = obj.get("method")
         if method == "public/heartbeat" and self._ws is not None:
@@ -152,32 +146,16 @@ class CryptocomUserTransport(OrderTransport):
             return
         rid = obj.get("id")
         if rid == -1 and method == "subscribe":
-            if self._on_user is None:
-                return
-            try:
-                events = parse_user_push(obj, ts_recv_ns)
-            except VenueMessageError as exc:
-                self.unparsable += 1
-                log.warning("%s", exc)
-                return
-            for ev in events:
-                self.user_events += 1
-                self._on_user(ev)
+            self._hand_over(parse_user_push, obj, ts_recv_ns, log)
             return
-        fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
-        if fut is not None and not fut.done():
-            fut.set_result(obj)
+        if isinstance(rid, int):
+            self._pending.resolve(rid, obj)
 
     async def _send(self, msg: dict[str, Any]) -> dict[str, Any]:
-        assert self._ws is not None
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[msg["id"]] = fut
-        self._ws.send_text(orjson.dumps(msg))
-        try:
-            return await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(msg["id"], None)
-            raise VenueUnavailable(f"Crypto.com {msg['method']}: no response") from None
+        ws = self._ws
+        assert ws is not None
+        return await self._pending.ask(msg["id"], lambda: ws.send_text(orjson.dumps(msg)), self.request_timeout_s,
+                                       f"Crypto.com {msg['method']}: no response")
 
     async def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.connect()
@@ -250,11 +228,6 @@ class CryptocomUserTransport(OrderTransport):
             keeps = old is not None and old[0] == px and qty < old[1]
             self._known[str(r.venue_order_id)] = (px, qty)
         return AmendResult(AmendMode.NATIVE_ATOMIC, r, keeps_priority=keeps)
-
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
 
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         results: list[OrderResult] = []

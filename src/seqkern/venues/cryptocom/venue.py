@@ -9,10 +9,8 @@ The server's ``public/heartbeat`` must be answered with ``public/respond-heartbe
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import orjson
 
 from seqkern._fixed import parse_px, parse_qty
@@ -22,9 +20,9 @@ from seqkern.venues.base import (
     BboEvent,
     BookSnapshot,
     ControlEvent,
-    DepthStreamVenue,
     InstrumentInfo,
     InstrumentType,
+    OpFrameVenue,
     PingRule,
     RateLimitPool,
     RestRequest,
@@ -34,8 +32,11 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_CRYPTOCOM
+from seqkern.venues.rest_levels import book_levels
+from seqkern.venues.symbols import separated_symbol
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://stream.crypto.com/exchange/v1/market",
@@ -49,14 +50,10 @@ BATCH_MAX = 10             # create-order-list / batch-order-request: at most 10
 
 def cryptocom_symbol(symbol: str) -> str:
     """Canonical "BTC-USDT" (or "BTC/USDT") to the spot instrument "BTC_USDT"."""
-    s = symbol.strip().upper().replace("-", "_").replace("/", "_")
-    base, sep, quote = s.partition("_")
-    if not sep or not base.isalnum() or not quote.isalnum():
-        raise UnknownSymbol(f"not a Crypto.com spot instrument (BASE_QUOTE): {symbol!r}")
-    return f"{base}_{quote}"
+    return separated_symbol(symbol, sep="_", what="Crypto.com spot instrument (BASE_QUOTE)")
 
 
-class CryptocomSpot(DepthStreamVenue):
+class CryptocomSpot(OpFrameVenue):
     name = "cryptocom"
     venue_id = VENUE_CRYPTOCOM
     instrument_type = InstrumentType.SPOT
@@ -80,8 +77,7 @@ class CryptocomSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return cryptocom_symbol(symbol)
+    venue_symbol = staticmethod(cryptocom_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/public/get-instruments", {}, (("PUBLIC", 1),))
@@ -105,25 +101,12 @@ class CryptocomSpot(DepthStreamVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"book.{venue_symbol}.{self.book_depth}", f"trade.{venue_symbol}"]
 
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
-
-    def _frame(self, method: str, channels: list[str], req_id: int) -> bytes:
-        params: dict[str, Any] = {"channels": channels}
-        if any(c.startswith("book.") for c in channels) and method == "subscribe":
+    def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
+        params: dict[str, Any] = {"channels": streams}
+        if any(c.startswith("book.") for c in streams) and op == "subscribe":
             params["book_subscription_type"] = "SNAPSHOT_AND_UPDATE"
             params["book_update_frequency"] = self.update_frequency_ms
-        return orjson.dumps({"id": req_id, "method": method, "params": params, "nonce": time.time_ns() // 1_000_000})
-
-    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [self._frame("subscribe", list(streams[i:i + n]), req_id + k)
-                for k, i in enumerate(range(0, len(streams), n))]
-
-    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [self._frame("unsubscribe", list(streams[i:i + n]), req_id + k)
-                for k, i in enumerate(range(0, len(streams), n))]
+        return orjson.dumps({"id": req_id, "method": op, "params": params, "nonce": time.time_ns() // 1_000_000})
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         return RestRequest("GET", "/public/get-book", {"instrument_name": venue_symbol, "depth": self.book_depth},
@@ -132,12 +115,8 @@ class CryptocomSpot(DepthStreamVenue):
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
         try:
             d = orjson.loads(body)["result"]["data"][0]
-            bids = [(parse_px(r[0]), parse_qty(r[1])) for r in d["bids"]]
-            asks = [(parse_px(r[0]), parse_qty(r[1])) for r in d["asks"]]
-            return BookSnapshot(int(d.get("u", 0)), np.array([b[0] for b in bids], dtype=np.int64),
-                                np.array([b[1] for b in bids], dtype=np.int64),
-                                np.array([a[0] for a in asks], dtype=np.int64),
-                                np.array([a[1] for a in asks], dtype=np.int64), int(d.get("t", 0)) * 1_000_000)
+            levels = book_levels(d["bids"], d["asks"])
+            return BookSnapshot(int(d.get("u", 0)), *levels, int(d.get("t", 0)) * 1_000_000)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Crypto.com get-book: {exc}") from None
 
@@ -164,7 +143,7 @@ class CryptocomSpot(DepthStreamVenue):
                                      Side.BUY if t["s"] == "BUY" else Side.SELL,
                                      int(str(t["d"])) if str(t["d"]).isdigit() else 0, int(t["t"]) * 1_000_000,
                                      ts_recv_ns) for t in res["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if method in ("subscribe", "unsubscribe") and obj.get("id", -1) != -1:
                 return ControlEvent("ack", str(obj.get("id")))
         except (KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:

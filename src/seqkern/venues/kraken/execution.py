@@ -45,6 +45,8 @@ from seqkern.venues.base import (
 )
 from seqkern.venues.kraken.auth import NonceSource, rest_signature
 from seqkern.venues.kraken.venue import BATCH_MAX, BATCH_MIN, rfc3339_ns
+from seqkern.venues.user_stream import UserEventFeed
+from seqkern.venues.ws_session import PendingReplies
 
 log = logging.getLogger("seqkern.venues.kraken")
 
@@ -105,7 +107,7 @@ def parse_execution(item: dict[str, Any], ts_recv_ns: int) -> list[FillEvent | O
         raise VenueMessageError(f"unreadable Kraken execution: {exc}") from None
 
 
-class KrakenWsTransport(OrderTransport):
+class KrakenWsTransport(UserEventFeed, OrderTransport):
     """Order entry and executions on one authenticated websocket; responses matched by req_id."""
 
     amend_mode = AmendMode.NATIVE_ATOMIC
@@ -123,7 +125,7 @@ class KrakenWsTransport(OrderTransport):
         self._ws: WsConnection | None = None
         self._token = ""
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending = PendingReplies()
         self._on_user: UserEventHandler | None = None
         self._lock = asyncio.Lock()
         self.user_events = 0
@@ -164,10 +166,7 @@ class KrakenWsTransport(OrderTransport):
             await self._ws.close()
 
     def _on_close(self) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(VenueUnavailable("Kraken ws-auth closed before the response"))
-        self._pending.clear()
+        self._pending.fail_all("Kraken ws-auth closed before the response")
 
     def _on_message(self, payload: memoryview, ts_recv_ns: int) -> None:
         try:
@@ -181,35 +180,20 @@ class KrakenWsTransport(OrderTransport):
             if self._on_user is None:
                 return
             for item in obj.get("data") or []:
-                try:
-                    events = parse_execution(item, ts_recv_ns)
-                except VenueMessageError as exc:
-                    self.unparsable += 1
-                    log.warning("%s", exc)
-                    continue
-                for ev in events:
-                    self.user_events += 1
-                    self._on_user(ev)
+                self._hand_over(parse_execution, item, ts_recv_ns, log)
             return
         rid = obj.get("req_id")
-        fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
-        if fut is not None and not fut.done():
-            fut.set_result(obj)
+        if isinstance(rid, int):
+            self._pending.resolve(rid, obj)
 
     async def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.connect()
-        assert self._ws is not None
+        ws = self._ws
+        assert ws is not None
         rid = next(self._ids)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
-        self._ws.send_text(dumps_numbers({"method": method, "params": {**params, "token": self._token},
-                                          "req_id": rid}))
-        try:
-            resp = await asyncio.wait_for(fut, self.request_timeout_s)
-        except TimeoutError:
-            self._pending.pop(rid, None)
-            raise VenueUnavailable(f"Kraken {method}: no response within {self.request_timeout_s}s") from None
-        return resp
+        frame = dumps_numbers({"method": method, "params": {**params, "token": self._token}, "req_id": rid})
+        return await self._pending.ask(rid, lambda: ws.send_text(frame), self.request_timeout_s,
+                                       f"Kraken {method}: no response within {self.request_timeout_s}s")
 
     async def _subscribe_executions(self) -> None:
         resp = await self._request("subscribe", {"channel": "executions", "snap_orders": False, "snap_trades": False})
@@ -277,11 +261,6 @@ class KrakenWsTransport(OrderTransport):
         # Kraken keeps the queue position where it can: a size decrease at an unchanged price
         keeps = r.accepted and new_px_1e9 is None and new_qty_1e8 is not None
         return AmendResult(AmendMode.NATIVE_ATOMIC, r, keeps_priority=keeps)
-
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
 
     async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
         """batch_add per pair in chunks of 2..15; a lone order (or a lone leftover) goes as add_order."""

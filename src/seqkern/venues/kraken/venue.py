@@ -19,6 +19,7 @@ from seqkern.venues.base import (
     BookSnapshot,
     ControlEvent,
     DepthStreamVenue,
+    InStreamSnapshot,
     InstrumentInfo,
     InstrumentType,
     PingRule,
@@ -30,8 +31,11 @@ from seqkern.venues.base import (
     TradeEvent,
     VenueEndpoints,
     VenueMessageError,
+    streams_by_channel,
+    trade_records,
 )
 from seqkern.venues.catalog import VENUE_KRAKEN
+from seqkern.venues.rest_levels import book_levels
 
 ENDPOINTS = VenueEndpoints(
     market_ws="wss://ws.kraken.com/v2",
@@ -78,7 +82,7 @@ def _decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-class KrakenSpot(DepthStreamVenue):
+class KrakenSpot(InStreamSnapshot, DepthStreamVenue):
     name = "kraken"
     venue_id = VENUE_KRAKEN
     instrument_type = InstrumentType.SPOT
@@ -104,8 +108,7 @@ class KrakenSpot(DepthStreamVenue):
     def default_endpoints(cls) -> VenueEndpoints:
         return ENDPOINTS
 
-    def venue_symbol(self, symbol: str) -> str:
-        return kraken_symbol(symbol)
+    venue_symbol = staticmethod(kraken_symbol)
 
     def instruments_request(self) -> RestRequest:
         return RestRequest("GET", "/0/public/AssetPairs", {}, (("PUBLIC", 1),))
@@ -137,19 +140,13 @@ class KrakenSpot(DepthStreamVenue):
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [f"book:{venue_symbol}", f"trade:{venue_symbol}"]
 
-    def market_ws_url(self, streams: Sequence[str]) -> str:
-        return self.endpoints.market_ws
-
     def _params(self, channel: str, symbols: list[str]) -> dict[str, Any]:
         if channel == "book":
             return {"channel": "book", "symbol": symbols, "depth": self.book_depth, "snapshot": True}
         return {"channel": channel, "symbol": symbols, "snapshot": False}
 
     def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, sym = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(sym)
+        by_channel = streams_by_channel(streams)
         frames: list[bytes] = []
         n = self.limits.args_per_request
         for ch, syms in by_channel.items():
@@ -160,10 +157,7 @@ class KrakenSpot(DepthStreamVenue):
 
     def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
         """A checksum failure resyncs by unsubscribe + subscribe (a fresh snapshot follows)."""
-        by_channel: dict[str, list[str]] = {}
-        for s in streams:
-            ch, sym = s.split(":", 1)
-            by_channel.setdefault(ch, []).append(sym)
+        by_channel = streams_by_channel(streams)
         frames: list[bytes] = []
         for ch, syms in by_channel.items():
             params: dict[str, Any] = {"channel": ch, "symbol": syms}
@@ -181,25 +175,12 @@ class KrakenSpot(DepthStreamVenue):
                            (("PUBLIC", 1),))
 
     def parse_snapshot(self, body: bytes) -> BookSnapshot:
-        import numpy as np
         try:
             obj = orjson.loads(body)
             (book,) = obj["result"].values()
-            rows = [[parse_px(r[0]), parse_qty(r[1])] for r in book["bids"]]
-            arows = [[parse_px(r[0]), parse_qty(r[1])] for r in book["asks"]]
-            bp = np.array([r[0] for r in rows], dtype=np.int64)
-            bq = np.array([r[1] for r in rows], dtype=np.int64)
-            ap = np.array([r[0] for r in arows], dtype=np.int64)
-            aq = np.array([r[1] for r in arows], dtype=np.int64)
-            return BookSnapshot(0, bp, bq, ap, aq)
+            return BookSnapshot(0, *book_levels(book["bids"], book["asks"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, FixedPointError) as exc:
             raise VenueMessageError(f"unreadable Kraken Depth: {exc}") from None
-
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return True     # no ids: the REST book cannot be bridged to the stream (never used for sync)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return False
 
     # ---- other public messages ---------------------------------------------------------------
 
@@ -215,7 +196,7 @@ class KrakenSpot(DepthStreamVenue):
                 trades = [TradeEvent(t["symbol"], parse_px(str(t["price"])), parse_qty(str(t["qty"])),
                                      Side.BUY if t["side"] == "buy" else Side.SELL, int(t["trade_id"]),
                                      rfc3339_ns(t.get("timestamp", "")), ts_recv_ns) for t in obj["data"]]
-                return trades[0] if len(trades) == 1 else (trades or None)
+                return trade_records(trades)
             if ch in ("heartbeat", "status", "book"):
                 return None
             method = obj.get("method")

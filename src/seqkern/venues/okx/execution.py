@@ -23,9 +23,7 @@ from seqkern.edge.rest import RestClient
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
     AmendMode,
-    AmendResult,
     BatchMode,
-    BatchResult,
     FillEvent,
     OrderQuery,
     OrderRequest,
@@ -43,6 +41,7 @@ from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
 from seqkern.venues.okx.parsing import order_state, parse_inst_id_codes, parse_orders_push
+from seqkern.venues.order_entry import answer_object, order_fills, order_ident
 from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
 log = logging.getLogger("seqkern.venues.okx")
@@ -68,6 +67,9 @@ class OkxWsTransport(WsOrderTransport):
     amend_mode = AmendMode.NATIVE_ATOMIC
     batch_mode = BatchMode.NATIVE_BEST_EFFORT
     max_batch = C.BATCH_MAX
+    place_op, cancel_op, amend_op = "order", "cancel-order", "amend-order"
+    amend_qty_key, amend_px_key = "newSz", "newPx"
+    missing_param_code = C.ERR_EMPTY_PARAM
 
     def __init__(self, *, inst_type: str, private_ws_url: str, credentials: CexPassphraseCredentials, rest: RestClient,
                  td_mode: str | None = None, request_timeout_s: float = 10.0) -> None:
@@ -146,6 +148,9 @@ class OkxWsTransport(WsOrderTransport):
             raise VenueRejected(f"OKX {op}: {resp.get('msg', '')}", venue_code=str(resp.get("code")))
         return resp
 
+    async def _order_op(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._op(op, [args])
+
     # ---- orders ----------------------------------------------------------------------------------
 
     def _order_args(self, req: OrderRequest) -> dict[str, Any]:
@@ -163,12 +168,8 @@ class OkxWsTransport(WsOrderTransport):
 
     def _ident(self, venue_symbol: str, venue_order_id: int | str | None, client_order_id: str) -> dict[str, Any]:
         a: dict[str, Any] = {"instIdCode": self.inst_id_code(venue_symbol)}
-        if venue_order_id is not None:
-            a["ordId"] = str(venue_order_id)
-        elif client_order_id:
-            a["clOrdId"] = client_order_id
-        else:
-            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_EMPTY_PARAM)
+        a.update(order_ident(venue_order_id, client_order_id, id_key="ordId", cid_key="clOrdId",
+                             venue_code=C.ERR_EMPTY_PARAM))
         return a
 
     @staticmethod
@@ -178,74 +179,17 @@ class OkxWsTransport(WsOrderTransport):
                                str(d.get("sCode")), str(d.get("sMsg", "")))
         return OrderResult(True, venue_symbol, d.get("clOrdId") or cid, d.get("ordId"), status)
 
-    @staticmethod
-    def _rejected(venue_symbol: str, cid: str, exc: VenueRejected) -> OrderResult:
-        return OrderResult(False, venue_symbol, cid, None, None, 0, exc.venue_code, exc.message)
+    def _op_result(self, venue_symbol: str, resp: Any, status: OrderStatus, cid: str) -> OrderResult:
+        return self._item(venue_symbol, resp["data"][0], status, cid)
 
-    async def place(self, req: OrderRequest) -> OrderResult:
-        try:
-            resp = await self._op("order", [self._order_args(req)])
-        except VenueRejected as exc:
-            return self._rejected(req.venue_symbol, req.client_order_id, exc)
-        res = self._item(req.venue_symbol, resp["data"][0], OrderStatus.NEW, req.client_order_id)
-        self._open.remember(req, res)
-        return res
+    async def _batch_op(self, chunk: Sequence[OrderRequest]) -> Any:
+        """batch-orders, 20 per request, placed in turn with a per-order sCode."""
+        return await self._op("batch-orders", [self._order_args(r) for r in chunk])
 
-    async def cancel(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                     client_order_id: str = "") -> OrderResult:
-        try:
-            resp = await self._op("cancel-order", [self._ident(venue_symbol, venue_order_id, client_order_id)])
-        except VenueRejected as exc:
-            return self._rejected(venue_symbol, client_order_id, exc)
-        res = self._item(venue_symbol, resp["data"][0], OrderStatus.CANCELED, client_order_id)
-        if res.accepted:
-            self._open.forget(res.venue_order_id)
-        return res
-
-    async def amend(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                    client_order_id: str = "", new_qty_1e8: int | None = None,
-                    new_px_1e9: int | None = None, side: Side | None = None) -> AmendResult:
-        """amend-order: in place, same ordId; ``newSz`` is the new total (filled part included)."""
-        try:
-            a = self._ident(venue_symbol, venue_order_id, client_order_id)
-            if new_qty_1e8 is None and new_px_1e9 is None:
-                raise VenueRejected("amend needs a new quantity or price", venue_code=C.ERR_EMPTY_PARAM)
-            if new_qty_1e8 is not None:
-                a["newSz"] = format_qty(new_qty_1e8)
-            if new_px_1e9 is not None:
-                a["newPx"] = format_px(new_px_1e9)
-            resp = await self._op("amend-order", [a])
-        except VenueRejected as exc:
-            return AmendResult(AmendMode.NATIVE_ATOMIC, self._rejected(venue_symbol, client_order_id, exc))
-        # queue priority on amend is not documented by OKX: not claimed
-        res = self._item(venue_symbol, resp["data"][0], OrderStatus.NEW, client_order_id)
-        if res.accepted:
-            self._open.amended(self._open.key(res.venue_order_id or venue_order_id, client_order_id), new_qty_1e8, new_px_1e9)
-        return AmendResult(AmendMode.NATIVE_ATOMIC, res)
-
-    async def decrease(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
-                       client_order_id: str = "", new_qty_1e8: int) -> AmendResult:
-        return await self.amend(venue_symbol, venue_order_id=venue_order_id, client_order_id=client_order_id,
-                                new_qty_1e8=new_qty_1e8)
-
-    async def batch(self, reqs: Sequence[OrderRequest]) -> BatchResult:
-        """batch-orders, 20 per request; larger batches go as several native requests."""
-        out: list[OrderResult] = []
-        for i in range(0, len(reqs), C.BATCH_MAX):
-            chunk = reqs[i:i + C.BATCH_MAX]
-            try:
-                args = [self._order_args(r) for r in chunk]
-                resp = await self._op("batch-orders", args)
-            except VenueRejected as exc:
-                out.extend(self._rejected(r.venue_symbol, r.client_order_id, exc) for r in chunk)
-                continue
-            rows = resp["data"]
-            for k, r in enumerate(chunk):
-                d = rows[k] if k < len(rows) else {"sCode": C.ERR_PARAM, "sMsg": "no result for this order"}
-                res = self._item(r.venue_symbol, d, OrderStatus.NEW, r.client_order_id)
-                self._open.remember(r, res)
-                out.append(res)
-        return BatchResult(BatchMode.NATIVE_BEST_EFFORT, tuple(out), C.BATCH_MAX)
+    def _batch_result(self, resp: Any, k: int, req: OrderRequest) -> OrderResult:
+        rows = resp["data"]
+        d = rows[k] if k < len(rows) else {"sCode": C.ERR_PARAM, "sMsg": "no result for this order"}
+        return self._item(req.venue_symbol, d, OrderStatus.NEW, req.client_order_id)
 
     # ---- queries (reconciliation) ----------------------------------------------------------------
 
@@ -254,25 +198,14 @@ class OkxWsTransport(WsOrderTransport):
         headers = self.signer.rest_headers("GET", f"{path}?{q}")
         body = await self.rest.request(RestRequest("GET", path, params, C.WEIGHTS[path], True),
                                        query=q, headers=headers)
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise VenueMessageError(f"OKX {path}: unreadable answer") from None
-        if not isinstance(obj, dict):
-            raise VenueMessageError(f"OKX {path}: unexpected answer")
-        return obj
+        return answer_object(body, f"OKX {path}")
 
     async def query_order(self, venue_symbol: str, *, venue_order_id: int | str | None = None,
                           client_order_id: str | None = None) -> OrderQuery:
         """GET /api/v5/trade/order (state, accFillSz, avgPx) then GET /api/v5/trade/fills?ordId=
         (the order's trades), both signed; 51603 = the venue does not know the order."""
-        params = {"instId": venue_symbol}
-        if venue_order_id is not None:
-            params["ordId"] = str(venue_order_id)
-        elif client_order_id:
-            params["clOrdId"] = client_order_id
-        else:
-            raise VenueRejected("an order id or a client order id is required", venue_code=C.ERR_EMPTY_PARAM)
+        params = {"instId": venue_symbol, **order_ident(venue_order_id, client_order_id or "", id_key="ordId",
+                                                        cid_key="clOrdId", venue_code=C.ERR_EMPTY_PARAM)}
         obj = await self._signed_get("/api/v5/trade/order", params)
         code = str(obj.get("code"))
         if code == C.ERR_ORDER_NOT_EXIST:
@@ -311,18 +244,11 @@ class OkxWsTransport(WsOrderTransport):
                 after = str(page[-1].get("billId", ""))
                 if not after:
                     raise VenueMessageError("OKX fills query: a full page without billId")
-            try:
-                rows = sorted(page_rows, key=lambda r: int(r["tradeId"]))
-                cum = 0
-                for r in rows:
-                    if str(r["ordId"]) != oid:
-                        continue
-                    fq = parse_qty(r["fillSz"])
-                    cum += fq
-                    fills.append(FillEvent(venue_symbol, oid, cid, side, parse_px(r["fillPx"]), fq, cum,
-                                           str(r.get("fee", "0")), str(r.get("feeCcy", "")),
-                                           r.get("execType") == "M", int(r["tradeId"]),
-                                           int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000, now))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise VenueMessageError(f"OKX fills query: unreadable answer ({exc})") from None
+            fills = order_fills(
+                page_rows, order=(venue_symbol, oid, cid, side), sort_key=lambda r: int(r["tradeId"]),
+                is_mine=lambda r: str(r["ordId"]) == oid,
+                read=lambda r: (parse_qty(r["fillSz"]), parse_px(r["fillPx"]), str(r.get("fee", "0")),
+                                str(r.get("feeCcy", "")), r.get("execType") == "M", int(r["tradeId"]),
+                                int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000),
+                what="OKX fills query", now_ns=now)
         return OrderQuery(venue_symbol, True, oid, cid, side, status, px, qty, filled, avg, last, tuple(fills))

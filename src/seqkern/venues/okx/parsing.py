@@ -25,7 +25,8 @@ from seqkern.venues.base import (
     VenueMessageError,
 )
 from seqkern.venues.okx import constants as C
-from seqkern.venues.rest_levels import level_arrays, opt_px, opt_qty
+from seqkern.venues.order_entry import enum_from
+from seqkern.venues.rest_levels import book_levels, opt_px, opt_qty
 
 _MS = 1_000_000
 
@@ -38,19 +39,15 @@ _STATE = {
 }
 
 
+_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
+
+
 def order_state(text: str) -> OrderStatus:
-    try:
-        return _STATE[text]
-    except KeyError:
-        raise VenueMessageError(f"unknown OKX order state {text!r}") from None
+    return enum_from(_STATE, text, "OKX order state")
 
 
 def _side(text: str) -> Side:
-    if text == "buy":
-        return Side.BUY
-    if text == "sell":
-        return Side.SELL
-    raise VenueMessageError(f"unknown OKX side {text!r}")
+    return enum_from(_SIDE, text, "OKX side")
 
 
 def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
@@ -60,9 +57,8 @@ def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
         if obj.get("code") != C.ERR_OK:
             raise VenueMessageError(f"OKX books snapshot error {obj.get('code')}: {obj.get('msg')}")
         d = obj["data"][0]
-        bp, bq = level_arrays(d["bids"])
-        ap, aq = level_arrays(d["asks"])
-        return BookSnapshot(int(d.get("seqId", -1)), bp, bq, ap, aq, int(d.get("ts", 0)) * _MS)
+        levels = book_levels(d["bids"], d["asks"])
+        return BookSnapshot(int(d.get("seqId", -1)), *levels, int(d.get("ts", 0)) * _MS)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
             FixedPointError) as exc:
         raise VenueMessageError(f"unreadable OKX books snapshot: {exc}") from None

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from seqkern._wire import FORMAT_OKX
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
-    BboEvent,
-    BookSnapshot,
-    ControlEvent,
-    DepthStreamVenue,
-    InstrumentInfo,
     InstrumentType,
+    OpFrameVenue,
     RestRequest,
     ResyncMethod,
-    TradeEvent,
     VenueEndpoints,
 )
 from seqkern.venues.okx import book, constants, parsing
@@ -44,7 +38,7 @@ def stream_arg(stream: str) -> dict[str, str]:
     return {"channel": channel, "instId": inst}
 
 
-class OkxSpot(DepthStreamVenue):
+class OkxSpot(OpFrameVenue):
     name = "okx"
     venue_id = constants.VENUE_ID_OKX
     instrument_type = InstrumentType.SPOT
@@ -68,8 +62,7 @@ class OkxSpot(DepthStreamVenue):
         path = "/api/v5/public/instruments"
         return RestRequest("GET", path, {"instType": self.inst_type}, self.rest_cost(path))
 
-    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]:
-        return parsing.parse_instruments(body)
+    parse_instruments = staticmethod(parsing.parse_instruments)
 
     def market_streams(self, venue_symbol: str) -> list[str]:
         return [stream_name(constants.DEPTH_CHANNEL, venue_symbol), stream_name(constants.TRADES_CHANNEL, venue_symbol)]
@@ -77,33 +70,17 @@ class OkxSpot(DepthStreamVenue):
     def market_ws_url(self, streams: Sequence[str]) -> str:
         return f"{self.endpoints.market_ws}{constants.PUBLIC_PATH}"
 
-    def _op_frames(self, op: str, streams: Sequence[str], req_id: int) -> list[bytes]:
-        n = self.limits.args_per_request
-        return [orjson.dumps({"id": str(req_id + k), "op": op, "args": [stream_arg(s) for s in streams[i:i + n]]})
-                for k, i in enumerate(range(0, len(streams), n))]
-
-    def subscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        return self._op_frames("subscribe", streams, req_id)
-
-    def unsubscribe_frames(self, streams: Sequence[str], req_id: int) -> list[bytes]:
-        # a new subscription starts with a snapshot: resync = unsubscribe + subscribe
-        return self._op_frames("unsubscribe", streams, req_id)
+    def op_frame(self, op: str, streams: list[str], req_id: int) -> bytes:
+        return orjson.dumps({"id": str(req_id), "op": op, "args": [stream_arg(s) for s in streams]})
 
     def snapshot_request(self, venue_symbol: str) -> RestRequest:
         path = "/api/v5/market/books"
         return RestRequest("GET", path, {"instId": venue_symbol, "sz": constants.SNAPSHOT_SZ}, self.rest_cost(path))
 
-    def parse_snapshot(self, body: bytes) -> BookSnapshot:
-        return parsing.parse_books_snapshot(body)
-
-    def first_event_fits(self, snapshot_id: int, first_id: int, final_id: int) -> bool:
-        return book.first_event_fits(snapshot_id, first_id, final_id)
-
-    def event_is_stale(self, snapshot_id: int, final_id: int) -> bool:
-        return book.snapshot_is_stale(snapshot_id, final_id)
-
-    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> TradeEvent | BboEvent | ControlEvent | None:
-        return parsing.parse_market_message(obj, ts_recv_ns)
+    parse_snapshot = staticmethod(parsing.parse_books_snapshot)
+    first_event_fits = staticmethod(book.first_event_fits)
+    event_is_stale = staticmethod(book.snapshot_is_stale)
+    parse_market_message = staticmethod(parsing.parse_market_message)
 
     def rest_cost(self, path: str) -> tuple[tuple[str, int], ...]:
         return constants.WEIGHTS.get(path, (("PUBLIC", 1),))
