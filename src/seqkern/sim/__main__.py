@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from seqkern.sim.server import TickingSimServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.venue in CEX4_SIMS:
         return _run_cex4(args)
 
-    async def run() -> None:
+    def make() -> TickingSimServer:
         perp = args.perp or args.venue.endswith("-perp")
         sim: Any
         if args.venue.startswith("okx"):
@@ -51,8 +54,18 @@ def main(argv: list[str] | None = None) -> int:
             sim = BinanceSim(futures=perp, port=args.port, seed=args.seed, replay_path=args.replay)
             if args.api_key:
                 sim.add_account(args.api_key, args.secret, balances={"USDT": "1000000", "BTC": "100"})
+        return sim
+
+    return _serve(make, lambda sim: f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http}")
+
+
+def _serve(make: Callable[[], TickingSimServer], banner: Callable[[TickingSimServer], str]) -> int:
+    """Start the simulator ``make`` builds, print ``banner`` (after binding: the port is known), run
+    until interrupted, then stop it."""
+    async def run() -> None:
+        sim = make()
         await sim.start()
-        print(f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http}", flush=True)
+        print(banner(sim), flush=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -83,7 +96,7 @@ def _run_cex4(args: argparse.Namespace) -> int:
 
     cls = {"coinbase": CoinbaseSim, "kraken": KrakenSim, "bitget": BitgetSim, "cryptocom": CryptocomSim}[args.venue]
 
-    async def run() -> None:
+    def make() -> TickingSimServer:
         sim = cls(port=args.port, seed=args.seed, replay_path=args.replay)
         if args.api_key and args.venue == "coinbase":
             # --secret: the CDP key's PEM, private (its public half is registered) or public
@@ -97,20 +110,11 @@ def _run_cex4(args: argparse.Namespace) -> int:
             sim.add_cdp_key(args.api_key, pub)
         elif args.api_key:
             sim.add_account(args.api_key, args.secret, args.passphrase)
-        await sim.start()
-        # "market <ws base>, REST <http base>" first (what `seqkern up` reads), then the venue's paths
-        print(f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http} ("
-              + _CEX4_PATHS[args.venue].format(ws=sim.base_ws, http=sim.base_http) + ")", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await sim.stop()
+        return sim
 
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    # "market <ws base>, REST <http base>" first (what `seqkern up` reads), then the venue's paths
+    return _serve(make, lambda sim: f"{args.venue} simulator: market {sim.base_ws}, REST {sim.base_http} ("
+                  + _CEX4_PATHS[args.venue].format(ws=sim.base_ws, http=sim.base_http) + ")")
 # ---- end cex4 block ----
 
 

@@ -190,13 +190,6 @@ class BinanceSim(TickingSimServer):
         s = sym.lower()
         return f"{s}@depth@100ms", f"{s}@depth"
 
-    async def _tick_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_interval_s)
-            if self.paused:
-                continue
-            await self.tick()
-
     async def tick(self) -> None:
         """One market step for every symbol: participants act, events go out."""
         if self.faults.take("drop_sockets"):
@@ -383,21 +376,15 @@ class BinanceSim(TickingSimServer):
 
     async def _rest_gate(self, request: web.Request) -> web.Response | None:
         """Faults shared by every REST endpoint: delay, then 429/418/5xx answers."""
-        self.rest_calls[request.path] = self.rest_calls.get(request.path, 0) + 1
-        if self.faults.rest_delay_s:
-            await asyncio.sleep(self.faults.rest_delay_s)
-        err = self.faults.next_rest_error()
+        err = await self.rest_gate(request)
         if err is None:
             return None
-        status, retry_after = err
-        headers = {"Retry-After": str(int(retry_after))} if status in (418, 429) else {}
-        if status in (418, 429):
+        if err[0] in (418, 429):
             body = {"code": C.ERR_TOO_MANY_REQUESTS,
                     "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."}
         else:
             body = {"code": C.ERR_UNKNOWN, "msg": "An unknown error occured while processing the request."}
-        return web.Response(status=status, body=orjson.dumps(body), headers=headers,
-                            content_type="application/json")
+        return self.fault_response(err, body)
 
     @staticmethod
     def _error(e: BinanceApiError) -> web.Response:

@@ -20,16 +20,16 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from seqkern._fixed import format_fixed, parse_px, parse_qty
-from seqkern.errors import FixedPointError
-from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
-from seqkern.sim.stream_venue import (
-    MarketClient,
+from seqkern.sim.instream import (
+    SimBook,
+    SimClient,
     StreamSymbol,
     StreamVenueSim,
-    SymbolState,
     ms,
+    positive_field,
     spec,
 )
+from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.bybit import constants as C
 from seqkern.venues.bybit.auth import rest_prehash, verify_hex, ws_auth_prehash
 
@@ -65,7 +65,7 @@ class BybitSim(StreamVenueSim):
         for i, sym in enumerate(self._symbols):
             self._cross_seq[sym] = 7_000_000 + 1000 * i
 
-    def add_routes(self, router: web.UrlDispatcher) -> None:
+    def build_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get(f"/v5/public/{'linear' if self.linear else 'spot'}", self._public_ws)
         router.add_get("/v5/private", self._private_ws)
         router.add_get("/v5/trade", self._trade_ws)
@@ -79,23 +79,23 @@ class BybitSim(StreamVenueSim):
 
     # ---- market data ---------------------------------------------------------------------------------
 
-    def _rows(self, st: SymbolState, rows: list[tuple[int, int]]) -> list[list[str]]:
+    def _rows(self, st: SimBook, rows: list[tuple[int, int]]) -> list[list[str]]:
         s = st.spec
         return [[s.px(p), s.qty(q)] for p, q in rows]
 
-    def _book_msg(self, st: SymbolState, depth: int, kind: str, bids: list[tuple[int, int]],
+    def _book_msg(self, st: SimBook, depth: int, kind: str, bids: list[tuple[int, int]],
                   asks: list[tuple[int, int]], u: int) -> dict[str, Any]:
         now = ms()
         return {"topic": f"orderbook.{depth}.{st.spec.symbol}", "type": kind, "ts": now,
                 "data": {"s": st.spec.symbol, "b": self._rows(st, bids), "a": self._rows(st, asks), "u": u,
                          "seq": self._cross_seq[st.spec.symbol]}, "cts": now - 2}
 
-    def _snapshot_msg(self, st: SymbolState, depth: int) -> dict[str, Any]:
+    def _snapshot_msg(self, st: SimBook, depth: int) -> dict[str, Any]:
         v = self.view(st, depth, start_id=1000)
         bids, asks = self.sorted_view(v)
         return self._book_msg(st, depth, "snapshot", bids, asks, v.update_id)
 
-    async def publish_depth(self, st: SymbolState) -> None:
+    async def publish_views(self, st: SimBook) -> None:
         sym = st.spec.symbol
         for depth, v in st.views.items():
             bids, asks = self.diff_view(st, v)
@@ -115,7 +115,7 @@ class BybitSim(StreamVenueSim):
             if self.faults.take("malformed_json"):
                 text = text[: len(text) // 2]
             for c in self.subscribers(f"orderbook.{depth}.{sym}"):
-                await self.send(c.ws, text)
+                await self.send_text(c.ws, text)
             self.events_sent += 1
 
     async def restart_service(self) -> None:
@@ -126,9 +126,9 @@ class BybitSim(StreamVenueSim):
                 v.update_id = 1
                 text = orjson.dumps(self._snapshot_msg(st, depth)).decode()
                 for c in self.subscribers(f"orderbook.{depth}.{st.spec.symbol}"):
-                    await self.send(c.ws, text)
+                    await self.send_text(c.ws, text)
 
-    async def publish_trade(self, st: SymbolState, f: SimFill) -> None:
+    async def publish_trade(self, st: SimBook, f: SimFill) -> None:
         s = st.spec
         self._cross_seq[s.symbol] += 1
         now = ms()
@@ -138,25 +138,25 @@ class BybitSim(StreamVenueSim):
                          "BT": False, "RPI": False, "seq": self._cross_seq[s.symbol]}]}
         text = orjson.dumps(msg).decode()
         for c in self.subscribers(f"publicTrade.{s.symbol}"):
-            await self.send(c.ws, text)
+            await self.send_text(c.ws, text)
 
     # ---- public websocket ----------------------------------------------------------------------------
 
     async def _public_ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        client = MarketClient(ws, conn_id=str(uuid.uuid4()))
-        self._market.append(client)
+        client = SimClient(ws, "market", conn_id=str(uuid.uuid4()))
+        self.clients.append(client)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._public_control(client, msg.data)
         finally:
             with contextlib.suppress(ValueError):
-                self._market.remove(client)
+                self.clients.remove(client)
         return ws
 
-    def _ack(self, c: MarketClient, op: str, rid: Any, ok: bool = True, msg: str = "") -> str:
+    def _ack(self, c: SimClient, op: str, rid: Any, ok: bool = True, msg: str = "") -> str:
         out: dict[str, Any] = {"success": ok, "ret_msg": msg, "conn_id": c.conn_id}
         if self.linear:
             out["req_id"] = rid or ""
@@ -176,44 +176,44 @@ class BybitSim(StreamVenueSim):
             return parts[1], 0
         return None
 
-    async def _public_control(self, c: MarketClient, text: str) -> None:
+    async def _public_control(self, c: SimClient, text: str) -> None:
         try:
             req = orjson.loads(text)
             op = req["op"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            await self.send(c.ws, self._ack(c, "", None, False, f"Invalid request: {text[:100]}"))
+            await self.send_text(c.ws, self._ack(c, "", None, False, f"Invalid request: {text[:100]}"))
             return
         rid = req.get("req_id")
         if op == "ping":
-            await self.send(c.ws, self._ack(c, "ping", rid, True, "pong"))
+            await self.send_text(c.ws, self._ack(c, "ping", rid, True, "pong"))
             return
         args = req.get("args")
         if op not in ("subscribe", "unsubscribe") or not isinstance(args, list):
-            await self.send(c.ws, self._ack(c, str(op), rid, False, f"Invalid op: {op}"))
+            await self.send_text(c.ws, self._ack(c, str(op), rid, False, f"Invalid op: {op}"))
             return
         if not self.linear and len(args) > C.SPOT_LIMITS.args_per_request:
-            await self.send(c.ws, self._ack(c, op, rid, False, f"args size >{C.SPOT_LIMITS.args_per_request}"))
+            await self.send_text(c.ws, self._ack(c, op, rid, False, f"args size >{C.SPOT_LIMITS.args_per_request}"))
             return
         bad = [t for t in args if self._valid_topic(t) is None]
         if bad:
-            await self.send(c.ws, self._ack(c, op, rid, False, f"Invalid topic: {bad[0]}"))
+            await self.send_text(c.ws, self._ack(c, op, rid, False, f"Invalid topic: {bad[0]}"))
             return
         if op == "unsubscribe":
-            c.topics.difference_update(args)
-            await self.send(c.ws, self._ack(c, op, rid))
+            c.subs.difference_update(args)
+            await self.send_text(c.ws, self._ack(c, op, rid))
             return
         if self.ignore_subscribes > 0:
             self.ignore_subscribes -= 1      # a lost subscribe request: no ack, no snapshot
             return
         snaps = []
         for t in args:
-            c.topics.add(t)
+            c.subs.add(t)
             sym, depth = self._valid_topic(t)  # type: ignore[misc]
             if depth:
                 snaps.append(orjson.dumps(self._snapshot_msg(self._symbols[sym], depth)).decode())
-        await self.send(c.ws, self._ack(c, op, rid))
+        await self.send_text(c.ws, self._ack(c, op, rid))
         for s in snaps:
-            await self.send(c.ws, s)
+            await self.send_text(c.ws, s)
 
     # ---- REST ----------------------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class BybitSim(StreamVenueSim):
         return web.json_response({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": ms()})
 
     async def _rest_orderbook(self, request: web.Request) -> web.Response:
-        gated = await self.rest_gate(request, self._rest_error)
+        gated = await self.rest_fault(request, self._rest_error)
         if gated is not None:
             return gated
         q = request.query
@@ -248,7 +248,7 @@ class BybitSim(StreamVenueSim):
                            "ts": now, "u": v.update_id, "seq": self._cross_seq[st.spec.symbol], "cts": now - 2})
 
     async def _rest_instruments(self, request: web.Request) -> web.Response:
-        gated = await self.rest_gate(request, self._rest_error)
+        gated = await self.rest_fault(request, self._rest_error)
         if gated is not None:
             return gated
         if request.query.get("category") != self.category:
@@ -301,38 +301,38 @@ class BybitSim(StreamVenueSim):
                     req = orjson.loads(msg.data)
                     op = req["op"]
                 except (orjson.JSONDecodeError, KeyError, TypeError):
-                    await self.send(ws, orjson.dumps({"success": False, "ret_msg": "Invalid request",
+                    await self.send_text(ws, orjson.dumps({"success": False, "ret_msg": "Invalid request",
                                                       "conn_id": conn}).decode())
                     continue
                 rid = req.get("req_id", "")
                 if op == "ping":
-                    await self.send(ws, orjson.dumps({"req_id": rid, "op": "pong", "args": [str(ms())],
+                    await self.send_text(ws, orjson.dumps({"req_id": rid, "op": "pong", "args": [str(ms())],
                                                       "conn_id": conn}).decode())
                 elif op == "auth":
                     k, code, text = self._auth(req.get("args"))
                     if k is None:
-                        await self.send(ws, orjson.dumps({"op": "auth", "success": False, "retCode": code,
+                        await self.send_text(ws, orjson.dumps({"op": "auth", "success": False, "retCode": code,
                                                           "retMsg": text, "connId": conn}).decode())
                     else:
                         key = k
                         self._private.setdefault(key, []).append((ws, set()))
-                        await self.send(ws, orjson.dumps({"success": True, "ret_msg": "", "op": "auth",
+                        await self.send_text(ws, orjson.dumps({"success": True, "ret_msg": "", "op": "auth",
                                                           "conn_id": conn, "req_id": rid}).decode())
                 elif op == "subscribe":
                     topics = req.get("args")
                     ok_topics = {"order", "execution", "wallet", "position", f"order.{self.category}",
                                  f"execution.{self.category}"}
                     if key is None:
-                        await self.send(ws, orjson.dumps({"success": False, "ret_msg": "Request not authorized",
+                        await self.send_text(ws, orjson.dumps({"success": False, "ret_msg": "Request not authorized",
                                                           "conn_id": conn, "req_id": rid, "op": op}).decode())
                     elif not isinstance(topics, list) or any(t not in ok_topics for t in topics):
-                        await self.send(ws, orjson.dumps({"success": False, "ret_msg": f"Invalid topic: {topics}",
+                        await self.send_text(ws, orjson.dumps({"success": False, "ret_msg": f"Invalid topic: {topics}",
                                                           "conn_id": conn, "req_id": rid, "op": op}).decode())
                     else:
                         for sock, subs in self._private[key]:
                             if sock is ws:
                                 subs.update(topics)
-                        await self.send(ws, orjson.dumps({"success": True, "ret_msg": "", "conn_id": conn,
+                        await self.send_text(ws, orjson.dumps({"success": True, "ret_msg": "", "conn_id": conn,
                                                           "req_id": rid, "op": op}).decode())
         finally:
             if key:
@@ -347,7 +347,7 @@ class BybitSim(StreamVenueSim):
             text = orjson.dumps({"id": uuid.uuid4().hex, "topic": topic, "creationTime": ms(), "data": data}).decode()
             self.spawn_send(ws, text)
 
-    def _order_json(self, st: SymbolState, o: SimOrder, reject: str = "EC_NoError") -> dict[str, Any]:
+    def _order_json(self, st: SimBook, o: SimOrder, reject: str = "EC_NoError") -> dict[str, Any]:
         s = st.spec
         status = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled",
                   "CANCELED": "PartiallyFilledCanceled" if o.filled and not self.linear else "Cancelled",
@@ -362,20 +362,21 @@ class BybitSim(StreamVenueSim):
                 "cumExecFee": "0", "rejectReason": reject, "createdTime": str(o.ts_ns // 1_000_000),
                 "updatedTime": str(ms()), "positionIdx": 0, "reduceOnly": bool(o.extra.get("reduceOnly"))}
 
-    async def user_fill(self, st: SymbolState, f: SimFill) -> None:
+    async def order_event(self, st: SimBook, o: SimOrder, kind: str) -> None:
+        self._push(str(o.owner), "order", [self._order_json(st, o)])
+
+    async def fill_event(self, st: SimBook, o: SimOrder, f: SimFill, maker: bool) -> None:
         s = st.spec
-        for o, maker in ((f.maker, True), (f.taker, False)):
-            if o.owner is None or o.owner not in self.accounts:
-                continue
-            self._push(o.owner, "execution", [{
-                "category": self.category, "symbol": s.symbol, "orderId": o.extra["uuid"],
-                "orderLinkId": o.client_order_id, "side": "Buy" if o.side == BUY else "Sell",
-                "execId": self._exec_of(f, o)[0], "execPrice": s.px(f.px), "execQty": s.qty(f.qty), "execType": "Trade",
-                "execValue": format_fixed(f.px * f.qty // 1_000_000_000, 8), "execFee": "0", "feeRate": "0",
-                "feeCurrency": s.quote, "isMaker": maker, "orderQty": s.qty(o.qty), "orderPrice": s.px(o.px),
-                "leavesQty": s.qty(o.remaining), "orderType": "Market" if o.order_type == "MARKET" else "Limit",
-                "execTime": str(f.ts_ns // 1_000_000), "seq": self._exec_of(f, o)[1]}])
-            self._push(o.owner, "order", [self._order_json(st, o)])
+        owner = str(o.owner)
+        self._push(owner, "execution", [{
+            "category": self.category, "symbol": s.symbol, "orderId": o.extra["uuid"],
+            "orderLinkId": o.client_order_id, "side": "Buy" if o.side == BUY else "Sell",
+            "execId": self._exec_of(f, o)[0], "execPrice": s.px(f.px), "execQty": s.qty(f.qty), "execType": "Trade",
+            "execValue": format_fixed(f.px * f.qty // 1_000_000_000, 8), "execFee": "0", "feeRate": "0",
+            "feeCurrency": s.quote, "isMaker": maker, "orderQty": s.qty(o.qty), "orderPrice": s.px(o.px),
+            "leavesQty": s.qty(o.remaining), "orderType": "Market" if o.order_type == "MARKET" else "Limit",
+            "execTime": str(f.ts_ns // 1_000_000), "seq": self._exec_of(f, o)[1]}])
+        await self.order_event(st, o, "fill")
 
     def _exec_of(self, f: SimFill, o: SimOrder) -> tuple[str, int]:
         """One execution's (execId, seq), the same on the stream and in /v5/execution/list."""
@@ -387,7 +388,7 @@ class BybitSim(StreamVenueSim):
 
     # ---- signed REST queries (answered from the matching engine, done orders included) ----------------
 
-    def _rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+    def rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
         """Bybit REST signature: hex HMAC-SHA256 of timestamp + api key + recv_window + query string."""
         h = request.headers
         key = h.get("X-BAPI-API-KEY", "")
@@ -408,30 +409,30 @@ class BybitSim(StreamVenueSim):
             return None, self._rest({}, C.ERR_SIGN, "error sign! origin_string[" + payload + "]")
         return acct.api_key, None
 
-    def _query_symbol(self, q: Any) -> tuple[SymbolState | None, web.Response | None]:
+    async def _signed_symbol(self, request: web.Request) -> tuple[str, SimBook] | web.Response:
+        """The fault gate, the signature, then the query's category and symbol: (owner, book) or the answer."""
+        owner, answer = await self.signed_rest(request, self._rest_error)
+        if answer is not None:
+            return answer
+        q = request.query
         if q.get("category") != self.category:
-            return None, self._rest({}, C.ERR_PARAMS, "Illegal category")
+            return self._rest({}, C.ERR_PARAMS, "Illegal category")
         st = self._symbols.get(q.get("symbol", ""))
         if st is None:
-            return None, self._rest({}, C.ERR_PARAMS, "params error: symbol invalid")
-        return st, None
+            return self._rest({}, C.ERR_PARAMS, "params error: symbol invalid")
+        return owner, st
 
-    def _owned(self, st: SymbolState, owner: str, q: Any) -> list[SimOrder]:
+    def _owned(self, st: SimBook, owner: str, q: Any) -> list[SimOrder]:
         oid, cid = q.get("orderId", ""), q.get("orderLinkId", "")
         return [o for o in reversed(st.engine.history.values()) if o.owner == owner
                 and (not oid or o.extra.get("uuid") == oid) and (not cid or o.client_order_id == cid)]
 
     async def _rest_order_realtime(self, request: web.Request) -> web.Response:
         """GET /v5/order/realtime: open orders, and closed ones when asked by orderId/orderLinkId."""
-        gated = await self.rest_gate(request, self._rest_error)
-        if gated is not None:
-            return gated
-        owner, denied = self._rest_auth(request)
-        if denied is not None:
-            return denied
-        st, bad = self._query_symbol(request.query)
-        if bad is not None or st is None:
-            return bad or self._rest({}, C.ERR_PARAMS, "Params Error")
+        signed = await self._signed_symbol(request)
+        if isinstance(signed, web.Response):
+            return signed
+        owner, st = signed
         q = request.query
         orders = self._owned(st, str(owner), q)
         if not (q.get("orderId") or q.get("orderLinkId")):
@@ -441,15 +442,10 @@ class BybitSim(StreamVenueSim):
 
     async def _rest_execution_list(self, request: web.Request) -> web.Response:
         """GET /v5/execution/list: the account's executions, newest first."""
-        gated = await self.rest_gate(request, self._rest_error)
-        if gated is not None:
-            return gated
-        owner, denied = self._rest_auth(request)
-        if denied is not None:
-            return denied
-        st, bad = self._query_symbol(request.query)
-        if bad is not None or st is None:
-            return bad or self._rest({}, C.ERR_PARAMS, "Params Error")
+        signed = await self._signed_symbol(request)
+        if isinstance(signed, web.Response):
+            return signed
+        owner, st = signed
         try:
             limit = max(1, min(int(request.query.get("limit", "50")), 100))
         except ValueError:
@@ -498,22 +494,22 @@ class BybitSim(StreamVenueSim):
                     req = orjson.loads(msg.data)
                     op = req["op"]
                 except (orjson.JSONDecodeError, KeyError, TypeError):
-                    await self.send(ws, orjson.dumps({"retCode": C.ERR_PARAMS, "retMsg": "Invalid request",
+                    await self.send_text(ws, orjson.dumps({"retCode": C.ERR_PARAMS, "retMsg": "Invalid request",
                                                       "connId": conn}).decode())
                     continue
                 if op == "ping":
-                    await self.send(ws, orjson.dumps({"op": "pong", "retCode": 0, "retMsg": "OK",
+                    await self.send_text(ws, orjson.dumps({"op": "pong", "retCode": 0, "retMsg": "OK",
                                                       "connId": conn}).decode())
                     continue
                 if op == "auth":
                     k, code, text = self._auth(req.get("args"))
                     if k is not None:
                         key = k
-                    await self.send(ws, orjson.dumps({"retCode": code, "retMsg": text or "OK", "op": "auth",
+                    await self.send_text(ws, orjson.dumps({"retCode": code, "retMsg": text or "OK", "op": "auth",
                                                       "connId": conn}).decode())
                     continue
                 out = await self._trade_op(key, req, conn)
-                await self.send(ws, orjson.dumps(out).decode())
+                await self.send_text(ws, orjson.dumps(out).decode())
         return ws
 
     async def _trade_op(self, key: str | None, req: dict[str, Any], conn: str) -> dict[str, Any]:
@@ -559,7 +555,7 @@ class BybitSim(StreamVenueSim):
 
     # ---- orders --------------------------------------------------------------------------------------
 
-    def _symbol(self, a: dict[str, Any]) -> SymbolState:
+    def _symbol(self, a: dict[str, Any]) -> SimBook:
         if a.get("category") != self.category:
             raise BybitOpError(C.ERR_PARAMS, "Illegal category" if a.get("category") else "Params Error: category is required")
         sym = a.get("symbol")
@@ -572,18 +568,10 @@ class BybitSim(StreamVenueSim):
 
     @staticmethod
     def _num(a: dict[str, Any], name: str, parse: Any) -> int:
-        v = a.get(name)
-        if v is None or v == "":
-            raise BybitOpError(C.ERR_PARAMS, f"Params Error: {name} is required")
-        try:
-            n = parse(str(v))
-        except FixedPointError:
-            raise BybitOpError(C.ERR_PARAMS, f"Params Error: {name} invalid") from None
-        if n <= 0:
-            raise BybitOpError(C.ERR_PARAMS, f"Params Error: {name} invalid")
-        return n
+        return positive_field(a, name, parse, lambda n: BybitOpError(C.ERR_PARAMS, f"Params Error: {n} is required"),
+                              lambda n: BybitOpError(C.ERR_PARAMS, f"Params Error: {n} invalid"))
 
-    def _find(self, owner: str, st: SymbolState, a: dict[str, Any]) -> SimOrder:
+    def _find(self, owner: str, st: SimBook, a: dict[str, Any]) -> SimOrder:
         oid, cid = a.get("orderId"), a.get("orderLinkId")
         if not oid and not cid:
             raise BybitOpError(C.ERR_PARAMS, "Params Error: orderId or orderLinkId is required")
@@ -594,7 +582,7 @@ class BybitSim(StreamVenueSim):
             raise BybitOpError(C.ERR_ORDER_NOT_EXIST, "order not exists or too late to cancel")
         raise BybitOpError(C.ERR_SPOT_ORDER_NOT_EXIST, "Order does not exist.")
 
-    async def _create(self, owner: str, a: dict[str, Any], *, st: SymbolState | None = None) -> dict[str, Any]:
+    async def _create(self, owner: str, a: dict[str, Any], *, st: SimBook | None = None) -> dict[str, Any]:
         st = st or self._symbol(a)
         side = a.get("side")
         if side not in ("Buy", "Sell"):
@@ -633,11 +621,7 @@ class BybitSim(StreamVenueSim):
             o.status = "CANCELED"
             self._push(owner, "order", [self._order_json(st, o, "EC_PostOnlyWillTakeLiquidity")])
             return {"orderId": o.extra["uuid"], "orderLinkId": cid}
-        self._push(owner, "order", [self._order_json(st, o)])
-        await self.after_match(st, fills)
-        if o.status == "EXPIRED":
-            o.status = "CANCELED"
-            self._push(owner, "order", [self._order_json(st, o)])
+        await self.entered(st, o, fills)
         return {"orderId": o.extra["uuid"], "orderLinkId": cid}
 
     async def _amend(self, owner: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -651,21 +635,15 @@ class BybitSim(StreamVenueSim):
             raise BybitOpError(C.ERR_PARAMS, "Params Error: qty or price invalid")
         if qty <= o.filled:
             raise BybitOpError(C.ERR_PARAMS, "Params Error: the new quantity must exceed the filled quantity")
-        fills: list[SimFill] = []
-        if px == o.px and qty < o.qty:
-            st.engine.reduce(o.order_id, qty)
-        else:
-            o, fills = st.engine.requeue(o.order_id, qty, px)
-        self._push(owner, "order", [self._order_json(st, o)])
+        o, fills = self.amend_book(st, o, qty, px)
+        await self.order_event(st, o, "amended")
         await self.after_match(st, fills)
         return {"orderId": o.extra["uuid"], "orderLinkId": o.client_order_id}
 
     async def _cancel(self, owner: str, a: dict[str, Any]) -> dict[str, Any]:
         st = self._symbol(a)
         o = self._find(owner, st, a)
-        st.engine.cancel(o.order_id)
-        self._push(owner, "order", [self._order_json(st, o)])
-        await self.after_match(st, [])
+        await self.cancel_order(st, o)
         return {"orderId": o.extra["uuid"], "orderLinkId": o.client_order_id}
 
     async def _create_batch(self, owner: str, a: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -222,9 +222,12 @@ class CoinbaseSim(InStreamBookSim):
             return None
         return self._jwt_account(auth[7:], f"{request.method} {request.host}{request.path}")
 
-    @staticmethod
-    def _unauthorized() -> web.Response:
-        return web.Response(status=401, text="Unauthorized\n")
+    async def _signed(self, request: web.Request) -> tuple[SimAccount | None, web.Response]:
+        """The fault gate, then the JWT check: (account, unused) or (None, the answer to send)."""
+        gated = await self._gated(request)
+        if gated is not None:
+            return None, gated
+        return self._rest_auth(request), web.Response(status=401, text="Unauthorized\n")
 
     # ---- orders ------------------------------------------------------------------------------
 
@@ -235,12 +238,9 @@ class CoinbaseSim(InStreamBookSim):
                                    "preview_failure_reason": reason, "new_order_failure_reason": reason}}
 
     async def _rest_create(self, request: web.Request) -> web.Response:
-        gated = await self._gated(request)
-        if gated is not None:
-            return gated
-        acct = self._rest_auth(request)
+        acct, refused = await self._signed(request)
         if acct is None:
-            return self._unauthorized()
+            return refused
         try:
             p = orjson.loads(await request.read())
             pid, side, cid, cfg = p["product_id"], p["side"], p["client_order_id"], p["order_configuration"]
@@ -302,12 +302,9 @@ class CoinbaseSim(InStreamBookSim):
         return None
 
     async def _rest_edit(self, request: web.Request) -> web.Response:
-        gated = await self._gated(request)
-        if gated is not None:
-            return gated
-        acct = self._rest_auth(request)
+        acct, refused = await self._signed(request)
         if acct is None:
-            return self._unauthorized()
+            return refused
         try:
             p = orjson.loads(await request.read())
             oid = str(p["order_id"])
@@ -346,12 +343,9 @@ class CoinbaseSim(InStreamBookSim):
         return web.json_response({"success": True, "errors": []})
 
     async def _rest_batch_cancel(self, request: web.Request) -> web.Response:
-        gated = await self._gated(request)
-        if gated is not None:
-            return gated
-        acct = self._rest_auth(request)
+        acct, refused = await self._signed(request)
         if acct is None:
-            return self._unauthorized()
+            return refused
         try:
             ids = orjson.loads(await request.read())["order_ids"]
             if not isinstance(ids, list):

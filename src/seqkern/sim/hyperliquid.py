@@ -8,7 +8,6 @@ are capped at 10 (HTTP 429 on the 11th).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from seqkern.errors import FixedPointError
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 from seqkern.venues.hyperliquid.signing import recover_signer
 from seqkern.venues.hyperliquid.venue import MAX_WS_PER_IP
 
@@ -44,7 +44,7 @@ class _Client:
     subs: set[tuple[str, str]] = field(default_factory=set)   # (type, coin or user)
 
 
-class HyperliquidSim:
+class HyperliquidSim(TickingSimServer):
     def __init__(self, *, coins: tuple[tuple[str, int, int], ...] = (("BTC", 5, 60_000), ("ETH", 4, 3_000)),
                  seed: int = 5, tick_interval_s: float = 0.02, host: str = "127.0.0.1", port: int = 0,
                  mainnet: bool = True) -> None:
@@ -71,8 +71,7 @@ class HyperliquidSim:
             feed.seed_book()
             eng.drain_changes()
             self.coins[name] = SimCoin(name, szd, eng, feed)
-        self._runner: web.AppRunner | None = None
-        self._task: asyncio.Task | None = None
+        self._init_server()
         app = web.Application()
         app.router.add_get("/ws", self._ws)
         app.router.add_post("/info", self._rest_info)
@@ -87,10 +86,6 @@ class HyperliquidSim:
             self.vaults[vault.lower()] = a
 
     @property
-    def base_http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
 
@@ -98,39 +93,15 @@ class HyperliquidSim:
         e = self.coins[coin].engine
         return e.depth(BUY, n), e.depth(SELL, n)
 
-    async def start(self) -> HyperliquidSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        socks = site._server.sockets if site._server else []
-        if socks:
-            self.port = socks[0].getsockname()[1]
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def _close_clients(self) -> None:
         for c in list(self._clients):
             await c.ws.close()
-        if self._runner:
-            await self._runner.cleanup()
 
     # ---- market ----------------------------------------------------------------------------
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_interval_s)
-            if not self.paused:
-                await self.tick()
-
     async def tick(self) -> None:
         if self.faults.take("drop_sockets"):
-            for c in list(self._clients):
-                await c.ws.close()
+            await self._close_clients()
         for c in self.coins.values():
             fills = c.feed.step(3)
             await self._after(c, fills)

@@ -1,10 +1,12 @@
-"""Shared core of the in-stream-snapshot venue simulators (Coinbase, Kraken, Bitget, Crypto.com).
+"""The one base of the in-stream-snapshot venue simulators (Coinbase, Kraken, Bitget, Crypto.com, OKX, Bybit).
 
 These venues send the book snapshot on the websocket after a subscribe and resync by
-resubscribing; the core keeps the matching engines, the per-connection subscriptions, the
-depth-limited "view" a venue publishes (levels pushed out of a top-N view get no delete: the
-client truncates), the fault switches and the tick loop. Each venue subclass writes its own wire
-format, control messages, REST paths, signatures and order entry.
+resubscribing. ``InStreamBookSim`` keeps the matching engines and their feeds, the per-connection
+subscriptions, the fault switches, the accounts, the tick loop and the sockets, and publishes one
+depth-limited "view" per book (levels pushed out of a top-N view get no delete: the client
+truncates) with held balances for order entry. ``StreamVenueSim`` (OKX, Bybit) publishes instead a
+view per subscribed depth, diffed on each push, with idle heartbeats. Each venue subclass writes
+its own wire format, control messages, REST paths, signatures and order entry.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from seqkern._fixed import format_px, format_qty, parse_qty
+from seqkern._fixed import format_fixed, format_px, format_qty, parse_px, parse_qty
+from seqkern.errors import FixedPointError
 from seqkern.sim.binance import SimSymbol
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed, ReplayFeed
@@ -31,6 +35,10 @@ log = logging.getLogger("seqkern.sim")
 _E9 = 1_000_000_000
 
 
+def ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def decimals_of(step: int, digits: int) -> int:
     """Fraction digits of a fixed-point step (tick 0.01 at 10^9 scale -> 2)."""
     d = digits
@@ -38,6 +46,54 @@ def decimals_of(step: int, digits: int) -> int:
         step //= 10
         d -= 1
     return d
+
+
+def positive_field(a: dict[str, Any], name: str, parse: Callable[[str], int],
+                   missing: Callable[[str], Exception], invalid: Callable[[str], Exception]) -> int:
+    """A required positive fixed-point request field; ``missing``/``invalid`` build the venue's error."""
+    v = a.get(name)
+    if v is None or v == "":
+        raise missing(name)
+    try:
+        n = parse(str(v))
+    except FixedPointError:
+        raise invalid(name) from None
+    if n <= 0:
+        raise invalid(name)
+    return n
+
+
+@dataclass
+class StreamSymbol:
+    """One listed OKX/Bybit instrument (venue symbol and rules in kernel units)."""
+
+    symbol: str
+    base: str
+    quote: str
+    tick_1e9: int
+    lot_1e8: int
+    min_qty_1e8: int
+    mid_px_1e9: int
+    code: int = 0           # OKX instIdCode
+
+    @property
+    def px_decimals(self) -> int:
+        return decimals_of(self.tick_1e9, 9)
+
+    @property
+    def qty_decimals(self) -> int:
+        return decimals_of(self.lot_1e8, 8)
+
+    def px(self, v: int) -> str:
+        """Price string as the venue prints it: fixed decimals of the tick (e.g. "30247.20")."""
+        return format_fixed(v, 9, self.px_decimals)
+
+    def qty(self, v: int) -> str:
+        return format_fixed(v, 8, self.qty_decimals)
+
+
+def spec(symbol: str, base: str, quote: str, tick: str, lot: str, min_qty: str, mid: str, code: int = 0) -> StreamSymbol:
+    return StreamSymbol(symbol, base, quote, parse_px(tick), parse_qty(lot), parse_qty(min_qty), parse_px(mid), code)
 
 
 @dataclass
@@ -67,15 +123,27 @@ class SimClient:
 
     ws: web.WebSocketResponse
     kind: str                                   # "market" | "user"
-    subs: set[str] = field(default_factory=set)
+    subs: set[str] = field(default_factory=set)   # channels / topics
     seq: int = 0                                # per-connection message counter (Coinbase sequence_num)
     api_key: str | None = None                  # authenticated account (user connections)
     extra: dict[str, Any] = field(default_factory=dict)
+    conn_id: str = ""
+
+
+@dataclass
+class DepthView:
+    """What subscribers of one (symbol, depth) topic were last sent: {side: {px: qty}}."""
+
+    depth: int
+    levels: dict[str, dict[int, int]] = field(default_factory=lambda: {BUY: {}, SELL: {}})
+    update_id: int = 0
 
 
 @dataclass
 class SimBook:
-    spec: SimSymbol
+    """One listed instrument: its rules, matching engine, participants and what was published."""
+
+    spec: SimSymbol | StreamSymbol
     engine: MatchingEngine
     feed: RandomWalkFeed | ReplayFeed
     px_dec: int
@@ -83,6 +151,8 @@ class SimBook:
     update_id: int = 0
     prev_update_id: int = 0
     view: dict[str, dict[int, int]] = field(default_factory=lambda: {BUY: {}, SELL: {}})
+    views: dict[int, DepthView] = field(default_factory=dict)    # per published depth (StreamVenueSim)
+    last_publish_s: float = 0.0
 
     def px(self, v: int) -> str:
         return format_px(v, self.px_dec)
@@ -98,7 +168,7 @@ class InStreamBookSim(TickingSimServer):
     view_depth = 0            # levels per side the depth channel shows (0 = full depth, every change)
     checksum_window = 0       # levels a skip fault must touch so the client's checksum can see it
 
-    def __init__(self, *, symbols: list[SimSymbol] | None = None, seed: int = 7, tick_interval_s: float = 0.01,
+    def __init__(self, *, symbols: list[Any] | None = None, seed: int = 7, tick_interval_s: float = 0.01,
                  actions_per_tick: int = 4, replay_path: str | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.host = host
@@ -112,20 +182,16 @@ class InStreamBookSim(TickingSimServer):
         self.rest_calls: dict[str, int] = {}
         self.accounts: dict[str, Any] = {}
         self.books: dict[str, SimBook] = {}
-        for i, spec in enumerate(symbols or [self.default_symbol()]):
-            # participants quote in multiples of the venue minimum (a 1-satoshi step would make dust books)
-            eng = MatchingEngine(spec.symbol, spec.tick_1e9, max(spec.step_1e8, spec.min_qty_1e8))
+        for i, sym in enumerate(symbols or [self.default_symbol()]):
+            eng = MatchingEngine(sym.symbol, sym.tick_1e9, self.engine_lot(sym))
             feed: RandomWalkFeed | ReplayFeed
             if replay_path:
                 feed = ReplayFeed(eng, replay_path)
             else:
-                feed = RandomWalkFeed(eng, seed=seed + i, mid_px_1e9=spec.mid_px_1e9, max_qty_lots=50)
+                feed = RandomWalkFeed(eng, seed=seed + i, mid_px_1e9=sym.mid_px_1e9, max_qty_lots=50)
             feed.seed_book()
             eng.drain_changes()
-            st = SimBook(spec, eng, feed, decimals_of(spec.tick_1e9, 9), decimals_of(spec.step_1e8, 8),
-                         update_id=1000 + 100 * i, prev_update_id=1000 + 100 * i)
-            st.view = self._view(st)
-            self.books[spec.symbol] = st
+            self.books[sym.symbol] = self.new_book(i, sym, eng, feed)
         self.clients: list[SimClient] = []
         self._init_server()
         self._app = web.Application()
@@ -136,6 +202,16 @@ class InStreamBookSim(TickingSimServer):
     @classmethod
     def default_symbol(cls) -> SimSymbol:
         raise TypeError(f"{cls.__name__} must define default_symbol")
+
+    def engine_lot(self, sym: SimSymbol) -> int:
+        """Participants quote in multiples of the venue minimum (a 1-satoshi step would make dust books)."""
+        return max(sym.step_1e8, sym.min_qty_1e8)
+
+    def new_book(self, i: int, sym: SimSymbol, eng: MatchingEngine, feed: RandomWalkFeed | ReplayFeed) -> SimBook:
+        st = SimBook(sym, eng, feed, decimals_of(sym.tick_1e9, 9), decimals_of(sym.step_1e8, 8),
+                     update_id=1000 + 100 * i, prev_update_id=1000 + 100 * i)
+        st.view = self._view(st)
+        return st
 
     def build_routes(self, r: web.UrlDispatcher) -> None:
         raise TypeError(f"{type(self).__name__} must define build_routes")
@@ -164,6 +240,9 @@ class InStreamBookSim(TickingSimServer):
 
     def engine(self, symbol: str) -> MatchingEngine:
         return self.books[symbol].engine
+
+    def symbol_state(self, symbol: str) -> SimBook:
+        return self.books[symbol]
 
     async def _close_clients(self) -> None:
         for c in list(self.clients):
@@ -211,7 +290,10 @@ class InStreamBookSim(TickingSimServer):
                 await self.heartbeat()
             if self.paused:
                 continue
-            await self.tick()
+            try:
+                await self.tick()
+            except (ConnectionResetError, RuntimeError) as exc:   # a client vanished mid-send
+                log.debug("tick: %s", exc)
 
     async def tick(self) -> None:
         if self.faults.take("drop_sockets"):
@@ -287,16 +369,7 @@ class InStreamBookSim(TickingSimServer):
                 self.clients.remove(c)
         return ws
 
-    async def rest_gate(self, request: web.Request) -> tuple[int, float] | None:
-        """Faults shared by every REST endpoint: delay, then the next armed HTTP error."""
-        self.rest_calls[request.path] = self.rest_calls.get(request.path, 0) + 1
-        if self.faults.rest_delay_s:
-            await asyncio.sleep(self.faults.rest_delay_s)
-        return self.faults.next_rest_error()
-
-    @staticmethod
-    def ms() -> int:
-        return time.time_ns() // 1_000_000
+    ms = staticmethod(ms)
 
     # ---- orders shared by the venues -------------------------------------------------------
 
@@ -401,16 +474,20 @@ class InStreamBookSim(TickingSimServer):
             if old_px is not None:
                 self.reserve(st, o, px=old_px)
             raise
-        if new_px == o.px and new_qty < o.qty:
-            st.engine.reduce(o.order_id, new_qty)
-            await self.order_event(st, o, "amended")
-            await self.after_match(st, [])
-            return True
-        _, fills = st.engine.requeue(o.order_id, new_qty, new_px)
+        kept = new_px == o.px and new_qty < o.qty
+        _, fills = self.amend_book(st, o, new_qty, new_px)
         self.account_fills(fills)
         await self.order_event(st, o, "amended")
         await self.after_match(st, fills)
-        return False
+        return kept
+
+    @staticmethod
+    def amend_book(st: SimBook, o: SimOrder, new_qty: int, new_px: int) -> tuple[SimOrder, list[SimFill]]:
+        """A pure size decrease stays in place (queue position kept); anything else re-queues."""
+        if new_px == o.px and new_qty < o.qty:
+            st.engine.reduce(o.order_id, new_qty)
+            return o, []
+        return st.engine.requeue(o.order_id, new_qty, new_px)
 
     def account_fills(self, fills: list[SimFill]) -> None:
         """Settle each user side of each fill (held funds out, proceeds in) and keep the exact filled
@@ -451,4 +528,138 @@ class InStreamBookSim(TickingSimServer):
         """Private push for one fill of a user order; venue format."""
 
 
-__all__ = ["InStreamBookSim", "MatchReject", "SimAccount", "SimBook", "SimClient", "decimals_of"]
+
+class StreamVenueSim(InStreamBookSim):
+    """OKX/Bybit shape: a view per (symbol, depth) topic diffed on each push, idle heartbeats, REST
+    errors and signature checks in the venue's body, pushes sent from synchronous code."""
+
+    def __init__(self, symbols: list[StreamSymbol], **kw: Any) -> None:
+        self._conn_seq = 0
+        self._bg: set[asyncio.Task] = set()
+        super().__init__(symbols=symbols, **kw)
+
+    @property
+    def _symbols(self) -> dict[str, SimBook]:
+        return self.books
+
+    def engine_lot(self, sym: StreamSymbol) -> int:  # type: ignore[override]
+        return sym.lot_1e8
+
+    def new_book(self, i: int, sym: StreamSymbol, eng: MatchingEngine,  # type: ignore[override]
+                 feed: RandomWalkFeed | ReplayFeed) -> SimBook:
+        return SimBook(sym, eng, feed, sym.px_decimals, sym.qty_decimals)
+
+    # ---- subclass hooks ----------------------------------------------------------------------------
+
+    async def publish_views(self, st: SimBook) -> None:
+        """Send depth updates of every subscribed depth of ``st``."""
+
+    async def idle(self, st: SimBook) -> None:
+        """Called when a market step published nothing (OKX sends empty updates, seqId == prevSeqId)."""
+
+    def rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+        """The venue's REST signature check: (account key, None), or (None, the refusal)."""
+        raise TypeError(f"{type(self).__name__} must define rest_auth")
+
+    # ---- publishing ---------------------------------------------------------------------------------
+
+    async def after_match(self, st: SimBook, fills: list[SimFill]) -> None:
+        st.engine.drain_changes()   # views are diffed against the engine; the change set is not needed
+        before = self.events_sent
+        await self.publish_views(st)
+        for f in fills:
+            await self.publish_trade(st, f)
+            await self.user_fill(st, f)
+        if self.events_sent == before:
+            await self.idle(st)
+        else:
+            st.last_publish_s = time.monotonic()
+
+    def view(self, st: SimBook, depth: int, start_id: int = 0) -> DepthView:
+        v = st.views.get(depth)
+        if v is None:
+            v = st.views[depth] = DepthView(depth, update_id=start_id)
+            self._fill_view(st, v)
+        return v
+
+    def _fill_view(self, st: SimBook, v: DepthView) -> None:
+        e = st.engine
+        v.levels = {BUY: dict(e.depth(BUY, v.depth)), SELL: dict(e.depth(SELL, v.depth))}
+
+    def diff_view(self, st: SimBook, v: DepthView) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Level changes since the view was last sent (qty 0 = removed); the view is updated."""
+        e = st.engine
+        out: dict[str, list[tuple[int, int]]] = {BUY: [], SELL: []}
+        for side in (BUY, SELL):
+            new = dict(e.depth(side, v.depth))
+            old = v.levels[side]
+            for px in old:
+                if px not in new:
+                    out[side].append((px, 0))
+            for px, q in new.items():
+                if old.get(px) != q:
+                    out[side].append((px, q))
+            v.levels[side] = new
+        out[BUY].sort(reverse=True)
+        out[SELL].sort()
+        return out[BUY], out[SELL]
+
+    def sorted_view(self, v: DepthView) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        bids = sorted(v.levels[BUY].items(), reverse=True)
+        asks = sorted(v.levels[SELL].items())
+        return bids, asks
+
+    # ---- sockets and REST ---------------------------------------------------------------------------
+
+    def new_conn_id(self) -> str:
+        self._conn_seq += 1
+        return f"sim{self._conn_seq:06d}"
+
+    async def send_text(self, ws: web.WebSocketResponse, text: str) -> None:
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await ws.send_str(text)
+
+    def spawn_send(self, ws: web.WebSocketResponse, text: str) -> None:
+        """Send from synchronous code (private pushes); the task is kept until it is done."""
+        t = asyncio.get_running_loop().create_task(self.send_text(ws, text))
+        self._bg.add(t)
+        t.add_done_callback(self._bg.discard)
+
+    def subscribers(self, topic: str) -> list[SimClient]:
+        """Recipients fixed before any await, so a client subscribing meanwhile (and getting a
+        snapshot that already includes this update) is not sent it again."""
+        return [c for c in self.clients if topic in c.subs]
+
+    async def rest_fault(self, request: web.Request, error_body: Callable[[int], Any]) -> web.Response | None:
+        """The REST fault gate answered in the venue's error body (``error_body(status)``)."""
+        err = await self.rest_gate(request)
+        return None if err is None else self.fault_response(err, error_body(err[0]))
+
+    async def signed_rest(self, request: web.Request,
+                          error_body: Callable[[int], Any]) -> tuple[str, web.Response | None]:
+        """The fault gate, then the signature check: (account key, None), or ("", the answer)."""
+        gated = await self.rest_fault(request, error_body)
+        if gated is not None:
+            return "", gated
+        owner, denied = self.rest_auth(request)
+        if denied is not None:
+            return "", denied
+        return str(owner), None
+
+    async def entered(self, st: SimBook, o: SimOrder, fills: list[SimFill]) -> None:
+        """A new order matched: its state pushed, the match published; an IOC/FOK rest that did not
+        fill is pushed again as canceled."""
+        await self.order_event(st, o, "new")
+        await self.after_match(st, fills)
+        if o.status == "EXPIRED":
+            o.status = "CANCELED"
+            await self.order_event(st, o, "canceled")
+
+    def user_order(self, st: SimBook, owner: str, side: str, px: int, qty: int, *, tif: str = "GTC",
+                   order_type: str = "LIMIT", client_order_id: str = "") -> SimOrder:
+        return SimOrder(st.engine.next_order_id(), side, px, qty, owner=owner, client_order_id=client_order_id,
+                        tif=tif, order_type=order_type, ts_ns=time.time_ns())
+
+
+__all__ = ["DepthView", "InStreamBookSim", "MatchReject", "SimAccount", "SimBook", "SimClient", "StreamSymbol",
+           "StreamVenueSim", "decimals_of", "ms", "positive_field", "spec"]

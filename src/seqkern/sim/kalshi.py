@@ -9,7 +9,6 @@ venue does. Every request and the websocket handshake are signature-checked (RSA
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import time
@@ -25,6 +24,7 @@ from seqkern.errors import FixedPointError
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 from seqkern.venues.kalshi.auth import HDR_KEY, HDR_SIG, HDR_TS, presign_text, verify
 
 ONE = 1_000_000_000
@@ -77,7 +77,7 @@ def _fp(q: int) -> str:
     return format_qty(q, 2)
 
 
-class KalshiSim:
+class KalshiSim(TickingSimServer):
     """A Kalshi venue on 127.0.0.1. ``true_levels(t)`` gives the YES/NO bid ladders the edge must match."""
 
     def __init__(self, *, tickers: tuple[str, ...] = ("KXBTCZ-26DEC31-T99000",), seed: int = 11,
@@ -103,8 +103,7 @@ class KalshiSim:
         self._clients: list[_Client] = []
         self._sids = itertools.count(1)
         self._orders: dict[str, tuple[str, SimOrder]] = {}   # order id -> (ticker, order)
-        self._runner: web.AppRunner | None = None
-        self._ticker_task: asyncio.Task | None = None
+        self._init_server()
         for t in tickers:
             self._new_market(t)
         self._app = self._build_app()
@@ -127,26 +126,9 @@ class KalshiSim:
         e = self.markets[ticker].engine
         return e.depth(BUY, 1000), [(ONE - p, q) for p, q in e.depth(SELL, 1000)]
 
-    async def start(self) -> KalshiSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        socks = site._server.sockets if site._server else []
-        if socks:
-            self.port = socks[0].getsockname()[1]
-        self._ticker_task = asyncio.get_running_loop().create_task(self._tick_loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._ticker_task:
-            self._ticker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker_task
+    async def _close_clients(self) -> None:
         for c in list(self._clients):
             await c.ws.close()
-        if self._runner:
-            await self._runner.cleanup()
 
     async def announce_market(self, ticker: str, *, step: str = "0.0100") -> None:
         """List a new market and announce it on ``market_lifecycle_v2`` (event ``created``)."""
@@ -197,12 +179,6 @@ class KalshiSim:
         out = {("yes", p): q for p, q in e.depth(BUY, 10000)}
         out.update({("no", ONE - p): q for p, q in e.depth(SELL, 10000)})
         return out
-
-    async def _tick_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_interval_s)
-            if not self.paused:
-                await self.tick()
 
     async def tick(self) -> None:
         if self.faults.take("drop_sockets"):

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -20,16 +21,16 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from seqkern._fixed import format_fixed, parse_px, parse_qty
-from seqkern.errors import FixedPointError
-from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
-from seqkern.sim.stream_venue import (
-    MarketClient,
+from seqkern.sim.instream import (
+    SimBook,
+    SimClient,
     StreamSymbol,
     StreamVenueSim,
-    SymbolState,
     ms,
+    positive_field,
     spec,
 )
+from seqkern.sim.matching import BUY, SELL, MatchReject, SimFill, SimOrder
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import prehash, verify_b64
 from seqkern.venues.okx.book import checksum
@@ -73,7 +74,7 @@ class OkxSim(StreamVenueSim):
     def last_seq_id(self, symbol: str) -> int:
         return self._seq[symbol]
 
-    def add_routes(self, router: web.UrlDispatcher) -> None:
+    def build_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get(C.PUBLIC_PATH, self._public_ws)
         router.add_get(C.PRIVATE_PATH, self._private_ws)
         router.add_get("/api/v5/market/books", self._rest_books)
@@ -83,35 +84,35 @@ class OkxSim(StreamVenueSim):
 
     # ---- market data ---------------------------------------------------------------------------------
 
-    def _levels(self, st: SymbolState, rows: list[tuple[int, int]]) -> list[list[str]]:
+    def _levels(self, st: SimBook, rows: list[tuple[int, int]]) -> list[list[str]]:
         s = st.spec
         return [[s.px(p), s.qty(q), "0", "0" if q == 0 else str(1 + (p // s.tick_1e9) % 5)] for p, q in rows]
 
-    def _checksum(self, st: SymbolState) -> int:
+    def _checksum(self, st: SimBook) -> int:
         if not self.legacy_checksum:
             return 0
         bids, asks = self.sorted_view(st.views[BOOK_DEPTH])
         s = st.spec
         return checksum([(s.px(p), s.qty(q)) for p, q in bids[:25]], [(s.px(p), s.qty(q)) for p, q in asks[:25]])
 
-    def _book_msg(self, st: SymbolState, action: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]],
+    def _book_msg(self, st: SimBook, action: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]],
                   prev: int, seq: int, cks: int) -> dict[str, Any]:
         return {"arg": {"channel": "books", "instId": st.spec.symbol}, "action": action,
                 "data": [{"asks": self._levels(st, asks), "bids": self._levels(st, bids), "ts": str(ms()),
                           "checksum": cks, "prevSeqId": prev, "seqId": seq}]}
 
-    def _snapshot(self, st: SymbolState) -> dict[str, Any]:
+    def _snapshot(self, st: SimBook) -> dict[str, Any]:
         bids, asks = self.sorted_view(st.views[BOOK_DEPTH])
         return self._book_msg(st, "snapshot", bids, asks, -1, self._seq[st.spec.symbol], self._checksum(st))
 
-    async def publish_depth(self, st: SymbolState) -> None:
+    async def publish_views(self, st: SimBook) -> None:
         v = st.views[BOOK_DEPTH]
         bids, asks = self.diff_view(st, v)
         if not bids and not asks:
             return
         await self._send_update(st, bids, asks)
 
-    async def _send_update(self, st: SymbolState, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
+    async def _send_update(self, st: SimBook, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
         sym = st.spec.symbol
         prev = self._seq[sym]
         if self.seq_resets > 0:
@@ -131,41 +132,47 @@ class OkxSim(StreamVenueSim):
         if self.faults.take("malformed_json"):
             text = text[: len(text) // 2]
         for c in self.subscribers(f"books:{sym}"):
-            await self.send(c.ws, text)
+            await self.send_text(c.ws, text)
         self.events_sent += 1
 
-    async def heartbeat(self, st: SymbolState) -> None:
+    async def idle(self, st: SimBook) -> None:
         if time.monotonic() - st.last_publish_s >= self.heartbeat_s:
             st.last_publish_s = time.monotonic()
             await self._send_update(st, [], [])   # empty update, seqId == prevSeqId
 
-    async def publish_trade(self, st: SymbolState, f: SimFill) -> None:
+    async def publish_trade(self, st: SimBook, f: SimFill) -> None:
         s = st.spec
         msg = {"arg": {"channel": "trades", "instId": s.symbol},
                "data": [{"instId": s.symbol, "tradeId": str(f.trade_id), "px": s.px(f.px), "sz": s.qty(f.qty),
                          "side": "buy" if f.taker.side == BUY else "sell", "ts": str(ms()), "count": "1"}]}
         text = orjson.dumps(msg).decode()
         for c in self.subscribers(f"trades:{s.symbol}"):
-            await self.send(c.ws, text)
+            await self.send_text(c.ws, text)
 
     # ---- public websocket ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _frames(ws: web.WebSocketResponse) -> AsyncIterator[str]:
+        """The text frames of a connection; OKX's text "ping" is answered "pong" here."""
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            if msg.data == "ping":
+                await ws.send_str("pong")
+                continue
+            yield msg.data
 
     async def _public_ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        client = MarketClient(ws, conn_id=self.new_conn_id())
-        self._market.append(client)
+        client = SimClient(ws, "market", conn_id=self.new_conn_id())
+        self.clients.append(client)
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                if msg.data == "ping":
-                    await ws.send_str("pong")
-                    continue
-                await self._public_control(client, msg.data)
+            async for text in self._frames(ws):
+                await self._public_control(client, text)
         finally:
             with contextlib.suppress(ValueError):
-                self._market.remove(client)
+                self.clients.remove(client)
         return ws
 
     def _error(self, code: str, msg: str, conn_id: str, rid: Any = None) -> str:
@@ -174,7 +181,7 @@ class OkxSim(StreamVenueSim):
             out["id"] = rid
         return orjson.dumps(out).decode()
 
-    async def _public_control(self, c: MarketClient, text: str) -> None:
+    async def _public_control(self, c: SimClient, text: str) -> None:
         try:
             req = orjson.loads(text)
             op = req["op"]
@@ -183,10 +190,10 @@ class OkxSim(StreamVenueSim):
             if not isinstance(args, list):
                 raise TypeError
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            await self.send(c.ws, self._error(C.WS_ERR_BAD_REQUEST, f"Invalid request: {text[:100]}", c.conn_id))
+            await self.send_text(c.ws, self._error(C.WS_ERR_BAD_REQUEST, f"Invalid request: {text[:100]}", c.conn_id))
             return
         if op not in ("subscribe", "unsubscribe"):
-            await self.send(c.ws, self._error("60019", f"Invalid op: {op}", c.conn_id, rid))
+            await self.send_text(c.ws, self._error("60019", f"Invalid op: {op}", c.conn_id, rid))
             return
         if op == "subscribe" and self.ignore_subscribes > 0:
             self.ignore_subscribes -= 1      # a lost subscribe request: no ack, no snapshot
@@ -195,7 +202,7 @@ class OkxSim(StreamVenueSim):
             ch = a.get("channel") if isinstance(a, dict) else None
             inst = a.get("instId") if isinstance(a, dict) else None
             if ch not in CHANNELS or inst not in self._symbols:
-                await self.send(c.ws, self._error(
+                await self.send_text(c.ws, self._error(
                     C.WS_ERR_BAD_ARGS, f"Wrong URL or channel:{ch},instId:{inst} doesn't exist. Please use the "
                     "correct URL, channel and parameters referring to API document.", c.conn_id, rid))
                 continue
@@ -204,14 +211,14 @@ class OkxSim(StreamVenueSim):
             if rid is not None:
                 ack = {"id": rid, **ack}
             if op == "unsubscribe":
-                c.topics.discard(topic)
-                await self.send(c.ws, orjson.dumps(ack).decode())
+                c.subs.discard(topic)
+                await self.send_text(c.ws, orjson.dumps(ack).decode())
                 continue
-            c.topics.add(topic)
+            c.subs.add(topic)
             snap = self._snapshot(self._symbols[inst]) if ch == "books" else None
-            await self.send(c.ws, orjson.dumps(ack).decode())
+            await self.send_text(c.ws, orjson.dumps(ack).decode())
             if snap is not None:
-                await self.send(c.ws, orjson.dumps(snap).decode())
+                await self.send_text(c.ws, orjson.dumps(snap).decode())
 
     # ---- REST ----------------------------------------------------------------------------------------
 
@@ -223,7 +230,7 @@ class OkxSim(StreamVenueSim):
                 "data": []}
 
     async def _rest_books(self, request: web.Request) -> web.Response:
-        gated = await self.rest_gate(request, self._rest_error)
+        gated = await self.rest_fault(request, self._rest_error)
         if gated is not None:
             return gated
         inst = request.query.get("instId", "")
@@ -243,7 +250,7 @@ class OkxSim(StreamVenueSim):
             {"asks": self._levels(st, asks[:sz]), "bids": self._levels(st, bids[:sz]), "ts": str(ms())}]})
 
     async def _rest_instruments(self, request: web.Request) -> web.Response:
-        gated = await self.rest_gate(request, self._rest_error)
+        gated = await self.rest_fault(request, self._rest_error)
         if gated is not None:
             return gated
         it = request.query.get("instType", "")
@@ -271,17 +278,12 @@ class OkxSim(StreamVenueSim):
         await ws.prepare(request)
         sess: dict[str, Any] = {"key": None, "conn": self.new_conn_id(), "channels": set()}
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                if msg.data == "ping":
-                    await ws.send_str("pong")
-                    continue
+            async for text in self._frames(ws):
                 if self.faults.ws_api_delay_s:
                     await asyncio.sleep(self.faults.ws_api_delay_s)
-                out = await self._private_request(ws, sess, msg.data)
+                out = await self._private_request(ws, sess, text)
                 if out is not None:
-                    await self.send(ws, orjson.dumps(out).decode())
+                    await self.send_text(ws, orjson.dumps(out).decode())
         finally:
             key = sess["key"]
             if key:
@@ -380,7 +382,7 @@ class OkxSim(StreamVenueSim):
 
     # ---- signed REST queries (answered from the matching engine, done orders included) ----------------
 
-    def _rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+    def rest_auth(self, request: web.Request) -> tuple[str | None, web.Response | None]:
         """OKX REST signature check: OK-ACCESS-KEY/-SIGN/-TIMESTAMP/-PASSPHRASE over
         timestamp + METHOD + path?query (as sent) + body."""
         h = request.headers
@@ -403,7 +405,7 @@ class OkxSim(StreamVenueSim):
             return err(C.ERR_REST_BAD_SIGN, "Invalid Sign")
         return acct.api_key, None
 
-    def _queried(self, owner: str, q: Any) -> tuple[SymbolState | None, SimOrder | None, dict[str, Any] | None]:
+    def _queried(self, owner: str, q: Any) -> tuple[SimBook | None, SimOrder | None, dict[str, Any] | None]:
         inst = q.get("instId", "")
         if not inst:
             return None, None, {"code": C.ERR_EMPTY_PARAM, "msg": "Parameter instId can not be empty", "data": []}
@@ -419,7 +421,7 @@ class OkxSim(StreamVenueSim):
             o = st.engine.lookup(owner, client_order_id=cid)
         return st, o, None
 
-    def _order_row(self, st: SymbolState, o: SimOrder) -> dict[str, Any]:
+    def _order_row(self, st: SimBook, o: SimOrder) -> dict[str, Any]:
         s = st.spec
         fills = st.engine.fills_of.get(o.order_id, [])
         last = fills[-1] if fills else None
@@ -437,12 +439,9 @@ class OkxSim(StreamVenueSim):
 
     async def _rest_order(self, request: web.Request) -> web.Response:
         """GET /api/v5/trade/order: one order's details, open or done (51603 when unknown)."""
-        gated = await self.rest_gate(request, self._rest_error)
-        if gated is not None:
-            return gated
-        owner, denied = self._rest_auth(request)
-        if denied is not None:
-            return denied
+        owner, answer = await self.signed_rest(request, self._rest_error)
+        if answer is not None:
+            return answer
         q = request.query
         if not q.get("ordId") and not q.get("clOrdId"):
             return web.json_response({"code": C.ERR_EMPTY_PARAM,
@@ -456,12 +455,9 @@ class OkxSim(StreamVenueSim):
 
     async def _rest_fills(self, request: web.Request) -> web.Response:
         """GET /api/v5/trade/fills: the account's recent trades (instType required), newest first."""
-        gated = await self.rest_gate(request, self._rest_error)
-        if gated is not None:
-            return gated
-        owner, denied = self._rest_auth(request)
-        if denied is not None:
-            return denied
+        owner, answer = await self.signed_rest(request, self._rest_error)
+        if answer is not None:
+            return answer
         q = request.query
         if not q.get("instType"):
             return web.json_response({"code": C.ERR_EMPTY_PARAM, "msg": "Parameter instType can not be empty",
@@ -497,7 +493,7 @@ class OkxSim(StreamVenueSim):
 
     # ---- orders --------------------------------------------------------------------------------------
 
-    def _symbol(self, a: dict[str, Any]) -> SymbolState:
+    def _symbol(self, a: dict[str, Any]) -> SimBook:
         code = a.get("instIdCode")
         if code is None or code == "":
             raise OkxOpError(C.ERR_EMPTY_PARAM, "Parameter instIdCode can not be empty")
@@ -508,18 +504,10 @@ class OkxSim(StreamVenueSim):
 
     @staticmethod
     def _num(a: dict[str, Any], name: str, parse: Any) -> int:
-        v = a.get(name)
-        if v is None or v == "":
-            raise OkxOpError(C.ERR_EMPTY_PARAM, f"Parameter {name} can not be empty")
-        try:
-            n = parse(str(v))
-        except FixedPointError:
-            raise OkxOpError(C.ERR_PARAM, f"Parameter {name} error") from None
-        if n <= 0:
-            raise OkxOpError(C.ERR_PARAM, f"Parameter {name} error")
-        return n
+        return positive_field(a, name, parse, lambda n: OkxOpError(C.ERR_EMPTY_PARAM, f"Parameter {n} can not be empty"),
+                              lambda n: OkxOpError(C.ERR_PARAM, f"Parameter {n} error"))
 
-    def _find(self, owner: str, st: SymbolState, a: dict[str, Any]) -> SimOrder:
+    def _find(self, owner: str, st: SimBook, a: dict[str, Any]) -> SimOrder:
         oid, cid = a.get("ordId"), a.get("clOrdId")
         if not oid and not cid:
             raise OkxOpError(C.ERR_EMPTY_PARAM, "Either parameter ordId or clOrdId is required")
@@ -571,19 +559,13 @@ class OkxSim(StreamVenueSim):
         except MatchReject:
             raise OkxOpError("51019" if self.swap else "51020",
                              "Order failed. The post_only order would have taken liquidity.") from None
-        self._push_order(owner, st, o)
-        await self.after_match(st, fills)
-        if o.status == "EXPIRED":
-            o.status = "CANCELED"
-            self._push_order(owner, st, o)
+        await self.entered(st, o, fills)
         return {"ordId": str(o.order_id), "clOrdId": cid}
 
     async def _cancel(self, owner: str, a: dict[str, Any]) -> dict[str, Any]:
         st = self._symbol(a)
         o = self._find(owner, st, a)
-        st.engine.cancel(o.order_id)
-        self._push_order(owner, st, o)
-        await self.after_match(st, [])
+        await self.cancel_order(st, o)
         return {"ordId": str(o.order_id), "clOrdId": o.client_order_id}
 
     async def _amend(self, owner: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -597,11 +579,7 @@ class OkxSim(StreamVenueSim):
             raise OkxOpError(C.ERR_PARAM, "Parameter newSz or newPx error")
         if new_sz <= o.filled:
             raise OkxOpError("51512", "Failed to amend order: the new size is not greater than the filled size.")
-        fills: list[SimFill] = []
-        if new_px == o.px and new_sz < o.qty:
-            st.engine.reduce(o.order_id, new_sz)       # size down in place
-        else:
-            o, fills = st.engine.requeue(o.order_id, new_sz, new_px)
+        o, fills = self.amend_book(st, o, new_sz, new_px)
         self._push_order(owner, st, o, amend=str(a.get("reqId", "")))
         await self.after_match(st, fills)
         return {"ordId": str(o.order_id), "clOrdId": o.client_order_id, "reqId": str(a.get("reqId", ""))}
@@ -612,7 +590,7 @@ class OkxSim(StreamVenueSim):
         return {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled",
                 "CANCELED": "canceled", "EXPIRED": "canceled"}.get(o.status, "live")
 
-    def _push_order(self, owner: str, st: SymbolState, o: SimOrder, *, fill: SimFill | None = None,
+    def _push_order(self, owner: str, st: SimBook, o: SimOrder, *, fill: SimFill | None = None,
                     maker: bool = False, amend: str | None = None) -> None:
         s = st.spec
         now = str(ms())
@@ -631,7 +609,8 @@ class OkxSim(StreamVenueSim):
             if self.inst_type in chans or "ANY" in chans:
                 self.spawn_send(ws, text)
 
-    async def user_fill(self, st: SymbolState, f: SimFill) -> None:
-        for o, maker in ((f.maker, True), (f.taker, False)):
-            if o.owner is not None and o.owner in self.accounts:
-                self._push_order(o.owner, st, o, fill=f, maker=maker)
+    async def order_event(self, st: SimBook, o: SimOrder, kind: str) -> None:
+        self._push_order(str(o.owner), st, o)
+
+    async def fill_event(self, st: SimBook, o: SimOrder, f: SimFill, maker: bool) -> None:
+        self._push_order(str(o.owner), st, o, fill=f, maker=maker)

@@ -22,6 +22,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from seqkern._fixed import format_px, format_qty
 from seqkern.sim.faults import FaultPlan
 from seqkern.sim.marketdata import RandomWalkFeed
 from seqkern.sim.matching import BUY, SELL, MatchingEngine, MatchReject, SimFill, SimOrder
+from seqkern.sim.server import TickingSimServer
 from seqkern.venues.polymarket.execution import (
     CALL_TYPE_CALL,
     CTF_COLLATERAL_ADAPTER,
@@ -101,7 +103,7 @@ class _MClient:
     custom: bool = False
 
 
-class PolymarketSim:
+class PolymarketSim(TickingSimServer):
     def __init__(self, *, slugs: tuple[str, ...] = ("btc-above-99000-on-december-31-2026",), seed: int = 3,
                  tick_interval_s: float = 0.01, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port
@@ -134,8 +136,7 @@ class PolymarketSim:
         self._uclients: list[tuple[web.WebSocketResponse, str]] = []
         self._orders: dict[str, tuple[SimPolyMarket, SimOrder]] = {}
         self._tokens = itertools.count(10**75 + 12345, 7919)
-        self._runner: web.AppRunner | None = None
-        self._task: asyncio.Task | None = None
+        self._init_server()
         for s in slugs:
             self._new_market(s)
         app = web.Application()
@@ -196,10 +197,6 @@ class PolymarketSim:
         return f"http://{self.host}:{self.port}/rpc"
 
     @property
-    def base_http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def market_ws(self) -> str:
         return f"ws://{self.host}:{self.port}/ws/market"
 
@@ -215,28 +212,11 @@ class PolymarketSim:
             return e.depth(BUY, 1000), e.depth(SELL, 1000)
         return [(ONE - p, q) for p, q in e.depth(SELL, 1000)], [(ONE - p, q) for p, q in e.depth(BUY, 1000)]
 
-    async def start(self) -> PolymarketSim:
-        self._runner = web.AppRunner(self._app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        socks = site._server.sockets if site._server else []
-        if socks:
-            self.port = socks[0].getsockname()[1]
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-        return self
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def _close_clients(self) -> None:
         for c in list(self._mclients):
             await c.ws.close()
         for ws, _ in list(self._uclients):
             await ws.close()
-        if self._runner:
-            await self._runner.cleanup()
 
     async def announce_market(self, slug: str, *, tick: str = "0.01") -> SimPolyMarket:
         """List a binary market and send ``new_market`` to custom-feature subscribers."""
@@ -299,7 +279,8 @@ class PolymarketSim:
                 "asks": [{"price": format_px(p), "size": format_qty(q)} for p, q in reversed(asks)],
                 "timestamp": str(int(time.time() * 1000)), "hash": "0x" + uuid.uuid4().hex[:40]}
 
-    async def _loop(self) -> None:
+    async def _tick_loop(self) -> None:
+        """Expire due GTD orders every interval (paused or not), then step the market."""
         while True:
             await asyncio.sleep(self.tick_interval_s)
             await self.expire_due()
@@ -357,22 +338,28 @@ class PolymarketSim:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_str(orjson.dumps(obj).decode())
 
+    @staticmethod
+    async def _frames(ws: web.WebSocketResponse) -> AsyncIterator[str]:
+        """The text frames of a channel connection until it errors or closes; "PING" is answered "PONG"."""
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+                continue
+            if msg.data == "PING":
+                await ws.send_str("PONG")
+                continue
+            yield msg.data
+
     async def _ws_market(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
         c = _MClient(ws)
         self._mclients.append(c)
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                        break
-                    continue
-                if msg.data == "PING":
-                    await ws.send_str("PONG")
-                    continue
+            async for text in self._frames(ws):
                 try:
-                    cmd = orjson.loads(msg.data)
+                    cmd = orjson.loads(text)
                     assets = [str(a) for a in cmd.get("assets_ids") or []]
                 except (orjson.JSONDecodeError, AttributeError, TypeError):
                     await ws.send_str("INVALID OPERATION")
@@ -569,16 +556,9 @@ class PolymarketSim:
         await ws.prepare(request)
         entry: tuple[web.WebSocketResponse, str] | None = None
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                        break
-                    continue
-                if msg.data == "PING":
-                    await ws.send_str("PONG")
-                    continue
+            async for text in self._frames(ws):
                 try:
-                    auth = orjson.loads(msg.data)["auth"]
+                    auth = orjson.loads(text)["auth"]
                     _, secret, passphrase = self.creds[auth["apiKey"]]
                     ok = auth["secret"] == secret and auth["passphrase"] == passphrase
                 except (orjson.JSONDecodeError, KeyError, TypeError):
