@@ -96,7 +96,10 @@ inline const Level* scan_level(const DepthScan* s, size_t i) { return &s->levels
 #ifdef SKWIRE_REQUIRES_HASWELL
 SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
 #endif
+#include "_scan_common.h"   // inside the target region: the shared helpers inline into the scanners
 namespace skwire {
+static_assert(int(SCAN_BAD_SHAPE) == int(skscan::SK_BAD_SHAPE) && int(SCAN_TOO_MANY) == int(skscan::SK_TOO_MANY),
+              "the codes of _scan_common.h");
 namespace scan {
 
 namespace od = simdjson::ondemand;
@@ -110,41 +113,22 @@ inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
-    std::string_view tok = v.raw_json_token();
-    if (tok.size() < 2 || tok[0] != '"') return false;
-    const char* start = tok.data() + 1;
-    const char* end = static_cast<const char*>(std::memchr(start, '"', tok.size() - 1));
-    if (!end) return false;
-    *p = start;
-    *n = static_cast<int32_t>(end - start);
-    return true;
+    return skscan::quoted(v.raw_json_token(), p, n);
 }
 
 // [[price, qty], ...] -> levels of one side
 static inline int scan_levels(DepthScan* s, od::value& v, int side) {
-    od::array outer;
-    if (v.get_array().get(outer)) return SCAN_BAD_SHAPE;
-    for (auto item : outer) {
-        od::array pair;
-        if (item.get_array().get(pair)) return SCAN_BAD_SHAPE;
-        if (s->n_levels >= s->max_levels) return SCAN_TOO_MANY;
-        Level& L = s->levels[s->n_levels];
-        int k = 0;
-        for (auto el : pair) {
-            od::value ev;
-            if (std::move(el).get(ev)) return SCAN_BAD_SHAPE;
-            if (k == 0) {
-                if (!token_string(ev, &L.px, &L.px_len)) return SCAN_BAD_SHAPE;
-            } else if (k == 1) {
-                if (!token_string(ev, &L.qty, &L.qty_len)) return SCAN_BAD_SHAPE;
-            }
-            k++;
-        }
-        if (k < 2) return SCAN_BAD_SHAPE;
-        L.side = side;
-        s->n_levels++;
-    }
-    return SCAN_DEPTH;
+    int rc = skscan::pair_levels(
+        s, v, [](od::value& t, const char** p, int32_t* n) { return token_string(t, p, n); },
+        [side](Level& L) { L.side = side; });
+    return rc == skscan::SK_OK ? SCAN_DEPTH : rc;
+}
+
+// The [[price, qty], ...] array under `key` (required) -> levels of one side
+static inline int required_levels(DepthScan* s, od::object& obj, std::string_view key, int side) {
+    od::value v;
+    if (obj.find_field_unordered(key).get(v)) return SCAN_BAD_SHAPE;
+    return scan_levels(s, v, side);
 }
 
 // Binance spot / USD-M "depthUpdate" event object (raw stream, or the "data" of a combined one).
@@ -168,13 +152,8 @@ static inline int scan_binance_event(DepthScan* s, od::object& obj) {
         if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
         if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
-    if (obj.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
-    if (obj.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
-    return SCAN_DEPTH;
+    if ((rc = required_levels(s, obj, "b", 0)) != SCAN_DEPTH) return rc;
+    return required_levels(s, obj, "a", 1);
 }
 
 static inline void scan_reset(DepthScan* s) {
@@ -198,34 +177,38 @@ static inline void scan_reset(DepthScan* s) {
 }
 
 static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::document& doc) {
-    if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
-    std::memcpy(s->buf.data(), msg, len);
-    std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (static_cast<od::parser*>(s->parser)->iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
+    return skscan::load_padded(*static_cast<od::parser*>(s->parser), s->buf, msg, len, doc) ? SCAN_DEPTH
+                                                                                             : SCAN_BAD_JSON;
+}
+
+// Reset the scan, load the message and open its top-level object (SCAN_DEPTH); a message that is
+// not an object (`object_start` false) is SCAN_OTHER when it is valid JSON, else SCAN_BAD_JSON.
+static inline int open_object(DepthScan* s, const char* msg, size_t len, bool object_start, od::document& doc,
+                              od::object& obj) {
+    scan_reset(s);
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (!object_start) {
+        od::json_type t;
+        if (doc.type().get(t)) return SCAN_BAD_JSON;   // e.g. the text "pong"
+        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
+    }
+    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
     return SCAN_DEPTH;
 }
 
 // Binance depth diff, raw ({"e":"depthUpdate",...}) or combined ({"stream":...,"data":{...}}).
 static inline bool has_prefix_key(const char* msg, size_t len, const char* key, size_t klen) {
-    size_t i = 0;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    size_t i = skscan::skip_ws(msg, len);
     if (i >= len || msg[i] != '{') return false;
-    i++;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    i = skscan::skip_ws(msg, len, i + 1);
     return len - i >= klen && std::memcmp(msg + i, key, klen) == 0;
 }
 
 inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (len == 0 || (msg[0] != '{' && msg[0] != ' ' && msg[0] != '\n')) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, len != 0 && (msg[0] == '{' || msg[0] == ' ' || msg[0] == '\n'), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     if (has_prefix_key(msg, len, "\"stream\"", 8)) {
         od::object inner;
         auto err = obj.find_field_unordered("data").get_object().get(inner);
@@ -240,8 +223,7 @@ inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
 // ---- OKX v5 books channels ------------------------------------------------------------------
 
 static inline bool scan_is_object(const char* msg, size_t len) {
-    size_t i = 0;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    size_t i = skscan::skip_ws(msg, len);
     return i < len && msg[i] == '{';
 }
 
@@ -249,26 +231,15 @@ static inline bool scan_is_object(const char* msg, size_t len) {
 static inline bool token_digits(od::value& v, int64_t* out) {
     const char* p;
     int32_t n;
-    if (!token_string(v, &p, &n) || n == 0 || n > 18) return false;
-    int64_t x = 0;
-    for (int32_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return false;
-        x = x * 10 + (p[i] - '0');
-    }
-    *out = x;
-    return true;
+    return token_string(v, &p, &n) && n > 0 && n <= 18 && skscan::digits_i64(p, n, out);
 }
 
 // One element of "data": {"asks","bids","ts","checksum","prevSeqId","seqId"}
 static inline int scan_okx_item(DepthScan* s, od::object& d) {
     od::value v;
     int rc;
-    if (d.find_field_unordered("asks").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("bids").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "asks", 1)) != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "bids", 0)) != SCAN_DEPTH) return rc;
     if (d.find_field_unordered("ts").get(v) || !token_digits(v, &s->event_ms)) return SCAN_BAD_SHAPE;
     auto err = d.find_field_unordered("checksum").get_int64().get(s->checksum);
     if (!err) s->has_checksum = 1;
@@ -300,14 +271,8 @@ inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     od::object arg;
     od::value v;
     std::string_view sv;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (!scan_is_object(msg, len)) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;   // e.g. the text "pong"
-        return SCAN_OTHER;
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     auto err = obj.find_field_unordered("arg").get_object().get(arg);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
     if (err) return SCAN_BAD_JSON;
@@ -325,7 +290,7 @@ inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     for (auto it : items) {
         od::object d;
         if (it.get_object().get(d)) return SCAN_BAD_SHAPE;
-        int rc = scan_okx_item(s, d);
+        rc = scan_okx_item(s, d);
         if (rc != SCAN_DEPTH) return rc;
         any = true;
     }
@@ -344,15 +309,8 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     od::object d;
     od::value v;
     std::string_view sv;
-    int rc;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (!scan_is_object(msg, len)) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     auto err = obj.find_field_unordered("topic").get_string().get(sv);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;   // acks, pongs
     if (err) return SCAN_BAD_JSON;
@@ -363,12 +321,8 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     if (obj.find_field_unordered("ts").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
     if (obj.find_field_unordered("data").get_object().get(d)) return SCAN_BAD_SHAPE;
     if (d.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    if (d.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "b", 0)) != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "a", 1)) != SCAN_DEPTH) return rc;
     if (d.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
     err = d.find_field_unordered("seq").get_int64().get(s->cross_seq);
     if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
@@ -419,16 +373,10 @@ static inline bool token_decimal(od::value& v, const char** p, int32_t* n) {
 
 static inline int64_t parse_ascii_int(const char* p, int32_t n, bool* ok) {
     int64_t v = 0;
-    bool neg = false;
-    int32_t i = 0;
-    if (n > 0 && p[0] == '-') { neg = true; i = 1; }
-    if (i >= n) { *ok = false; return 0; }
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') { *ok = false; return 0; }
-        v = v * 10 + (p[i] - '0');
-    }
-    *ok = true;
-    return neg ? -v : v;
+    int32_t i = (n > 0 && p[0] == '-') ? 1 : 0;
+    *ok = i < n && skscan::digits_i64(p + i, n - i, &v);
+    if (!*ok) return 0;
+    return i ? -v : v;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse).
@@ -511,29 +459,70 @@ static inline int get_field(od::object& o, std::string_view key, od::value& out)
     return FIELD_ERROR;
 }
 
-// ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
-// sequence_num counts every message of the connection (all channels): a skipped number is a
-// connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
-static int coinbase_updates(DepthScan* s, od::value& v) {
+// The levels under `key` when present, read by `read(s, value, side)` (SCAN_DEPTH or an error).
+template <class Read>
+static inline int optional_levels(DepthScan* s, od::object& o, std::string_view key, int side, Read read) {
+    od::value f;
+    int rc = get_field(o, key, f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) return read(s, f, side);
+    return SCAN_DEPTH;
+}
+
+// [{...}, ...]: one level per object; `read(object, &px, &pn, &qty, &qn, &side)` finds its fields
+// (SCAN_DEPTH or an error).
+template <class Read>
+static inline int object_levels(DepthScan* s, od::value& v, Read read) {
     od::array arr;
     if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
     for (auto item : arr) {
         od::value iv;
-        od::object u;
-        if (item.get(iv) || iv.get_object().get(u)) return SCAN_BAD_SHAPE;
-        od::value f;
-        std::string_view sv;
-        if (get_field(u, "side", f) != FIELD_OK || f.get_string().get(sv)) return SCAN_BAD_SHAPE;
-        int side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
+        od::object o;
+        if (item.get(iv) || iv.get_object().get(o)) return SCAN_BAD_SHAPE;
         const char *px = nullptr, *q = nullptr;
         int32_t pn = 0, qn = 0;
-        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, &px, &pn)) return SCAN_BAD_SHAPE;
-        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, &q, &qn)) return SCAN_BAD_SHAPE;
-        if (side < 0) return SCAN_BAD_SHAPE;
-        int rc = push_level(s, px, pn, q, qn, side);
+        int side = -1;
+        int rc = read(o, &px, &pn, &q, &qn, &side);
+        if (rc != SCAN_DEPTH) return rc;
+        rc = push_level(s, px, pn, q, qn, side);
         if (rc != SCAN_DEPTH) return rc;
     }
     return SCAN_DEPTH;
+}
+
+// "data":[{...}]: exactly one object (one book per message, the checksum is per book), handed to
+// `read` (SCAN_DEPTH or an error).
+template <class Read>
+static inline int single_object(od::value& v, Read read) {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have) return SCAN_BAD_SHAPE;
+        have = true;
+        int rc = read(d);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return have ? SCAN_DEPTH : SCAN_BAD_SHAPE;
+}
+
+// ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
+// sequence_num counts every message of the connection (all channels): a skipped number is a
+// connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
+static int coinbase_updates(DepthScan* s, od::value& v) {
+    return object_levels(s, v, [](od::object& u, const char** px, int32_t* pn, const char** q, int32_t* qn,
+                                  int* side) -> int {
+        od::value f;
+        std::string_view sv;
+        if (get_field(u, "side", f) != FIELD_OK || f.get_string().get(sv)) return SCAN_BAD_SHAPE;
+        *side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
+        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, px, pn)) return SCAN_BAD_SHAPE;
+        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, q, qn)) return SCAN_BAD_SHAPE;
+        return *side < 0 ? SCAN_BAD_SHAPE : SCAN_DEPTH;
+    });
 }
 
 inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
@@ -597,21 +586,14 @@ inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
 
 // ---- Kraken WS v2: {"channel":"book","type":"snapshot"|"update","data":[{symbol,bids,asks,checksum,timestamp}]} ----
 static int kraken_levels(DepthScan* s, od::value& v, int side) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    for (auto item : arr) {
-        od::value iv;
-        od::object lv;
-        if (item.get(iv) || iv.get_object().get(lv)) return SCAN_BAD_SHAPE;
+    return object_levels(s, v, [side](od::object& lv, const char** px, int32_t* pn, const char** q, int32_t* qn,
+                                      int* sd) -> int {
         od::value f;
-        const char *px = nullptr, *q = nullptr;
-        int32_t pn = 0, qn = 0;
-        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, &px, &pn)) return SCAN_BAD_SHAPE;
-        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, &q, &qn)) return SCAN_BAD_SHAPE;
-        int rc = push_level(s, px, pn, q, qn, side);
-        if (rc != SCAN_DEPTH) return rc;
-    }
-    return SCAN_DEPTH;
+        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, px, pn)) return SCAN_BAD_SHAPE;
+        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, q, qn)) return SCAN_BAD_SHAPE;
+        *sd = side;
+        return SCAN_DEPTH;
+    });
 }
 
 inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
@@ -630,23 +612,12 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
     if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
     s->snapshot = (c == "snapshot");
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    bool have_data = false;
-    for (auto item : arr) {
-        od::value dv;
-        od::object d;
-        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
-        if (have_data) return SCAN_BAD_SHAPE;   // one symbol per message (the checksum is per book)
-        have_data = true;
+    rc = single_object(v, [s](od::object& d) -> int {
         od::value f;
+        int r;
         if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-        rc = get_field(d, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 0)) != SCAN_DEPTH) return rc;
-        rc = get_field(d, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 1)) != SCAN_DEPTH) return rc;
+        if ((r = optional_levels(s, d, "bids", 0, kraken_levels)) != SCAN_DEPTH) return r;
+        if ((r = optional_levels(s, d, "asks", 1, kraken_levels)) != SCAN_DEPTH) return r;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             uint64_t ck;
             if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
@@ -657,8 +628,10 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
             const char* p; int32_t n;
             if (token_string(f, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
         }
-    }
-    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
+        return SCAN_DEPTH;
+    });
+    if (rc != SCAN_DEPTH) return rc;
+    if (s->sym == nullptr) return SCAN_BAD_SHAPE;
     return SCAN_DEPTH;
 }
 
@@ -687,21 +660,11 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
     if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    bool have_data = false;
-    for (auto item : arr) {
-        od::value dv;
-        od::object d;
-        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
-        if (have_data) return SCAN_BAD_SHAPE;
-        have_data = true;
-        rc = get_field(d, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
-        rc = get_field(d, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+    rc = single_object(v, [s](od::object& d) -> int {
+        od::value f;
+        int r;
+        if ((r = optional_levels(s, d, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return r;
+        if ((r = optional_levels(s, d, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return r;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
             s->has_checksum = 1;
@@ -716,43 +679,33 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
             if (token_string(f, &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
             if (!ok) s->event_ms = 0;
         }
-    }
-    if (!have_data) return SCAN_BAD_SHAPE;
+        return SCAN_DEPTH;
+    });
+    if (rc != SCAN_DEPTH) return rc;
     if (s->snapshot && s->checksum == 0) s->has_checksum = 0;   // snapshots may carry 0: not verified
     return SCAN_DEPTH;
 }
 
 // ---- Crypto.com v1: {"id":-1,"method":"subscribe","code":0,"result":{"instrument_name","channel":"book"|"book.update","data":[...]}} ----
 static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    bool have = false;
-    int rc;
-    for (auto item : arr) {
-        od::value dv;
-        od::object d;
-        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
-        if (have) return SCAN_BAD_SHAPE;
-        have = true;
+    int rc = single_object(v, [s, update](od::object& d) -> int {
         od::value f;
         od::object side_obj;
         od::object* src = &d;
+        int r;
         if (update) {
             if (get_field(d, "update", f) != FIELD_OK || f.get_object().get(side_obj)) return SCAN_BAD_SHAPE;
             src = &side_obj;
         }
-        rc = get_field(*src, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
-        rc = get_field(*src, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if ((r = optional_levels(s, *src, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return r;
+        if ((r = optional_levels(s, *src, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return r;
         // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
         if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
         if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
         if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
-    }
-    if (!have) return SCAN_BAD_SHAPE;
+        return SCAN_DEPTH;
+    });
+    if (rc != SCAN_DEPTH) return rc;
     s->first_id = update ? s->prev_final_id + 1 : s->final_id;
     return SCAN_DEPTH;
 }
