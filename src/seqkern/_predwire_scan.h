@@ -120,6 +120,17 @@ static inline int ps_non_object(PredScan* s, const char* msg, size_t len) {
     return PS_OTHER;
 }
 
+enum : int { PS_OPENED = 0x100 };   // ps_open: the top-level object is open (not a result)
+
+// Reset the scan and open the message's top-level object (PS_OPENED); otherwise the result.
+static inline int ps_open(PredScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    ps_reset(s);
+    if (!ps_is_object(msg, len)) return ps_non_object(s, msg, len);
+    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
+    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    return PS_OPENED;
+}
+
 // ---- Kalshi -----------------------------------------------------------------------------------
 
 // [[price, size], ...] of one Kalshi side (price digits: 9 dollars / 7 cents); replaces a lower rank.
@@ -244,14 +255,12 @@ static int kalshi_fields(PredScan* s, od::object obj, int kind, bool* need_kind)
 
 // {"type":"orderbook_snapshot"|"orderbook_delta","sid":..,"seq":..,"msg":{...}}
 inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    if (!ps_is_object(msg, len)) return ps_non_object(s, msg, len);
     od::document doc;
     od::object obj;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
     bool need_kind = false;
-    int rc = kalshi_fields(s, obj, -1, &need_kind);
+    rc = kalshi_fields(s, obj, -1, &need_kind);
     if (!need_kind) return rc;
     // "type" after "msg" (rare field order): look the type up, then read the document again
     od::document d2;
@@ -267,11 +276,14 @@ inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
 
 // ---- Polymarket -------------------------------------------------------------------------------
 
-// [{px_key: .., qty_key: .., ...}, ...]: one level per object. `other` reads the object's other
+// Level key names of the object-per-level venues (compile-time, so key matching stays inline).
+struct PolyKeys { static constexpr std::string_view px = "price", qty = "size"; };
+struct HlKeys { static constexpr std::string_view px = "px", qty = "sz"; };
+
+// [{Keys::px: .., Keys::qty: .., ...}, ...]: one level per object. `other` reads the object's other
 // fields (false: a bad value); side < 0 leaves the side to `other`; keyed levels need an asset_id.
-template <class Other>
-static inline int object_levels(PredScan* s, od::value v, int side, std::string_view px_key,
-                                std::string_view qty_key, bool keyed, int ok_rc, Other other) {
+template <class Keys, class Other>
+static inline int object_levels(PredScan* s, od::value v, int side, bool keyed, int ok_rc, Other other) {
     od::array arr;
     if (v.get_array().get(arr)) return PS_BAD_SHAPE;
     for (auto item : arr) {
@@ -286,8 +298,8 @@ static inline int object_levels(PredScan* s, od::value v, int side, std::string_
             od::field f;
             if (std::move(fr).get(f)) return PS_BAD_JSON;
             std::string_view k = f.escaped_key();
-            if (k == px_key) { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
-            else if (k == qty_key) { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
+            if (k == Keys::px) { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
+            else if (k == Keys::qty) { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
             else if (!other(k, f, L)) return PS_BAD_SHAPE;
         }
         if (!L.px || !L.qty || (keyed && !L.key) || L.side < 0) return PS_BAD_SHAPE;
@@ -301,12 +313,12 @@ static inline bool no_other_field(std::string_view, od::field&, PLevel&) { retur
 
 // [{"price":"0.48","size":"30"}, ...] of one side of a book event
 static int poly_side(PredScan* s, od::value v, int side) {
-    return object_levels(s, v, side, "price", "size", false, PS_SNAPSHOT, no_other_field);
+    return object_levels<PolyKeys>(s, v, side, false, PS_SNAPSHOT, no_other_field);
 }
 
 // price_changes:[{asset_id, price, size (new aggregate), side BUY|SELL, hash, best_bid, best_ask}]
 static int poly_changes(PredScan* s, od::value v) {
-    return object_levels(s, v, -1, "price", "size", true, PS_DELTA,
+    return object_levels<PolyKeys>(s, v, -1, true, PS_DELTA,
                          [](std::string_view k, od::field& f, PLevel& L) {
         if (k == "asset_id") return ps_token(f.value(), &L.key, &L.key_len);
         if (k == "side") {
@@ -362,14 +374,12 @@ static int poly_fields(PredScan* s, od::object obj, int kind, bool* need_kind) {
 // {"event_type":"book"|"price_change", ...}: one pass when event_type precedes the levels (the
 // venue's order); otherwise the kind is looked up first and the object read again.
 inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    if (!ps_is_object(msg, len)) return ps_non_object(s, msg, len);
     od::document doc;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
     od::object obj;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
     bool need_kind = false;
-    int rc = poly_fields(s, obj, -1, &need_kind);
+    rc = poly_fields(s, obj, -1, &need_kind);
     if (!need_kind) return rc;
     ps_reset(s);
     if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
@@ -391,7 +401,7 @@ inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
 // ---- Hyperliquid ------------------------------------------------------------------------------
 
 static int hl_side(PredScan* s, od::value v, int side) {
-    return object_levels(s, v, side, "px", "sz", false, PS_SNAPSHOT, no_other_field);
+    return object_levels<HlKeys>(s, v, side, false, PS_SNAPSHOT, no_other_field);
 }
 
 static int hl_book(PredScan* s, od::object data) {
@@ -426,12 +436,10 @@ static int hl_book(PredScan* s, od::object data) {
 
 // {"channel":"l2Book","data":{"coin","time","levels":[[bids],[asks]]}}: every message a full book
 inline int scan_hyperliquid(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    if (!ps_is_object(msg, len)) return ps_non_object(s, msg, len);
     od::document doc;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
     od::object obj;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
     bool book = false;
     for (auto fr : obj) {
         od::field f;

@@ -439,7 +439,10 @@ static inline bool same_symbol(DepthScan* s, const char* p, int32_t n) {
     return s->sym_len == n && std::memcmp(s->sym, p, static_cast<size_t>(n)) == 0;
 }
 
+// Reset the scan, load the message and open its top-level object (SCAN_DEPTH); SCAN_OTHER when it
+// is JSON but not an object.
 static inline int load_object(DepthScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    scan_reset(s);
     if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     od::json_type t;
     if (doc.type().get(t)) return SCAN_BAD_JSON;
@@ -457,6 +460,14 @@ static inline int get_field(od::object& o, std::string_view key, od::value& out)
     if (!err) return FIELD_OK;
     if (err == simdjson::NO_SUCH_FIELD) return FIELD_MISSING;
     return FIELD_ERROR;
+}
+
+// A field that tells what the message is: SCAN_DEPTH when present, SCAN_OTHER when missing (another
+// kind of message), SCAN_BAD_JSON when the lookup fails.
+static inline int envelope_field(od::object& o, std::string_view key, od::value& out) {
+    int rc = get_field(o, key, out);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    return rc == FIELD_MISSING ? SCAN_OTHER : SCAN_DEPTH;
 }
 
 // The levels under `key` when present, read by `read(s, value, side)` (SCAN_DEPTH or an error).
@@ -528,7 +539,6 @@ static int coinbase_updates(DepthScan* s, od::value& v) {
 inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     // lookups in the envelope's document order (channel, client_id, timestamp, sequence_num, events):
@@ -599,14 +609,11 @@ static int kraken_levels(DepthScan* s, od::value& v, int side) {
 inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     od::value v;
     std::string_view c;
-    rc = get_field(obj, "channel", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if ((rc = envelope_field(obj, "channel", v)) != SCAN_DEPTH) return rc;
     if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
     if (c != "book") return SCAN_OTHER;
     if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
@@ -639,20 +646,15 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
 inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     // document order: action, arg, data, ts
     od::value v;
     std::string_view c;
-    rc = get_field(obj, "action", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
+    if ((rc = envelope_field(obj, "action", v)) != SCAN_DEPTH) return rc;  // {"event":"subscribe","arg":{...}} answers
     if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
     s->snapshot = (c == "snapshot");
-    rc = get_field(obj, "arg", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if ((rc = envelope_field(obj, "arg", v)) != SCAN_DEPTH) return rc;
     od::object arg;
     if (v.get_object().get(arg)) return SCAN_OTHER;
     od::value f;
@@ -713,21 +715,16 @@ static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
 inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     od::value v;
-    rc = get_field(obj, "result", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // heartbeats, acks without result
+    if ((rc = envelope_field(obj, "result", v)) != SCAN_DEPTH) return rc;  // heartbeats, acks without result
     od::object r;
     if (v.get_object().get(r)) return SCAN_OTHER;
     // document order: instrument_name, subscription, channel, depth, data
     od::value f;
     std::string_view c;
-    rc = get_field(r, "instrument_name", f);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // answers without a channel payload
+    if ((rc = envelope_field(r, "instrument_name", f)) != SCAN_DEPTH) return rc;  // answers without a channel payload
     if (!token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
@@ -736,9 +733,7 @@ inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
         s->sym_len = 0;
         return SCAN_OTHER;
     }
-    rc = get_field(r, "data", f);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // a subscribe answer naming the channel
+    if ((rc = envelope_field(r, "data", f)) != SCAN_DEPTH) return rc;  // a subscribe answer naming the channel
     rc = cryptocom_data(s, f, kind == 2);
     if (rc != SCAN_DEPTH) return rc;
     s->snapshot = (kind == 1);
