@@ -27,8 +27,6 @@ enum : int {
     PS_BAD_SHAPE = -2,
     PS_TOO_MANY = -3,
 };
-static_assert(int(PS_BAD_SHAPE) == int(skscan::SK_BAD_SHAPE) && int(PS_TOO_MANY) == int(skscan::SK_TOO_MANY),
-              "the codes of _scan_common.h");
 
 struct PLevel {
     const char* px;
@@ -144,15 +142,32 @@ static int kalshi_side(PredScan* s, od::value v, int side, int rank, int px_digi
         s->n_levels = w;
     }
     s->rank[side] = rank;
-    int rc = skscan::pair_levels(
-        s, v, [](od::value& t, const char** p, int32_t* n) { return ps_token(t, p, n); },
-        [side, px_digits](PLevel& L) {
-            L.side = side;
-            L.px_digits = px_digits;
-            L.key = nullptr;
-            L.key_len = 0;
-        });
-    return rc == skscan::SK_OK ? PS_SNAPSHOT : rc;
+    od::array outer;
+    if (v.get_array().get(outer)) return PS_BAD_SHAPE;
+    for (auto item : outer) {
+        od::array pair;
+        if (item.get_array().get(pair)) return PS_BAD_SHAPE;
+        if (s->n_levels >= s->max_levels) return PS_TOO_MANY;
+        PLevel& L = s->levels[s->n_levels];
+        int k = 0;
+        for (auto el : pair) {
+            od::value ev;
+            if (std::move(el).get(ev)) return PS_BAD_SHAPE;
+            if (k == 0) {
+                if (!ps_token(ev, &L.px, &L.px_len)) return PS_BAD_SHAPE;
+            } else if (k == 1) {
+                if (!ps_token(ev, &L.qty, &L.qty_len)) return PS_BAD_SHAPE;
+            }
+            k++;
+        }
+        if (k < 2) return PS_BAD_SHAPE;
+        L.side = side;
+        L.px_digits = px_digits;
+        L.key = nullptr;
+        L.key_len = 0;
+        s->n_levels++;
+    }
+    return PS_SNAPSHOT;
 }
 
 static inline int kalshi_kind(std::string_view t) {

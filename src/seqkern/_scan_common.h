@@ -1,6 +1,6 @@
 // Scanner pieces shared by the CEX depth scanners (_wire_depth.h) and the prediction-venue book
-// scanners (_predwire_scan.h): whitespace, the padded copy simdjson reads, string-token views,
-// digit runs to int64 and the [[price, qty], ...] level arrays.
+// scanners (_predwire_scan.h): whitespace, the padded copy simdjson reads, string-token views and
+// digit runs to int64.
 //
 // Header-only; include it after simdjson.h. _wire_depth.h includes it inside its AVX2 target
 // region so that these helpers compile for, and inline into, the scanners that call them.
@@ -8,19 +8,11 @@
 #include <cstring>
 #include <cstdint>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace skscan {
 
 namespace od = simdjson::ondemand;
-
-// Results of the shared helpers; the same numbers as SCAN_* (_wire_depth.h) and PS_* (_predwire_scan.h).
-enum : int {
-    SK_OK = 0,
-    SK_BAD_SHAPE = -2,
-    SK_TOO_MANY = -3,
-};
 
 static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
@@ -59,36 +51,6 @@ static inline bool digits_i64(const char* p, int32_t n, int64_t* out) {
     }
     *out = x;
     return true;
-}
-
-// [[price, qty(, more...)], ...] of one side: each inner array becomes the next level of
-// s->levels (price and qty through `token`, the rest of the level through `fill`).
-// SK_OK, SK_BAD_SHAPE or SK_TOO_MANY.
-template <class Scan, class Token, class Fill>
-static inline int pair_levels(Scan* s, od::value& v, Token token, Fill fill) {
-    od::array outer;
-    if (v.get_array().get(outer)) return SK_BAD_SHAPE;
-    for (auto item : outer) {
-        od::array pair;
-        if (item.get_array().get(pair)) return SK_BAD_SHAPE;
-        if (s->n_levels >= s->max_levels) return SK_TOO_MANY;
-        auto& L = s->levels[s->n_levels];
-        int k = 0;
-        for (auto el : pair) {
-            od::value ev;
-            if (std::move(el).get(ev)) return SK_BAD_SHAPE;
-            if (k == 0) {
-                if (!token(ev, &L.px, &L.px_len)) return SK_BAD_SHAPE;
-            } else if (k == 1) {
-                if (!token(ev, &L.qty, &L.qty_len)) return SK_BAD_SHAPE;
-            }
-            k++;
-        }
-        if (k < 2) return SK_BAD_SHAPE;
-        fill(L);
-        s->n_levels++;
-    }
-    return SK_OK;
 }
 
 }  // namespace skscan

@@ -98,11 +98,13 @@ SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
 #endif
 #include "_scan_common.h"   // inside the target region: the shared helpers inline into the scanners
 namespace skwire {
-static_assert(int(SCAN_BAD_SHAPE) == int(skscan::SK_BAD_SHAPE) && int(SCAN_TOO_MANY) == int(skscan::SK_TOO_MANY),
-              "the codes of _scan_common.h");
 namespace scan {
 
 namespace od = simdjson::ondemand;
+
+// Small wrappers standing for code the scanners repeat: always inlined, so that each keeps its key
+// a compile-time constant and its call into the level reader direct, as if written out in place.
+#define SKWIRE_INLINE inline __attribute__((always_inline))
 
 inline void* new_parser() {
     od::parser* p = new od::parser();
@@ -118,14 +120,33 @@ static inline bool token_string(od::value& v, const char** p, int32_t* n) {
 
 // [[price, qty], ...] -> levels of one side
 static inline int scan_levels(DepthScan* s, od::value& v, int side) {
-    int rc = skscan::pair_levels(
-        s, v, [](od::value& t, const char** p, int32_t* n) { return token_string(t, p, n); },
-        [side](Level& L) { L.side = side; });
-    return rc == skscan::SK_OK ? SCAN_DEPTH : rc;
+    od::array outer;
+    if (v.get_array().get(outer)) return SCAN_BAD_SHAPE;
+    for (auto item : outer) {
+        od::array pair;
+        if (item.get_array().get(pair)) return SCAN_BAD_SHAPE;
+        if (s->n_levels >= s->max_levels) return SCAN_TOO_MANY;
+        Level& L = s->levels[s->n_levels];
+        int k = 0;
+        for (auto el : pair) {
+            od::value ev;
+            if (std::move(el).get(ev)) return SCAN_BAD_SHAPE;
+            if (k == 0) {
+                if (!token_string(ev, &L.px, &L.px_len)) return SCAN_BAD_SHAPE;
+            } else if (k == 1) {
+                if (!token_string(ev, &L.qty, &L.qty_len)) return SCAN_BAD_SHAPE;
+            }
+            k++;
+        }
+        if (k < 2) return SCAN_BAD_SHAPE;
+        L.side = side;
+        s->n_levels++;
+    }
+    return SCAN_DEPTH;
 }
 
 // The [[price, qty], ...] array under `key` (required) -> levels of one side
-static inline int required_levels(DepthScan* s, od::object& obj, std::string_view key, int side) {
+static SKWIRE_INLINE int required_levels(DepthScan* s, od::object& obj, std::string_view key, int side) {
     od::value v;
     if (obj.find_field_unordered(key).get(v)) return SCAN_BAD_SHAPE;
     return scan_levels(s, v, side);
@@ -183,7 +204,7 @@ static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::docum
 
 // Reset the scan, load the message and open its top-level object (SCAN_DEPTH); a message that is
 // not an object (`object_start` false) is SCAN_OTHER when it is valid JSON, else SCAN_BAD_JSON.
-static inline int open_object(DepthScan* s, const char* msg, size_t len, bool object_start, od::document& doc,
+static SKWIRE_INLINE int open_object(DepthScan* s, const char* msg, size_t len, bool object_start, od::document& doc,
                               od::object& obj) {
     scan_reset(s);
     if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
@@ -464,7 +485,7 @@ static inline int get_field(od::object& o, std::string_view key, od::value& out)
 
 // A field that tells what the message is: SCAN_DEPTH when present, SCAN_OTHER when missing (another
 // kind of message), SCAN_BAD_JSON when the lookup fails.
-static inline int envelope_field(od::object& o, std::string_view key, od::value& out) {
+static SKWIRE_INLINE int envelope_field(od::object& o, std::string_view key, od::value& out) {
     int rc = get_field(o, key, out);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
     return rc == FIELD_MISSING ? SCAN_OTHER : SCAN_DEPTH;
@@ -472,7 +493,7 @@ static inline int envelope_field(od::object& o, std::string_view key, od::value&
 
 // The levels under `key` when present, read by `read(s, value, side)` (SCAN_DEPTH or an error).
 template <class Read>
-static inline int optional_levels(DepthScan* s, od::object& o, std::string_view key, int side, Read read) {
+static SKWIRE_INLINE int optional_levels(DepthScan* s, od::object& o, std::string_view key, int side, Read read) {
     od::value f;
     int rc = get_field(o, key, f);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
@@ -480,60 +501,29 @@ static inline int optional_levels(DepthScan* s, od::object& o, std::string_view 
     return SCAN_DEPTH;
 }
 
-// [{...}, ...]: one level per object; `read(object, &px, &pn, &qty, &qn, &side)` finds its fields
-// (SCAN_DEPTH or an error).
-template <class Read>
-static inline int object_levels(DepthScan* s, od::value& v, Read read) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    for (auto item : arr) {
-        od::value iv;
-        od::object o;
-        if (item.get(iv) || iv.get_object().get(o)) return SCAN_BAD_SHAPE;
-        const char *px = nullptr, *q = nullptr;
-        int32_t pn = 0, qn = 0;
-        int side = -1;
-        int rc = read(o, &px, &pn, &q, &qn, &side);
-        if (rc != SCAN_DEPTH) return rc;
-        rc = push_level(s, px, pn, q, qn, side);
-        if (rc != SCAN_DEPTH) return rc;
-    }
-    return SCAN_DEPTH;
-}
-
-// "data":[{...}]: exactly one object (one book per message, the checksum is per book), handed to
-// `read` (SCAN_DEPTH or an error).
-template <class Read>
-static inline int single_object(od::value& v, Read read) {
-    od::array arr;
-    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
-    bool have = false;
-    for (auto item : arr) {
-        od::value dv;
-        od::object d;
-        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
-        if (have) return SCAN_BAD_SHAPE;
-        have = true;
-        int rc = read(d);
-        if (rc != SCAN_DEPTH) return rc;
-    }
-    return have ? SCAN_DEPTH : SCAN_BAD_SHAPE;
-}
-
 // ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
 // sequence_num counts every message of the connection (all channels): a skipped number is a
 // connection-wide gap (SCAN_STREAM_GAP); the runner resubscribes the connection's books.
 static int coinbase_updates(DepthScan* s, od::value& v) {
-    return object_levels(s, v, [](od::object& u, const char** px, int32_t* pn, const char** q, int32_t* qn,
-                                  int* side) -> int {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object u;
+        if (item.get(iv) || iv.get_object().get(u)) return SCAN_BAD_SHAPE;
         od::value f;
         std::string_view sv;
         if (get_field(u, "side", f) != FIELD_OK || f.get_string().get(sv)) return SCAN_BAD_SHAPE;
-        *side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
-        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, px, pn)) return SCAN_BAD_SHAPE;
-        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, q, qn)) return SCAN_BAD_SHAPE;
-        return *side < 0 ? SCAN_BAD_SHAPE : SCAN_DEPTH;
-    });
+        int side = (sv == "bid") ? 0 : (sv == "offer" || sv == "ask") ? 1 : -1;
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(u, "price_level", f) != FIELD_OK || !token_string(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(u, "new_quantity", f) != FIELD_OK || !token_string(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        if (side < 0) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
 }
 
 inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
@@ -596,14 +586,21 @@ inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
 
 // ---- Kraken WS v2: {"channel":"book","type":"snapshot"|"update","data":[{symbol,bids,asks,checksum,timestamp}]} ----
 static int kraken_levels(DepthScan* s, od::value& v, int side) {
-    return object_levels(s, v, [side](od::object& lv, const char** px, int32_t* pn, const char** q, int32_t* qn,
-                                      int* sd) -> int {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    for (auto item : arr) {
+        od::value iv;
+        od::object lv;
+        if (item.get(iv) || iv.get_object().get(lv)) return SCAN_BAD_SHAPE;
         od::value f;
-        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, px, pn)) return SCAN_BAD_SHAPE;
-        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, q, qn)) return SCAN_BAD_SHAPE;
-        *sd = side;
-        return SCAN_DEPTH;
-    });
+        const char *px = nullptr, *q = nullptr;
+        int32_t pn = 0, qn = 0;
+        if (get_field(lv, "price", f) != FIELD_OK || !token_decimal(f, &px, &pn)) return SCAN_BAD_SHAPE;
+        if (get_field(lv, "qty", f) != FIELD_OK || !token_decimal(f, &q, &qn)) return SCAN_BAD_SHAPE;
+        int rc = push_level(s, px, pn, q, qn, side);
+        if (rc != SCAN_DEPTH) return rc;
+    }
+    return SCAN_DEPTH;
 }
 
 inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
@@ -619,12 +616,19 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
     if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
     s->snapshot = (c == "snapshot");
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
-    rc = single_object(v, [s](od::object& d) -> int {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;   // one symbol per message (the checksum is per book)
+        have_data = true;
         od::value f;
-        int r;
         if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-        if ((r = optional_levels(s, d, "bids", 0, kraken_levels)) != SCAN_DEPTH) return r;
-        if ((r = optional_levels(s, d, "asks", 1, kraken_levels)) != SCAN_DEPTH) return r;
+        if ((rc = optional_levels(s, d, "bids", 0, kraken_levels)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "asks", 1, kraken_levels)) != SCAN_DEPTH) return rc;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             uint64_t ck;
             if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
@@ -635,10 +639,8 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
             const char* p; int32_t n;
             if (token_string(f, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
         }
-        return SCAN_DEPTH;
-    });
-    if (rc != SCAN_DEPTH) return rc;
-    if (s->sym == nullptr) return SCAN_BAD_SHAPE;
+    }
+    if (!have_data || s->sym == nullptr) return SCAN_BAD_SHAPE;
     return SCAN_DEPTH;
 }
 
@@ -662,11 +664,17 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
     if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
-    rc = single_object(v, [s](od::object& d) -> int {
-        od::value f;
-        int r;
-        if ((r = optional_levels(s, d, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return r;
-        if ((r = optional_levels(s, d, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return r;
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have_data = false;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have_data) return SCAN_BAD_SHAPE;
+        have_data = true;
+        if ((rc = optional_levels(s, d, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
             s->has_checksum = 1;
@@ -681,33 +689,39 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
             if (token_string(f, &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
             if (!ok) s->event_ms = 0;
         }
-        return SCAN_DEPTH;
-    });
-    if (rc != SCAN_DEPTH) return rc;
+    }
+    if (!have_data) return SCAN_BAD_SHAPE;
     if (s->snapshot && s->checksum == 0) s->has_checksum = 0;   // snapshots may carry 0: not verified
     return SCAN_DEPTH;
 }
 
 // ---- Crypto.com v1: {"id":-1,"method":"subscribe","code":0,"result":{"instrument_name","channel":"book"|"book.update","data":[...]}} ----
 static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
-    int rc = single_object(v, [s, update](od::object& d) -> int {
+    od::array arr;
+    if (v.get_array().get(arr)) return SCAN_BAD_SHAPE;
+    bool have = false;
+    int rc;
+    for (auto item : arr) {
+        od::value dv;
+        od::object d;
+        if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
+        if (have) return SCAN_BAD_SHAPE;
+        have = true;
         od::value f;
         od::object side_obj;
         od::object* src = &d;
-        int r;
         if (update) {
             if (get_field(d, "update", f) != FIELD_OK || f.get_object().get(side_obj)) return SCAN_BAD_SHAPE;
             src = &side_obj;
         }
-        if ((r = optional_levels(s, *src, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return r;
-        if ((r = optional_levels(s, *src, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return r;
+        if ((rc = optional_levels(s, *src, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, *src, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
         if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
         if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
         if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
-        return SCAN_DEPTH;
-    });
-    if (rc != SCAN_DEPTH) return rc;
+    }
+    if (!have) return SCAN_BAD_SHAPE;
     s->first_id = update ? s->prev_final_id + 1 : s->final_id;
     return SCAN_DEPTH;
 }
