@@ -10,7 +10,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 
 import numpy as np
 
-from seqkern._fixed cimport parse_decimal, QTY_DIGITS, FX_OK
+from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, Ladder, LV_DROPPED, SIDE_BID, SIDE_ASK
 
 
@@ -89,12 +89,6 @@ cdef inline int64_t ladder_qty(L2Book book, int side, int64_t px) noexcept nogil
     if L.count == 0 or key < L.lo or key >= L.lo + L.cap:
         return 0
     return L.qty[key & L.mask]
-
-
-cdef inline bint level_values(const PLevel* L, int64_t* px, int64_t* q) noexcept nogil:
-    """A scanned level's price (px_1e9) and quantity (qty_1e8); False if either does not parse or fit."""
-    return (parse_decimal(L.px, L.px_len, L.px_digits, px) == FX_OK and
-            parse_decimal(L.qty, L.qty_len, QTY_DIGITS, q) == FX_OK)
 
 
 @cython.final
@@ -296,7 +290,9 @@ cdef class PredBookDecoder:
             self._empty_side(no, SIDE_ASK)
         for i in range(self._s.n_levels):
             L = pscan_level(self._s, i)
-            if not level_values(L, &px, &q):
+            if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
                 return C_BAD_LEVEL
             if px <= 0 or px >= ONE_DOLLAR:
                 return C_BAD_LEVEL
@@ -408,7 +404,9 @@ cdef class PredBookDecoder:
         self._empty_side(book, SIDE_ASK)
         for i in range(self._s.n_levels):
             L = pscan_level(self._s, i)
-            if not level_values(L, &px, &q):
+            if parse_decimal(L.px, L.px_len, L.px_digits, &px) != FX_OK:
+                return C_BAD_LEVEL
+            if parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
                 return C_BAD_LEVEL
             rc = book.set_level(L.side, px, q)
             if rc > LV_DROPPED:
@@ -477,7 +475,8 @@ cdef class PredBookDecoder:
                         self.delta_complete = False
             if book is None:
                 continue
-            if not level_values(L, &px, &q):     # price_change prices are dollars: px_digits 9
+            if parse_decimal(L.px, L.px_len, PX_DIGITS, &px) != FX_OK or \
+                    parse_decimal(L.qty, L.qty_len, QTY_DIGITS, &q) != FX_OK:
                 book.valid = False
                 return C_BAD_LEVEL
             rc = book.set_level(L.side, px, q)
