@@ -254,6 +254,25 @@ cdef class PredBookDecoder:
         if L.count != 0:
             book.clear_side(side)
 
+    cdef inline void _record(self, int slot, int side, int64_t px, int64_t q) noexcept nogil:
+        """Append the row (px, q) to the deltas of book slot 0 or 1, bid or ask side."""
+        cdef int64_t* row
+        if slot == 0:
+            if side == SIDE_BID:
+                row = self._b0 + 2 * self.n_bids0
+                self.n_bids0 += 1
+            else:
+                row = self._a0 + 2 * self.n_asks0
+                self.n_asks0 += 1
+        elif side == SIDE_BID:
+            row = self._b1 + 2 * self.n_bids1
+            self.n_bids1 += 1
+        else:
+            row = self._a1 + 2 * self.n_asks1
+            self.n_asks1 += 1
+        row[0] = px
+        row[1] = q
+
     # ---- Kalshi: one message, two derived books ---------------------------------------------
 
     cdef int _kalshi(self, L2Book yes, L2Book no) noexcept nogil:
@@ -299,20 +318,8 @@ cdef class PredBookDecoder:
                 return C_BAD_LEVEL
             # delta rows: slot 0 = YES book, slot 1 = NO book (a YES bid is the NO book's ask)
             if not snap:
-                if L.side == 0:
-                    self._b0[2 * self.n_bids0] = px
-                    self._b0[2 * self.n_bids0 + 1] = newq
-                    self.n_bids0 += 1
-                    self._a1[2 * self.n_asks1] = ONE_DOLLAR - px
-                    self._a1[2 * self.n_asks1 + 1] = newq
-                    self.n_asks1 += 1
-                else:
-                    self._b1[2 * self.n_bids1] = px
-                    self._b1[2 * self.n_bids1 + 1] = newq
-                    self.n_bids1 += 1
-                    self._a0[2 * self.n_asks0] = ONE_DOLLAR - px
-                    self._a0[2 * self.n_asks0 + 1] = newq
-                    self.n_asks0 += 1
+                self._record(L.side, SIDE_BID, px, newq)
+                self._record(1 - L.side, SIDE_ASK, ONE_DOLLAR - px, newq)
             self.n_applied = i + 1
         return C_APPLIED
 
@@ -438,7 +445,6 @@ cdef class PredBookDecoder:
         cdef int32_t last_len = -1
         cdef Py_ssize_t w = 0
         cdef int slot = -1
-        cdef int64_t* rows
         cdef bytes key
         if self.format != FORMAT_POLYMARKET or self._last_rc != DELTA:
             return C_NOT_BOOK
@@ -479,24 +485,8 @@ cdef class PredBookDecoder:
                 return C_BAD_LEVEL
             book.ts_event_ns = self._s.ts_ms * 1000000
             book.last_update_id = book.last_update_id + 1
-            if slot == 0:
-                if L.side == SIDE_BID:
-                    rows = self._b0 + 2 * self.n_bids0
-                    self.n_bids0 += 1
-                else:
-                    rows = self._a0 + 2 * self.n_asks0
-                    self.n_asks0 += 1
-                rows[0] = px
-                rows[1] = q
-            elif slot == 1:
-                if L.side == SIDE_BID:
-                    rows = self._b1 + 2 * self.n_bids1
-                    self.n_bids1 += 1
-                else:
-                    rows = self._a1 + 2 * self.n_asks1
-                    self.n_asks1 += 1
-                rows[0] = px
-                rows[1] = q
+            if slot >= 0:
+                self._record(slot, L.side, px, q)
             w += 1
         self.n_applied = w
         return C_APPLIED

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 #include "simdjson.h"
+#include "_scan_common.h"
 
 namespace skpred {
 
@@ -64,17 +65,9 @@ inline const PLevel* pscan_level(const PredScan* s, size_t i) { return &s->level
 // A string or number token: quotes stripped from strings, numbers taken as written.
 static inline bool ps_token(od::value v, const char** p, int32_t* n) {
     std::string_view tok = v.raw_json_token();
-    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t'))
-        tok.remove_suffix(1);
+    while (!tok.empty() && skscan::is_ws(tok.back())) tok.remove_suffix(1);
     if (tok.empty()) return false;
-    if (tok[0] == '"') {
-        const char* start = tok.data() + 1;
-        const char* end = static_cast<const char*>(std::memchr(start, '"', tok.size() - 1));
-        if (!end) return false;
-        *p = start;
-        *n = static_cast<int32_t>(end - start);
-        return true;
-    }
+    if (tok[0] == '"') return skscan::quoted(tok, p, n);
     if (tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9')) {
         *p = tok.data();
         *n = static_cast<int32_t>(tok.size());
@@ -94,17 +87,13 @@ static inline void ps_reset(PredScan* s) {
 }
 
 static inline int ps_load(PredScan* s, const char* msg, size_t len, od::document& doc) {
-    if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
-    std::memcpy(s->buf.data(), msg, len);
-    std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (s->parser.iterate(s->buf.data(), len, s->buf.size()).get(doc)) return PS_BAD_JSON;
-    return PS_OTHER;
+    return skscan::load_padded(s->parser, s->buf, msg, len, doc) ? PS_OTHER : PS_BAD_JSON;
 }
 
-static inline size_t ps_skip_ws(const char* msg, size_t len) {
-    size_t i = 0;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
-    return i;
+// Whether the message is a JSON object (else ps_non_object tells what it is).
+static inline bool ps_is_object(const char* msg, size_t len) {
+    size_t i = skscan::skip_ws(msg, len);
+    return i < len && msg[i] == '{';
 }
 
 // A message that does not start with '{': tell malformed input from a valid non-object.
@@ -127,6 +116,17 @@ static inline int ps_non_object(PredScan* s, const char* msg, size_t len) {
         return PS_ARRAY;
     }
     return PS_OTHER;
+}
+
+enum : int { PS_OPENED = 0x100 };   // ps_open: the top-level object is open (not a result)
+
+// Reset the scan and open the message's top-level object (PS_OPENED); otherwise the result.
+static inline int ps_open(PredScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    ps_reset(s);
+    if (!ps_is_object(msg, len)) return ps_non_object(s, msg, len);
+    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
+    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    return PS_OPENED;
 }
 
 // ---- Kalshi -----------------------------------------------------------------------------------
@@ -168,6 +168,12 @@ static int kalshi_side(PredScan* s, od::value v, int side, int rank, int px_digi
         s->n_levels++;
     }
     return PS_SNAPSHOT;
+}
+
+static inline int kalshi_kind(std::string_view t) {
+    if (t == "orderbook_delta") return PS_DELTA;
+    if (t == "orderbook_snapshot") return PS_SNAPSHOT;
+    return PS_OTHER;
 }
 
 static int kalshi_msg(PredScan* s, od::object msg, int kind) {
@@ -228,60 +234,28 @@ static int kalshi_msg(PredScan* s, od::object msg, int kind) {
     return kind;
 }
 
-// {"type":"orderbook_snapshot"|"orderbook_delta","sid":..,"seq":..,"msg":{...}}
-inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    size_t i = ps_skip_ws(msg, len);
-    if (i >= len || msg[i] != '{') return ps_non_object(s, msg, len);
-    od::document doc;
-    od::object obj;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
-    int kind = -1;          // unknown until "type" is read
+// One pass over the envelope's fields. kind < 0: taken from "type" as it comes; a "msg" before
+// "type" sets ``*need_kind`` and stops the pass (the caller looks the type up and passes it in,
+// and "type" is then not read again).
+static int kalshi_fields(PredScan* s, od::object obj, int kind, bool* need_kind) {
+    const bool read_type = kind < 0;
     bool msg_seen = false;
     for (auto fr : obj) {
         od::field f;
         if (std::move(fr).get(f)) return PS_BAD_JSON;
         std::string_view k = f.escaped_key();
         if (k == "type") {
+            if (!read_type) continue;
             std::string_view t;
             if (f.value().get_string().get(t)) return PS_BAD_SHAPE;
-            if (t == "orderbook_delta") kind = PS_DELTA;
-            else if (t == "orderbook_snapshot") kind = PS_SNAPSHOT;
-            else return PS_OTHER;
+            kind = kalshi_kind(t);
+            if (kind == PS_OTHER) return PS_OTHER;
         } else if (k == "sid") {
             if (f.value().get_int64().get(s->sid)) return PS_BAD_SHAPE;
         } else if (k == "seq") {
             if (f.value().get_int64().get(s->seq)) return PS_BAD_SHAPE;
         } else if (k == "msg") {
-            if (kind < 0) {
-                // "type" after "msg": rescan the document in two passes (rare field order)
-                od::document d2;
-                if (ps_load(s, msg, len, d2) != PS_OTHER) return PS_BAD_JSON;
-                std::string_view t;
-                if (d2["type"].get_string().get(t)) return PS_OTHER;
-                if (t == "orderbook_delta") kind = PS_DELTA;
-                else if (t == "orderbook_snapshot") kind = PS_SNAPSHOT;
-                else return PS_OTHER;
-                if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
-                od::object o2;
-                if (doc.get_object().get(o2)) return PS_BAD_JSON;
-                for (auto fr2 : o2) {
-                    od::field g;
-                    if (std::move(fr2).get(g)) return PS_BAD_JSON;
-                    std::string_view k2 = g.escaped_key();
-                    if (k2 == "sid") { if (g.value().get_int64().get(s->sid)) return PS_BAD_SHAPE; }
-                    else if (k2 == "seq") { if (g.value().get_int64().get(s->seq)) return PS_BAD_SHAPE; }
-                    else if (k2 == "msg") {
-                        od::object m;
-                        if (g.value().get_object().get(m)) return PS_BAD_SHAPE;
-                        int rc = kalshi_msg(s, m, kind);
-                        if (rc < 0) return rc;
-                        msg_seen = true;
-                    }
-                }
-                break;
-            }
+            if (kind < 0) { *need_kind = true; return PS_OTHER; }
             od::object m;
             if (f.value().get_object().get(m)) return PS_BAD_SHAPE;
             int rc = kalshi_msg(s, m, kind);
@@ -294,10 +268,37 @@ inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
     return kind;
 }
 
+// {"type":"orderbook_snapshot"|"orderbook_delta","sid":..,"seq":..,"msg":{...}}
+inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
+    od::document doc;
+    od::object obj;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
+    bool need_kind = false;
+    rc = kalshi_fields(s, obj, -1, &need_kind);
+    if (!need_kind) return rc;
+    // "type" after "msg" (rare field order): look the type up, then read the document again
+    od::document d2;
+    if (ps_load(s, msg, len, d2) != PS_OTHER) return PS_BAD_JSON;
+    std::string_view t;
+    if (d2["type"].get_string().get(t)) return PS_OTHER;
+    int kind = kalshi_kind(t);
+    if (kind == PS_OTHER) return PS_OTHER;
+    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
+    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    return kalshi_fields(s, obj, kind, &need_kind);
+}
+
 // ---- Polymarket -------------------------------------------------------------------------------
 
-// [{"price":"0.48","size":"30"}, ...] of one side of a book event
-static int poly_side(PredScan* s, od::value v, int side) {
+// Level key names of the object-per-level venues (compile-time, so key matching stays inline).
+struct PolyKeys { static constexpr std::string_view px = "price", qty = "size"; };
+struct HlKeys { static constexpr std::string_view px = "px", qty = "sz"; };
+
+// [{Keys::px: .., Keys::qty: .., ...}, ...]: one level per object. `other` reads the object's other
+// fields (false: a bad value); side < 0 leaves the side to `other`; keyed levels need an asset_id.
+template <class Keys, class Other>
+static inline int object_levels(PredScan* s, od::value v, int side, bool keyed, int ok_rc, Other other) {
     od::array arr;
     if (v.get_array().get(arr)) return PS_BAD_SHAPE;
     for (auto item : arr) {
@@ -305,55 +306,45 @@ static int poly_side(PredScan* s, od::value v, int side) {
         if (item.get_object().get(lv)) return PS_BAD_SHAPE;
         if (s->n_levels >= s->max_levels) return PS_TOO_MANY;
         PLevel& L = s->levels[s->n_levels];
-        L.px = L.qty = nullptr;
+        L.px = L.qty = L.key = nullptr;
+        L.key_len = 0;
+        L.side = side;
         for (auto fr : lv) {
             od::field f;
             if (std::move(fr).get(f)) return PS_BAD_JSON;
             std::string_view k = f.escaped_key();
-            if (k == "price") { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
-            else if (k == "size") { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
+            if (k == Keys::px) { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
+            else if (k == Keys::qty) { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
+            else if (!other(k, f, L)) return PS_BAD_SHAPE;
         }
-        if (!L.px || !L.qty) return PS_BAD_SHAPE;
-        L.side = side;
+        if (!L.px || !L.qty || (keyed && !L.key) || L.side < 0) return PS_BAD_SHAPE;
         L.px_digits = 9;
-        L.key = nullptr;
-        L.key_len = 0;
         s->n_levels++;
     }
-    return PS_SNAPSHOT;
+    return ok_rc;
+}
+
+static inline bool no_other_field(std::string_view, od::field&, PLevel&) { return true; }
+
+// [{"price":"0.48","size":"30"}, ...] of one side of a book event
+static int poly_side(PredScan* s, od::value v, int side) {
+    return object_levels<PolyKeys>(s, v, side, false, PS_SNAPSHOT, no_other_field);
 }
 
 // price_changes:[{asset_id, price, size (new aggregate), side BUY|SELL, hash, best_bid, best_ask}]
 static int poly_changes(PredScan* s, od::value v) {
-    od::array arr;
-    if (v.get_array().get(arr)) return PS_BAD_SHAPE;
-    for (auto item : arr) {
-        od::object ch;
-        if (item.get_object().get(ch)) return PS_BAD_SHAPE;
-        if (s->n_levels >= s->max_levels) return PS_TOO_MANY;
-        PLevel& L = s->levels[s->n_levels];
-        L.px = L.qty = L.key = nullptr;
-        L.side = -1;
-        for (auto fr : ch) {
-            od::field f;
-            if (std::move(fr).get(f)) return PS_BAD_JSON;
-            std::string_view k = f.escaped_key();
-            if (k == "price") { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
-            else if (k == "size") { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
-            else if (k == "asset_id") { if (!ps_token(f.value(), &L.key, &L.key_len)) return PS_BAD_SHAPE; }
-            else if (k == "side") {
-                std::string_view sv;
-                if (f.value().get_string().get(sv)) return PS_BAD_SHAPE;
-                if (sv == "BUY") L.side = 0;
-                else if (sv == "SELL") L.side = 1;
-                else return PS_BAD_SHAPE;
-            }
+    return object_levels<PolyKeys>(s, v, -1, true, PS_DELTA,
+                         [](std::string_view k, od::field& f, PLevel& L) {
+        if (k == "asset_id") return ps_token(f.value(), &L.key, &L.key_len);
+        if (k == "side") {
+            std::string_view sv;
+            if (f.value().get_string().get(sv)) return false;
+            if (sv == "BUY") L.side = 0;
+            else if (sv == "SELL") L.side = 1;
+            else return false;
         }
-        if (!L.px || !L.qty || !L.key || L.side < 0) return PS_BAD_SHAPE;
-        L.px_digits = 9;
-        s->n_levels++;
-    }
-    return PS_DELTA;
+        return true;
+    });
 }
 
 static inline int poly_kind(std::string_view et) {
@@ -380,12 +371,7 @@ static int poly_fields(PredScan* s, od::object obj, int kind, bool* need_kind) {
         } else if (k == "timestamp") {
             const char* p; int32_t n;
             if (!ps_token(f.value(), &p, &n)) return PS_BAD_SHAPE;
-            int64_t t = 0;
-            for (int32_t j = 0; j < n; j++) {
-                if (p[j] < '0' || p[j] > '9') return PS_BAD_SHAPE;
-                t = t * 10 + (p[j] - '0');
-            }
-            s->ts_ms = t;
+            if (!skscan::digits_i64(p, n, &s->ts_ms)) return PS_BAD_SHAPE;
         } else if (k == "bids" || k == "buys" || k == "asks" || k == "sells" || k == "price_changes") {
             if (kind < 0) { *need_kind = true; return PS_OTHER; }
             if (kind == PS_SNAPSHOT && k != "price_changes") {
@@ -403,15 +389,12 @@ static int poly_fields(PredScan* s, od::object obj, int kind, bool* need_kind) {
 // {"event_type":"book"|"price_change", ...}: one pass when event_type precedes the levels (the
 // venue's order); otherwise the kind is looked up first and the object read again.
 inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    size_t i = ps_skip_ws(msg, len);
-    if (i >= len || msg[i] != '{') return ps_non_object(s, msg, len);
     od::document doc;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
     od::object obj;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
     bool need_kind = false;
-    int rc = poly_fields(s, obj, -1, &need_kind);
+    rc = poly_fields(s, obj, -1, &need_kind);
     if (!need_kind) return rc;
     ps_reset(s);
     if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
@@ -433,29 +416,7 @@ inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
 // ---- Hyperliquid ------------------------------------------------------------------------------
 
 static int hl_side(PredScan* s, od::value v, int side) {
-    od::array arr;
-    if (v.get_array().get(arr)) return PS_BAD_SHAPE;
-    for (auto item : arr) {
-        od::object lv;
-        if (item.get_object().get(lv)) return PS_BAD_SHAPE;
-        if (s->n_levels >= s->max_levels) return PS_TOO_MANY;
-        PLevel& L = s->levels[s->n_levels];
-        L.px = L.qty = nullptr;
-        for (auto fr : lv) {
-            od::field f;
-            if (std::move(fr).get(f)) return PS_BAD_JSON;
-            std::string_view k = f.escaped_key();
-            if (k == "px") { if (!ps_token(f.value(), &L.px, &L.px_len)) return PS_BAD_SHAPE; }
-            else if (k == "sz") { if (!ps_token(f.value(), &L.qty, &L.qty_len)) return PS_BAD_SHAPE; }
-        }
-        if (!L.px || !L.qty) return PS_BAD_SHAPE;
-        L.side = side;
-        L.px_digits = 9;
-        L.key = nullptr;
-        L.key_len = 0;
-        s->n_levels++;
-    }
-    return PS_SNAPSHOT;
+    return object_levels<HlKeys>(s, v, side, false, PS_SNAPSHOT, no_other_field);
 }
 
 static int hl_book(PredScan* s, od::object data) {
@@ -490,13 +451,10 @@ static int hl_book(PredScan* s, od::object data) {
 
 // {"channel":"l2Book","data":{"coin","time","levels":[[bids],[asks]]}}: every message a full book
 inline int scan_hyperliquid(PredScan* s, const char* msg, size_t len) {
-    ps_reset(s);
-    size_t i = ps_skip_ws(msg, len);
-    if (i >= len || msg[i] != '{') return ps_non_object(s, msg, len);
     od::document doc;
-    if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
     od::object obj;
-    if (doc.get_object().get(obj)) return PS_BAD_JSON;
+    int rc = ps_open(s, msg, len, doc, obj);
+    if (rc != PS_OPENED) return rc;
     bool book = false;
     for (auto fr : obj) {
         od::field f;

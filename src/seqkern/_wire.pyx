@@ -406,11 +406,22 @@ cdef class DepthDecoder:
             return None
         return (<const char*>self._s.sym)[:self._s.sym_len]
 
+    cdef inline void _record(self, int side, int64_t px, int64_t qty) noexcept nogil:
+        """Append the row (px, qty) to delta_bids or delta_asks."""
+        cdef int64_t* row
+        if side == SIDE_BID:
+            row = self._db + 2 * self.n_bids
+            self.n_bids += 1
+        else:
+            row = self._da + 2 * self.n_asks
+            self.n_asks += 1
+        row[0] = px
+        row[1] = qty
+
     cdef int _apply_levels(self, L2Book book, RawBook* raw) noexcept nogil:
         cdef size_t i
         cdef int64_t px, qty
         cdef int rc
-        cdef int64_t* row
         cdef const Level* lv
         self.n_bids = 0
         self.n_asks = 0
@@ -427,14 +438,7 @@ cdef class DepthDecoder:
                 return C_BAD_LEVEL
             if raw != NULL:
                 raw_set(raw, lv.side, px, qty, lv)
-            if lv.side == SIDE_BID:
-                row = self._db + 2 * self.n_bids
-                self.n_bids += 1
-            else:
-                row = self._da + 2 * self.n_asks
-                self.n_asks += 1
-            row[0] = px
-            row[1] = qty
+            self._record(lv.side, px, qty)
         return C_APPLIED
 
     cdef int _verify(self, L2Book book, RawLevels raw):
@@ -603,29 +607,29 @@ cdef class DepthDecoder:
                 if n <= depth:
                     break
                 book.set_level(side, self._sbp[depth], 0)
-                if side == SIDE_BID and self.n_bids < self._max_levels:
-                    self._db[2 * self.n_bids] = self._sbp[depth]
-                    self._db[2 * self.n_bids + 1] = 0
-                    self.n_bids += 1
-                elif side == SIDE_ASK and self.n_asks < self._max_levels:
-                    self._da[2 * self.n_asks] = self._sbp[depth]
-                    self._da[2 * self.n_asks + 1] = 0
-                    self.n_asks += 1
+                if (self.n_bids if side == SIDE_BID else self.n_asks) < self._max_levels:
+                    self._record(side, self._sbp[depth], 0)
         return 0
 
-    cdef bint _checksum_ok(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
+    cdef int64_t _book_crc(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
+        """The venue checksum of ``book`` at these precisions: Kraken's unsigned, Bitget's signed
+        (Kraken or Bitget format only)."""
         cdef Py_ssize_t nb, na
-        cdef int pd = px_dec if px_dec > self._s.px_dec else self._s.px_dec
-        cdef int qd = qty_dec if qty_dec > self._s.qty_dec else self._s.qty_dec
         if self.format == CF_KRAKEN:
             nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
             na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
-            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, pd, qd) == <uint32_t>self._s.checksum
-        if self.format == CF_BITGET:
-            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
-            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
-            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, pd, qd) == <int32_t>self._s.checksum
-        return True
+            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, px_dec, qty_dec)
+        nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
+        na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
+        return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
+
+    cdef bint _checksum_ok(self, L2Book book, int px_dec, int qty_dec) noexcept nogil:
+        cdef int pd = px_dec if px_dec > self._s.px_dec else self._s.px_dec
+        cdef int qd = qty_dec if qty_dec > self._s.qty_dec else self._s.qty_dec
+        if self.format != CF_KRAKEN and self.format != CF_BITGET:
+            return True
+        # same 32 bits: Kraken's unsigned and Bitget's signed checksum compare alike
+        return <uint32_t>self._book_crc(book, pd, qd) == <uint32_t>self._s.checksum
 
     cpdef int apply_verified(self, L2Book book, int px_dec=-1, int qty_dec=-1, int depth=0):
         """Replace the book with the scanned snapshot, keep ``depth`` levels, check the venue
@@ -636,16 +640,9 @@ cdef class DepthDecoder:
 
     def book_checksum(self, L2Book book, int px_dec, int qty_dec):
         """The checksum of ``book`` as this format's venue computes it (tools and tests)."""
-        cdef Py_ssize_t nb, na
-        if self.format == CF_KRAKEN:
-            nb = book.levels_c(SIDE_BID, 10, self._sbp, self._sbq)
-            na = book.levels_c(SIDE_ASK, 10, self._sap, self._saq)
-            return kraken_book_crc(self._sap, self._saq, na, self._sbp, self._sbq, nb, px_dec, qty_dec)
-        if self.format == CF_BITGET:
-            nb = book.levels_c(SIDE_BID, 25, self._sbp, self._sbq)
-            na = book.levels_c(SIDE_ASK, 25, self._sap, self._saq)
-            return bitget_book_crc(self._sbp, self._sbq, nb, self._sap, self._saq, na, px_dec, qty_dec)
-        raise ValueError("this depth format has no checksum")
+        if self.format != CF_KRAKEN and self.format != CF_BITGET:
+            raise ValueError("this depth format has no checksum")
+        return self._book_crc(book, px_dec, qty_dec)
 
     cpdef int apply_checked_verified(self, L2Book book, int rule, int px_dec=-1, int qty_dec=-1, int depth=0):
         """``apply_checked`` with explicit precisions and depth (tools, tests, benchmarks)."""

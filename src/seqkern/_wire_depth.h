@@ -96,10 +96,15 @@ inline const Level* scan_level(const DepthScan* s, size_t i) { return &s->levels
 #ifdef SKWIRE_REQUIRES_HASWELL
 SIMDJSON_TARGET_REGION("avx2,bmi,pclmul,lzcnt,popcnt")
 #endif
+#include "_scan_common.h"   // inside the target region: the shared helpers inline into the scanners
 namespace skwire {
 namespace scan {
 
 namespace od = simdjson::ondemand;
+
+// Small wrappers standing for code the scanners repeat: always inlined, so that each keeps its key
+// a compile-time constant and its call into the level reader direct, as if written out in place.
+#define SKWIRE_INLINE inline __attribute__((always_inline))
 
 inline void* new_parser() {
     od::parser* p = new od::parser();
@@ -110,14 +115,7 @@ inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
-    std::string_view tok = v.raw_json_token();
-    if (tok.size() < 2 || tok[0] != '"') return false;
-    const char* start = tok.data() + 1;
-    const char* end = static_cast<const char*>(std::memchr(start, '"', tok.size() - 1));
-    if (!end) return false;
-    *p = start;
-    *n = static_cast<int32_t>(end - start);
-    return true;
+    return skscan::quoted(v.raw_json_token(), p, n);
 }
 
 // [[price, qty], ...] -> levels of one side
@@ -147,6 +145,13 @@ static inline int scan_levels(DepthScan* s, od::value& v, int side) {
     return SCAN_DEPTH;
 }
 
+// The [[price, qty], ...] array under `key` (required) -> levels of one side
+static SKWIRE_INLINE int required_levels(DepthScan* s, od::object& obj, std::string_view key, int side) {
+    od::value v;
+    if (obj.find_field_unordered(key).get(v)) return SCAN_BAD_SHAPE;
+    return scan_levels(s, v, side);
+}
+
 // Binance spot / USD-M "depthUpdate" event object (raw stream, or the "data" of a combined one).
 // Fields are looked up by name (order-independent; `field` iteration is avoided because its
 // std::pair base cannot be instantiated inside a CPU target region).
@@ -168,13 +173,8 @@ static inline int scan_binance_event(DepthScan* s, od::object& obj) {
         if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
         if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
-    if (obj.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
-    if (obj.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
-    return SCAN_DEPTH;
+    if ((rc = required_levels(s, obj, "b", 0)) != SCAN_DEPTH) return rc;
+    return required_levels(s, obj, "a", 1);
 }
 
 static inline void scan_reset(DepthScan* s) {
@@ -198,34 +198,38 @@ static inline void scan_reset(DepthScan* s) {
 }
 
 static inline int scan_load(DepthScan* s, const char* msg, size_t len, od::document& doc) {
-    if (s->buf.size() < len + simdjson::SIMDJSON_PADDING) s->buf.resize(len + simdjson::SIMDJSON_PADDING);
-    std::memcpy(s->buf.data(), msg, len);
-    std::memset(s->buf.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    if (static_cast<od::parser*>(s->parser)->iterate(s->buf.data(), len, s->buf.size()).get(doc)) return SCAN_BAD_JSON;
+    return skscan::load_padded(*static_cast<od::parser*>(s->parser), s->buf, msg, len, doc) ? SCAN_DEPTH
+                                                                                             : SCAN_BAD_JSON;
+}
+
+// Reset the scan, load the message and open its top-level object (SCAN_DEPTH); a message that is
+// not an object (`object_start` false) is SCAN_OTHER when it is valid JSON, else SCAN_BAD_JSON.
+static SKWIRE_INLINE int open_object(DepthScan* s, const char* msg, size_t len, bool object_start, od::document& doc,
+                              od::object& obj) {
+    scan_reset(s);
+    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
+    if (!object_start) {
+        od::json_type t;
+        if (doc.type().get(t)) return SCAN_BAD_JSON;   // e.g. the text "pong"
+        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
+    }
+    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
     return SCAN_DEPTH;
 }
 
 // Binance depth diff, raw ({"e":"depthUpdate",...}) or combined ({"stream":...,"data":{...}}).
 static inline bool has_prefix_key(const char* msg, size_t len, const char* key, size_t klen) {
-    size_t i = 0;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    size_t i = skscan::skip_ws(msg, len);
     if (i >= len || msg[i] != '{') return false;
-    i++;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    i = skscan::skip_ws(msg, len, i + 1);
     return len - i >= klen && std::memcmp(msg + i, key, klen) == 0;
 }
 
 inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (len == 0 || (msg[0] != '{' && msg[0] != ' ' && msg[0] != '\n')) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;   // valid JSON that is not an object: not a depth message
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, len != 0 && (msg[0] == '{' || msg[0] == ' ' || msg[0] == '\n'), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     if (has_prefix_key(msg, len, "\"stream\"", 8)) {
         od::object inner;
         auto err = obj.find_field_unordered("data").get_object().get(inner);
@@ -240,8 +244,7 @@ inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
 // ---- OKX v5 books channels ------------------------------------------------------------------
 
 static inline bool scan_is_object(const char* msg, size_t len) {
-    size_t i = 0;
-    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t')) i++;
+    size_t i = skscan::skip_ws(msg, len);
     return i < len && msg[i] == '{';
 }
 
@@ -249,26 +252,15 @@ static inline bool scan_is_object(const char* msg, size_t len) {
 static inline bool token_digits(od::value& v, int64_t* out) {
     const char* p;
     int32_t n;
-    if (!token_string(v, &p, &n) || n == 0 || n > 18) return false;
-    int64_t x = 0;
-    for (int32_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return false;
-        x = x * 10 + (p[i] - '0');
-    }
-    *out = x;
-    return true;
+    return token_string(v, &p, &n) && n > 0 && n <= 18 && skscan::digits_i64(p, n, out);
 }
 
 // One element of "data": {"asks","bids","ts","checksum","prevSeqId","seqId"}
 static inline int scan_okx_item(DepthScan* s, od::object& d) {
     od::value v;
     int rc;
-    if (d.find_field_unordered("asks").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("bids").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "asks", 1)) != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "bids", 0)) != SCAN_DEPTH) return rc;
     if (d.find_field_unordered("ts").get(v) || !token_digits(v, &s->event_ms)) return SCAN_BAD_SHAPE;
     auto err = d.find_field_unordered("checksum").get_int64().get(s->checksum);
     if (!err) s->has_checksum = 1;
@@ -300,14 +292,8 @@ inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     od::object arg;
     od::value v;
     std::string_view sv;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (!scan_is_object(msg, len)) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;   // e.g. the text "pong"
-        return SCAN_OTHER;
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     auto err = obj.find_field_unordered("arg").get_object().get(arg);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
     if (err) return SCAN_BAD_JSON;
@@ -325,7 +311,7 @@ inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     for (auto it : items) {
         od::object d;
         if (it.get_object().get(d)) return SCAN_BAD_SHAPE;
-        int rc = scan_okx_item(s, d);
+        rc = scan_okx_item(s, d);
         if (rc != SCAN_DEPTH) return rc;
         any = true;
     }
@@ -344,15 +330,8 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     od::object d;
     od::value v;
     std::string_view sv;
-    int rc;
-    scan_reset(s);
-    if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
-    if (!scan_is_object(msg, len)) {
-        od::json_type t;
-        if (doc.type().get(t)) return SCAN_BAD_JSON;
-        return SCAN_OTHER;
-    }
-    if (doc.get_object().get(obj)) return SCAN_BAD_JSON;
+    int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
+    if (rc != SCAN_DEPTH) return rc;
     auto err = obj.find_field_unordered("topic").get_string().get(sv);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;   // acks, pongs
     if (err) return SCAN_BAD_JSON;
@@ -363,12 +342,8 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     if (obj.find_field_unordered("ts").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
     if (obj.find_field_unordered("data").get_object().get(d)) return SCAN_BAD_SHAPE;
     if (d.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    if (d.find_field_unordered("b").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 0);
-    if (rc != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("a").get(v)) return SCAN_BAD_SHAPE;
-    rc = scan_levels(s, v, 1);
-    if (rc != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "b", 0)) != SCAN_DEPTH) return rc;
+    if ((rc = required_levels(s, d, "a", 1)) != SCAN_DEPTH) return rc;
     if (d.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
     err = d.find_field_unordered("seq").get_int64().get(s->cross_seq);
     if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
@@ -419,16 +394,10 @@ static inline bool token_decimal(od::value& v, const char** p, int32_t* n) {
 
 static inline int64_t parse_ascii_int(const char* p, int32_t n, bool* ok) {
     int64_t v = 0;
-    bool neg = false;
-    int32_t i = 0;
-    if (n > 0 && p[0] == '-') { neg = true; i = 1; }
-    if (i >= n) { *ok = false; return 0; }
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') { *ok = false; return 0; }
-        v = v * 10 + (p[i] - '0');
-    }
-    *ok = true;
-    return neg ? -v : v;
+    int32_t i = (n > 0 && p[0] == '-') ? 1 : 0;
+    *ok = i < n && skscan::digits_i64(p + i, n - i, &v);
+    if (!*ok) return 0;
+    return i ? -v : v;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse).
@@ -491,7 +460,10 @@ static inline bool same_symbol(DepthScan* s, const char* p, int32_t n) {
     return s->sym_len == n && std::memcmp(s->sym, p, static_cast<size_t>(n)) == 0;
 }
 
+// Reset the scan, load the message and open its top-level object (SCAN_DEPTH); SCAN_OTHER when it
+// is JSON but not an object.
 static inline int load_object(DepthScan* s, const char* msg, size_t len, od::document& doc, od::object& obj) {
+    scan_reset(s);
     if (scan_load(s, msg, len, doc) != SCAN_DEPTH) return SCAN_BAD_JSON;
     od::json_type t;
     if (doc.type().get(t)) return SCAN_BAD_JSON;
@@ -509,6 +481,24 @@ static inline int get_field(od::object& o, std::string_view key, od::value& out)
     if (!err) return FIELD_OK;
     if (err == simdjson::NO_SUCH_FIELD) return FIELD_MISSING;
     return FIELD_ERROR;
+}
+
+// A field that tells what the message is: SCAN_DEPTH when present, SCAN_OTHER when missing (another
+// kind of message), SCAN_BAD_JSON when the lookup fails.
+static SKWIRE_INLINE int envelope_field(od::object& o, std::string_view key, od::value& out) {
+    int rc = get_field(o, key, out);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    return rc == FIELD_MISSING ? SCAN_OTHER : SCAN_DEPTH;
+}
+
+// The levels under `key` when present, read by `read(s, value, side)` (SCAN_DEPTH or an error).
+template <class Read>
+static SKWIRE_INLINE int optional_levels(DepthScan* s, od::object& o, std::string_view key, int side, Read read) {
+    od::value f;
+    int rc = get_field(o, key, f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc == FIELD_OK) return read(s, f, side);
+    return SCAN_DEPTH;
 }
 
 // ---- Coinbase Advanced Trade: {"channel":"l2_data","timestamp","sequence_num","events":[...]} ----
@@ -539,7 +529,6 @@ static int coinbase_updates(DepthScan* s, od::value& v) {
 inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     // lookups in the envelope's document order (channel, client_id, timestamp, sequence_num, events):
@@ -617,14 +606,11 @@ static int kraken_levels(DepthScan* s, od::value& v, int side) {
 inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     od::value v;
     std::string_view c;
-    rc = get_field(obj, "channel", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if ((rc = envelope_field(obj, "channel", v)) != SCAN_DEPTH) return rc;
     if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
     if (c != "book") return SCAN_OTHER;
     if (get_field(obj, "type", v) != FIELD_OK || v.get_string().get(c)) return SCAN_BAD_SHAPE;
@@ -641,12 +627,8 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
         have_data = true;
         od::value f;
         if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-        rc = get_field(d, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 0)) != SCAN_DEPTH) return rc;
-        rc = get_field(d, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = kraken_levels(s, f, 1)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "bids", 0, kraken_levels)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "asks", 1, kraken_levels)) != SCAN_DEPTH) return rc;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             uint64_t ck;
             if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
@@ -666,20 +648,15 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
 inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     // document order: action, arg, data, ts
     od::value v;
     std::string_view c;
-    rc = get_field(obj, "action", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;    // {"event":"subscribe","arg":{...}} answers
+    if ((rc = envelope_field(obj, "action", v)) != SCAN_DEPTH) return rc;  // {"event":"subscribe","arg":{...}} answers
     if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
     s->snapshot = (c == "snapshot");
-    rc = get_field(obj, "arg", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;
+    if ((rc = envelope_field(obj, "arg", v)) != SCAN_DEPTH) return rc;
     od::object arg;
     if (v.get_object().get(arg)) return SCAN_OTHER;
     od::value f;
@@ -696,12 +673,8 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
         if (item.get(dv) || dv.get_object().get(d)) return SCAN_BAD_SHAPE;
         if (have_data) return SCAN_BAD_SHAPE;
         have_data = true;
-        rc = get_field(d, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
-        rc = get_field(d, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, d, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         if (get_field(d, "checksum", f) == FIELD_OK) {
             if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
             s->has_checksum = 1;
@@ -741,12 +714,8 @@ static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
             if (get_field(d, "update", f) != FIELD_OK || f.get_object().get(side_obj)) return SCAN_BAD_SHAPE;
             src = &side_obj;
         }
-        rc = get_field(*src, "asks", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 1)) != SCAN_DEPTH) return rc;
-        rc = get_field(*src, "bids", f);
-        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-        if (rc == FIELD_OK && (rc = scan_pairs_dec(s, f, 0)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, *src, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
+        if ((rc = optional_levels(s, *src, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
         if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
         if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
@@ -760,21 +729,16 @@ static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
 inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
     od::document doc;
     od::object obj;
-    scan_reset(s);
     int rc = load_object(s, msg, len, doc, obj);
     if (rc != SCAN_DEPTH) return rc;
     od::value v;
-    rc = get_field(obj, "result", v);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // heartbeats, acks without result
+    if ((rc = envelope_field(obj, "result", v)) != SCAN_DEPTH) return rc;  // heartbeats, acks without result
     od::object r;
     if (v.get_object().get(r)) return SCAN_OTHER;
     // document order: instrument_name, subscription, channel, depth, data
     od::value f;
     std::string_view c;
-    rc = get_field(r, "instrument_name", f);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // answers without a channel payload
+    if ((rc = envelope_field(r, "instrument_name", f)) != SCAN_DEPTH) return rc;  // answers without a channel payload
     if (!token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
@@ -783,9 +747,7 @@ inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
         s->sym_len = 0;
         return SCAN_OTHER;
     }
-    rc = get_field(r, "data", f);
-    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
-    if (rc == FIELD_MISSING) return SCAN_OTHER;            // a subscribe answer naming the channel
+    if ((rc = envelope_field(r, "data", f)) != SCAN_DEPTH) return rc;  // a subscribe answer naming the channel
     rc = cryptocom_data(s, f, kind == 2);
     if (rc != SCAN_DEPTH) return rc;
     s->snapshot = (kind == 1);
