@@ -9,11 +9,12 @@ import numpy as np
 
 from libcpp.string cimport string
 from libcpp.unordered_map cimport unordered_map
+from libcpp.vector cimport vector
 from cython.operator cimport dereference as deref
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 
-from seqkern._fixed cimport parse_decimal, PX_DIGITS, QTY_DIGITS, FX_OK
+from seqkern._fixed cimport parse_decimal, mul_div_floor, PX_DIGITS, QTY_DIGITS, FX_OK
 from seqkern._book cimport L2Book, LV_DROPPED, SIDE_BID, SIDE_ASK
 from seqkern._cclink cimport Encoder, K_L2_DELTA
 
@@ -249,6 +250,7 @@ cdef class DepthDecoder:
     cdef int64_t* _db
     cdef int64_t* _da
     cdef unordered_map[string, int] _sym_index
+    cdef vector[int64_t] _contract      # by symbol index: base units per contract (x 1e8); 0 = base units
     cdef readonly int symbol_index     # index of the scanned symbol (register_symbol), -1 unknown
     # cex4 block: per-symbol precisions for checksums, the book depth to keep, scratch walks
     cdef Py_ssize_t _max_levels
@@ -335,15 +337,24 @@ cdef class DepthDecoder:
                 self.symbol_index = deref(it).second
         return rc
 
-    def register_symbol(self, venue_symbol) -> int:
+    def register_symbol(self, venue_symbol, int64_t contract_1e8=0) -> int:
         """Give a venue symbol an index that ``scan`` reports in ``symbol_index`` (no bytes object
-        per message). Returns the index (registration order)."""
+        per message). Returns the index (registration order). ``contract_1e8``: the venue sizes
+        this symbol in contracts of that many base units (x 1e8, OKX SWAP ``ctVal``); the levels
+        are applied and reported in base units (floor of contracts x size)."""
+        if contract_1e8 < 0:
+            raise ValueError("contract size must be >= 0")
         cdef bytes b = venue_symbol.encode() if isinstance(venue_symbol, str) else bytes(venue_symbol)
         cdef string key = string(<const char*>b, len(b))
+        cdef int idx
         if self._sym_index.count(key):
-            return self._sym_index[key]
-        cdef int idx = <int>self._sym_index.size()
-        self._sym_index[key] = idx
+            idx = self._sym_index[key]
+        else:
+            idx = <int>self._sym_index.size()
+            self._sym_index[key] = idx
+        if self._contract.size() <= <size_t>idx:
+            self._contract.resize(idx + 1, 0)
+        self._contract[idx] = contract_1e8
         return idx
 
     @property
@@ -423,6 +434,10 @@ cdef class DepthDecoder:
         cdef int64_t px, qty
         cdef int rc
         cdef const Level* lv
+        cdef bint ovf = False
+        cdef int64_t contract = 0
+        if 0 <= self.symbol_index < <int>self._contract.size():
+            contract = self._contract[self.symbol_index]
         self.n_bids = 0
         self.n_asks = 0
         for i in range(self._s.n_levels):
@@ -432,6 +447,10 @@ cdef class DepthDecoder:
                     return C_BAD_LEVEL
             if not fast_decimal(lv.qty, lv.qty_len, QTY_DIGITS, &qty):
                 if parse_decimal(lv.qty, lv.qty_len, QTY_DIGITS, &qty) != FX_OK:
+                    return C_BAD_LEVEL
+            if contract:
+                qty = mul_div_floor(qty, contract, 100000000, &ovf)
+                if ovf:
                     return C_BAD_LEVEL
             rc = book.set_level(scan_level(self._s, i).side, px, qty)
             if rc > LV_DROPPED:

@@ -14,7 +14,7 @@ from seqkern.edge.runner import EdgeRunner
 from seqkern.edge.sink import MemorySink
 from seqkern.sim.bybit import BybitSim
 from seqkern.sim.okx import OkxSim
-from seqkern.venues.base import OrderTransport, VenueEndpoints
+from seqkern.venues.base import OrderTransport, VenueEndpoints, contracts_to_base
 from seqkern.venues.bybit import BybitLinear, BybitSpot
 from seqkern.venues.bybit.execution import BybitWsTransport
 from seqkern.venues.credentials import CexCredentials, CexPassphraseCredentials
@@ -61,6 +61,11 @@ class Rig:
     sink: MemorySink
     symbol: str             # venue symbol
     transport: OrderTransport | None
+    contract_1e8: int = 0   # OKX SWAP: base units per contract (the simulator sizes in contracts)
+
+    def base(self, venue_qty_1e8: int) -> int:
+        """A simulator (venue) size as the kernel's base quantity."""
+        return contracts_to_base(venue_qty_1e8, self.contract_1e8)
 
     @property
     def okx(self) -> bool:
@@ -81,6 +86,8 @@ class Rig:
             book = self.edge.book(self.symbol)
             assert book.valid
             bids, asks = self.sim.true_depth(self.symbol, levels)
+            bids = [(p, self.base(q)) for p, q in bids]   # the edge publishes base units
+            asks = [(p, self.base(q)) for p, q in asks]
             bp, bq, ap, aq = book.top(levels)
             assert list(zip(bp.tolist(), bq.tolist(), strict=True)) == bids
             assert list(zip(ap.tolist(), aq.tolist(), strict=True)) == asks
@@ -137,7 +144,8 @@ async def rig(name: str, *, orders: bool = False, **sim_kw: Any) -> AsyncIterato
         await edge.start()
         try:
             await edge.wait_live("BTC-USDT", 10.0)
-            yield Rig(name, sim, edge, sink, venue.venue_symbol("BTC-USDT"), transport)
+            vs = venue.venue_symbol("BTC-USDT")
+            yield Rig(name, sim, edge, sink, vs, transport, venue.contract_size_1e8(vs))
         finally:
             await edge.stop()
     finally:

@@ -22,6 +22,7 @@ from seqkern.edge.backoff import Backoff
 from seqkern.edge.cclink_sink import CcLinkSink
 from seqkern.edge.rest import RateLimiter, RestClient
 from seqkern.edge.runner import EdgeRunner
+from seqkern.venues.base import contracts_to_base
 from tests.edge.okxbybit_rig import (
     bybit_credentials,
     endpoints,
@@ -70,7 +71,12 @@ async def linked(name: str) -> AsyncIterator[tuple[Any, EdgeRunner, CcSide, CcLi
 @pytest.mark.parametrize("name", ["okx-perp", "bybit"])
 def test_cc_book_and_orders_through_cclink(name: str) -> None:
     async def go() -> None:
-        async with linked(name) as (sim, _edge, side, cc, sym):
+        async with linked(name) as (sim, edge, side, cc, sym):
+            ct = edge.venue.contract_size_1e8(sym)     # OKX SWAP: the simulator sizes in contracts
+
+            def b(q: int) -> int:                      # venue size -> the base units CC-LINK carries
+                return contracts_to_base(q, ct)
+
             await until(lambda: Kind.PAIR_SPEC in side.frames and side.frames[Kind.L2_SNAPSHOT], 5, "spec+snapshot")
             # CcSide rebuilds books with tick 0.01, which divides both simulators' ticks
             await asyncio.sleep(0.3)
@@ -78,6 +84,7 @@ def test_cc_book_and_orders_through_cclink(name: str) -> None:
             uid = sim.last_seq_id(sym) if name.startswith("okx") else sim.last_u(sym)
             await until(lambda: 0 in side.books and side.books[0].last_update_id == uid, 5, "the CC's book")
             bids, asks = sim.true_depth(sym, 50)
+            bids, asks = [(p, b(q)) for p, q in bids], [(p, b(q)) for p, q in asks]
             bp, bq, ap, aq = side.books[0].top(50)
             assert list(zip(bp.tolist(), bq.tolist(), strict=True)) == bids
             assert list(zip(ap.tolist(), aq.tolist(), strict=True)) == asks
@@ -91,9 +98,10 @@ def test_cc_book_and_orders_through_cclink(name: str) -> None:
             bid, ask = eng.best("BUY"), eng.best("SELL")
             qty = 100 * eng.lot
             session.send_order(Kind.ORDER_NEW, symbol_id=0, side=1, order_type=1, tif=1, px_1e9=bid - 10 * eng.tick,
-                               qty_1e8=qty, request_id=201, client_order_id="cc1")
+                               qty_1e8=b(qty), request_id=201, client_order_id="cc1")
             await until(lambda: any(f.request_id == 201 for f in side.frames[Kind.ORDER_ACK]), 5, "ack")
-            session.send_order(Kind.ORDER_DECREASE, symbol_id=0, qty_1e8=qty // 2, request_id=202, client_order_id="cc1")
+            session.send_order(Kind.ORDER_DECREASE, symbol_id=0, qty_1e8=b(qty) // 2, request_id=202,
+                               client_order_id="cc1")
             await until(lambda: any(f.request_id == 202 for f in side.frames[Kind.ORDER_ACK]), 5, "decrease")
             dec = next(f for f in side.frames[Kind.ORDER_ACK] if f.request_id == 202)
             assert dec.amend_mode == AmendMode.NATIVE_ATOMIC
@@ -101,7 +109,7 @@ def test_cc_book_and_orders_through_cclink(name: str) -> None:
             assert [o.qty for o in mine] == [qty // 2]
             take = eng.level_qty("SELL", ask) + max(5 * eng.lot, sim.symbol_state(sym).spec.min_qty_1e8)
             session.send_order(Kind.ORDER_NEW, symbol_id=0, side=1, order_type=1, tif=1, px_1e9=ask,
-                               qty_1e8=take, request_id=203, client_order_id="cc2")
+                               qty_1e8=b(take), request_id=203, client_order_id="cc2")
             await until(lambda: any(f.request_id == 203 for f in side.frames[Kind.FILL]), 5, "the fill over CC-LINK")
             fill = next(f for f in side.frames[Kind.FILL] if f.request_id == 203)
             assert fill.px_1e9 == ask and fill.client_order_id == "cc2"

@@ -45,33 +45,33 @@ def test_place_amend_decrease_cancel(venue: str) -> None:
             t = r.transport
             assert t is not None and t.amend_mode is AmendMode.NATIVE_ATOMIC
             eng = r.sim.engine(r.symbol)
-            tick, lot = eng.tick, eng.lot
+            tick, lot = eng.tick, eng.lot                  # the venue's units (OKX SWAP: contracts)
+            blot = r.base(lot)                             # the kernel's (base units)
             px = eng.best(BUY) - 30 * tick
-            qty = 500 * lot
-            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, qty, px, TimeInForce.GTC,
+            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 500 * blot, px, TimeInForce.GTC,
                                              _cid(venue, 1)))
             assert res.accepted, res
             oid = res.venue_order_id
             sim_order = next(o for o in eng.orders.values() if o.owner is not None)
-            assert sim_order.px == px and sim_order.qty == qty
+            assert sim_order.px == px and sim_order.qty == 500 * lot
             await until(lambda: any(u.venue_order_id == oid for _, u in r.sink.order_updates), 5.0, "NEW push")
 
             # decrease: native amend of the size, the order keeps its id
-            dec = await t.decrease(r.symbol, venue_order_id=oid, new_qty_1e8=300 * lot)
+            dec = await t.decrease(r.symbol, venue_order_id=oid, new_qty_1e8=300 * blot)
             assert dec.mode is AmendMode.NATIVE_ATOMIC and dec.result.accepted, dec
             assert dec.result.venue_order_id == oid and sim_order.qty == 300 * lot
             known = t.open_order(venue_order_id=oid)
-            assert known is not None and known.qty_1e8 == 300 * lot and known.px_1e9 == px
+            assert known is not None and known.qty_1e8 == 300 * blot and known.px_1e9 == px
             assert t.open_order(client_order_id=_cid(venue, 1)) == known
 
             # amend price and size in place (same id)
-            am = await t.amend(r.symbol, venue_order_id=oid, new_qty_1e8=400 * lot, new_px_1e9=px - tick)
+            am = await t.amend(r.symbol, venue_order_id=oid, new_qty_1e8=400 * blot, new_px_1e9=px - tick)
             assert am.mode is AmendMode.NATIVE_ATOMIC and am.result.accepted, am
             assert am.result.venue_order_id == oid
             assert sim_order.px == px - tick and sim_order.qty == 400 * lot
 
             # amend of an unknown order: the venue's own error code
-            bad = await t.amend(r.symbol, venue_order_id="999999" if r.okx else "nope", new_qty_1e8=lot)
+            bad = await t.amend(r.symbol, venue_order_id="999999" if r.okx else "nope", new_qty_1e8=blot)
             assert not bad.result.accepted and bad.result.error_code not in (None, "", 0)
 
             assert t.open_order(venue_order_id=oid).px_1e9 == px - tick   # type: ignore[union-attr]
@@ -94,7 +94,7 @@ def test_native_batch_with_per_order_results(venue: str) -> None:
             assert t.max_batch == {"okx": 20, "okx-perp": 20, "bybit": 10, "bybit-perp": 20}[venue]
             eng = r.sim.engine(r.symbol)
             base = eng.best(SELL) + 40 * eng.tick
-            reqs = [OrderRequest(r.symbol, Side.SELL, OrderType.LIMIT, 100 * eng.lot, base + k * eng.tick,
+            reqs = [OrderRequest(r.symbol, Side.SELL, OrderType.LIMIT, r.base(100 * eng.lot), base + k * eng.tick,
                                  TimeInForce.GTC, _cid(venue, 10 + k)) for k in range(t.max_batch + 2)]
             # one order with a price off the tick grid: rejected on its own, the others go through
             bad = reqs[3]
@@ -119,13 +119,17 @@ def test_fills_and_order_updates_reach_the_sink(venue: str) -> None:
             r.sim.paused = True
             ask = eng.best(SELL)
             min_qty = r.sim.symbol_state(r.symbol).spec.min_qty_1e8
-            qty = eng.level_qty(SELL, ask) + max(5 * eng.lot, min_qty)   # takes the best ask, rests the rest
-            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.GTC,
+            taken = eng.level_qty(SELL, ask)
+            qty = taken + max(5 * eng.lot, min_qty)   # takes the best ask, rests the rest (venue units)
+            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, r.base(qty), ask, TimeInForce.GTC,
                                              _cid(venue, 99)))
             assert res.accepted, res
             await until(lambda: len(r.sink.fills) >= 1, 5.0, "fills over the private stream")
             f = r.sink.fills[0][1]
             assert f.venue_symbol == r.symbol and f.side is Side.BUY and f.px_1e9 == ask and not f.maker
+            # fills come back in base units: what was taken at the ask, whatever the venue's unit
+            await until(lambda: sum(x.qty_1e8 for _, x in r.sink.fills) >= r.base(taken), 5.0, "every fill")
+            assert sum(x.qty_1e8 for _, x in r.sink.fills) == r.base(taken)
             assert r.sink.fills[0][0] == 0, "fills carry the edge's symbol id"
             await until(lambda: any(u.status is OrderStatus.PARTIALLY_FILLED for _, u in r.sink.order_updates),
                         5.0, "a partially-filled order update")
@@ -141,7 +145,7 @@ def test_post_only_that_would_take_is_refused(venue: str) -> None:
             assert t is not None
             eng = r.sim.engine(r.symbol)
             r.sim.paused = True
-            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, eng.lot * 100, eng.best(SELL),
+            res = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, r.base(eng.lot * 100), eng.best(SELL),
                                              TimeInForce.POST_ONLY, _cid(venue, 7)))
             if r.okx:
                 assert not res.accepted and res.error_code in ("51019", "51020")

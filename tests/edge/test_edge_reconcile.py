@@ -101,13 +101,14 @@ def test_okx_bybit_query_order_from_the_venue(venue: str) -> None:
             eng = r.sim.engine(r.symbol)
             st = r.sim.symbol_state(r.symbol)
             tick = eng.tick
-            lot = max(eng.lot, st.spec.min_qty_1e8)
+            lot = max(eng.lot, st.spec.min_qty_1e8)     # venue units (OKX SWAP: contracts)
+            blot = r.base(lot)                          # what the kernel sends and reads (base units)
             bid, ask = eng.best(BUY), eng.best(SELL)
             assert ask - bid > tick
             px = bid + tick
             cid_a, cid_b = ("qa1", "qb1") if venue.startswith("okx") else ("q-a1", "q-b1")
-            a = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 4 * lot, px, TimeInForce.GTC, cid_a))
-            b = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 3 * lot, bid - 5 * tick,
+            a = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 4 * blot, px, TimeInForce.GTC, cid_a))
+            b = await t.place(OrderRequest(r.symbol, Side.BUY, OrderType.LIMIT, 3 * blot, bid - 5 * tick,
                                            TimeInForce.GTC, cid_b))
             assert a.accepted and b.accepted, (a, b)
             await t.close()                       # no client connected from here on
@@ -123,10 +124,10 @@ def test_okx_bybit_query_order_from_the_venue(venue: str) -> None:
 
             qa = await t.query_order(r.symbol, venue_order_id=a.venue_order_id)
             assert qa.found and qa.status is OrderStatus.PARTIALLY_FILLED and qa.side is Side.BUY
-            assert qa.qty_1e8 == 4 * lot and qa.filled_qty_1e8 == 3 * lot and qa.px_1e9 == px
+            assert qa.qty_1e8 == 4 * blot and qa.filled_qty_1e8 == 3 * blot and qa.px_1e9 == px
             assert qa.client_order_id == cid_a and str(qa.venue_order_id) == str(a.venue_order_id)
-            assert [f.qty_1e8 for f in qa.fills] == [lot, 2 * lot]
-            assert [f.cum_qty_1e8 for f in qa.fills] == [lot, 3 * lot]
+            assert [f.qty_1e8 for f in qa.fills] == [blot, 2 * blot]
+            assert [f.cum_qty_1e8 for f in qa.fills] == [blot, 3 * blot]
             assert all(f.px_1e9 == px and f.maker for f in qa.fills)
             assert len({f.trade_id for f in qa.fills}) == 2
             if venue.startswith("okx"):
@@ -137,7 +138,7 @@ def test_okx_bybit_query_order_from_the_venue(venue: str) -> None:
             fills = eng.submit(SimOrder(eng.next_order_id(), SELL, px, 5 * lot, tif="IOC"))
             await r.sim.after_match(st, fills)
             qa2 = await t.query_order(r.symbol, client_order_id=cid_a)
-            assert qa2.status is OrderStatus.FILLED and qa2.filled_qty_1e8 == 4 * lot and len(qa2.fills) == 3
+            assert qa2.status is OrderStatus.FILLED and qa2.filled_qty_1e8 == 4 * blot and len(qa2.fills) == 3
             assert [f.trade_id for f in qa2.fills[:2]] == [f.trade_id for f in qa.fills]   # stable ids
             missing = await t.query_order(r.symbol, client_order_id="nosuch1")
             assert not missing.found

@@ -91,6 +91,7 @@ class _SymbolSlot:
     last_bbo: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_bbo_id: int = -1
     symbol_id: int = 0
+    contract_1e8: int = 0     # base units per contract where the venue sizes in contracts
 
 
 @dataclass
@@ -112,7 +113,8 @@ class _Shard:
         slot.shard = self
         slot.sync.decoder = self.decoder
         self.slots[slot.sym.venue_symbol.encode()] = slot
-        self.decoder.register_symbol(slot.sym.venue_symbol)
+        # venues sizing in contracts (OKX SWAP): the decoder writes base units into the book
+        self.decoder.register_symbol(slot.sym.venue_symbol, slot.contract_1e8)
         self.slot_list.append(slot)
 
 
@@ -179,7 +181,11 @@ class EdgeRunner:
         sid = self.next_symbol_id()
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
-        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)))
+        ct = self.venue.contract_size_1e8(vs)
+        sync_decoder = DepthDecoder(self.venue.depth_format, 1)
+        sync_decoder.register_symbol(vs, ct)
+        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, sync_decoder),
+                           contract_1e8=ct)
         self._slots[vs] = slot
         self._symbol_ids[vs] = sid
         self._live_events[vs] = asyncio.Event()
@@ -257,6 +263,10 @@ class EdgeRunner:
         bound = self.feed.legs_by_symbol if self.feed is not None else self._slots
         missing = [s for s in self._canonical if self._spec_symbol(s) not in specs
                    and (s if self.feed is not None else self.venue.venue_symbol(s)) not in bound]
+        if getattr(self.venue, "sizes_in_contracts", False):
+            # sizes convert with each instrument's contract size: the venue's own rules, always
+            missing = [s for s in self._canonical if self.venue.venue_symbol(s) not in bound]
+            specs = {s: v for s, v in specs.items() if s not in missing}
         if missing:
             info = await self.load_instruments(missing)
             for s in missing:

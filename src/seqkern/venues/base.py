@@ -151,6 +151,23 @@ class InstrumentInfo:
     lot_1e8: int
     min_qty_1e8: int
     min_notional_1e9: int
+    contract_1e8: int = 0    # base units per contract (x 1e8) where the venue sizes in contracts; 0 = base units
+
+
+def contracts_to_base(qty_1e8: int, contract_1e8: int) -> int:
+    """A venue size in contracts (x 1e8) to base units (x 1e8); unchanged when ``contract_1e8`` is 0."""
+    return qty_1e8 * contract_1e8 // 100_000_000 if contract_1e8 else qty_1e8
+
+
+def base_to_contracts(qty_1e8: int, contract_1e8: int) -> int:
+    """A base quantity (x 1e8) to contracts (x 1e8); it must be a whole multiple of 1e-8 contract."""
+    if not contract_1e8:
+        return qty_1e8
+    n, rem = divmod(qty_1e8 * 100_000_000, contract_1e8)
+    if rem:
+        raise VenueRejected(f"quantity {qty_1e8} (x1e-8) is not a whole number of contracts of "
+                            f"{contract_1e8} (x1e-8) each", venue_code="CONTRACT_SIZE")
+    return n
 
 
 @dataclass(frozen=True)
@@ -370,6 +387,13 @@ class DepthStreamVenue(CexVenue):
     max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
     book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
     subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
+    # the venue sizes books, trades and orders in contracts (OKX SWAP, ``ctVal`` each): the edge
+    # always loads the instrument rules and publishes base units, converting at its boundary
+    sizes_in_contracts: bool = False
+
+    def contract_size_1e8(self, venue_symbol: str) -> int:
+        """Base units per contract (x 1e8) of a symbol; 0 when the venue sizes in base units."""
+        return 0
 
     # instrument rules: one metadata request covers every symbol
     @abstractmethod

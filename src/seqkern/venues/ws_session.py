@@ -279,6 +279,10 @@ class WsOrderTransport(OrderTransport):
     amend_px_key: str
     missing_param_code: int | str
 
+    def _venue_qty(self, venue_symbol: str, qty_1e8: int) -> str:
+        """A base quantity as the venue's size field (venues sizing in contracts convert here)."""
+        return format_qty(qty_1e8)
+
     @abstractmethod
     async def _order_op(self, op: str, args: dict[str, Any]) -> Any:
         """Send ``op`` for one order (``args``) and return the venue's answer; refusals raise VenueRejected."""
@@ -333,7 +337,7 @@ class WsOrderTransport(OrderTransport):
             if new_qty_1e8 is None and new_px_1e9 is None:
                 raise VenueRejected("amend needs a new quantity or price", venue_code=self.missing_param_code)
             if new_qty_1e8 is not None:
-                a[self.amend_qty_key] = format_qty(new_qty_1e8)
+                a[self.amend_qty_key] = self._venue_qty(venue_symbol, new_qty_1e8)
             if new_px_1e9 is not None:
                 a[self.amend_px_key] = format_px(new_px_1e9)
             resp = await self._order_op(self.amend_op, a)

@@ -82,6 +82,49 @@ def test_snapshot_update_heartbeat_chain() -> None:
     assert d.apply_checked(book, RULE_PREV_SEQ) == GAP and not book.valid
 
 
+def test_swap_contract_sizes_become_base_units_in_c() -> None:
+    """A SWAP sized in contracts (ctVal 0.01 BTC): the decoder writes base units into the book and
+    its delta rows (what CC-LINK carries); another symbol on the same connection is untouched."""
+    swap = SNAPSHOT.replace(b'"BTC-USDT"', b'"BTC-USDT-SWAP"')
+    d = DepthDecoder(FORMAT_OKX, 64)
+    d.register_symbol("BTC-USDT", 0)
+    d.register_symbol("BTC-USDT-SWAP", parse_qty("0.01"))
+    book, spot = _book(), _book()
+    assert d.scan(swap) == DEPTH and d.symbol_index == 1
+    assert d.apply_snapshot(book) == APPLIED
+    assert book.best_bid() == (parse_px("8476.97"), parse_qty("2.56"))      # 256 contracts x 0.01 BTC
+    assert book.best_ask() == (parse_px("8476.98"), parse_qty("4.15"))
+    assert d.n_bids == 8 and int(d.delta_bids[0][1]) == parse_qty("2.56")
+    upd = UPDATE.replace(b'"BTC-USDT"', b'"BTC-USDT-SWAP"')
+    assert d.scan(upd) == DEPTH and d.apply_checked(book, RULE_PREV_SEQ) == APPLIED
+    assert book.best_ask() == (parse_px("8477"), parse_qty("0.07"))       # 8476.98 removed (qty 0)
+    assert d.scan(SNAPSHOT) == DEPTH and d.symbol_index == 0 and d.apply_snapshot(spot) == APPLIED
+    assert spot.best_bid() == (parse_px("8476.97"), parse_qty("256"))
+    with pytest.raises(ValueError):
+        d.register_symbol("X", -1)
+
+
+def test_swap_records_and_rules_in_base_units() -> None:
+    from seqkern.venues.base import VenueRejected, base_to_contracts, contracts_to_base
+    from seqkern.venues.okx.parsing import events_in_base
+
+    swap = OkxSwap()
+    info = swap.parse_instruments(b'{"code":"0","data":[{"instType":"SWAP","instId":"ETH-USDT-SWAP","tickSz":"0.01",'
+                                  b'"lotSz":"1","minSz":"1","ctVal":"0.1","ctValCcy":"ETH","settleCcy":"USDT"}]}')
+    assert info["ETH-USDT-SWAP"].lot_1e8 == parse_qty("0.1") and swap.contract_size_1e8("ETH-USDT-SWAP") == parse_qty("0.1")
+    trade = swap.parse_market_message({"arg": {"channel": "trades", "instId": "ETH-USDT-SWAP"}, "data": [
+        {"instId": "ETH-USDT-SWAP", "tradeId": "7", "px": "3000.5", "sz": "25", "side": "buy", "ts": "1"}]}, 0)
+    assert trade.qty_1e8 == parse_qty("2.5")
+    # a record of an instrument whose contract size is unknown is never published in contracts
+    assert swap.parse_market_message({"arg": {"channel": "trades", "instId": "SOL-USDT-SWAP"}, "data": [
+        {"instId": "SOL-USDT-SWAP", "tradeId": "8", "px": "150", "sz": "3", "side": "sell", "ts": "1"}]}, 0) is None
+    assert events_in_base([trade], 0) == [trade]
+    assert base_to_contracts(parse_qty("2.5"), parse_qty("0.1")) == parse_qty("25")
+    assert contracts_to_base(parse_qty("25"), parse_qty("0.1")) == parse_qty("2.5")
+    with pytest.raises(VenueRejected, match="whole number of contracts"):
+        base_to_contracts(1, parse_qty("3"))        # 1e-8 ETH is 1/3e8 of a 3-ETH contract
+
+
 def test_sequence_reset_chains_on_prev_seq_id() -> None:
     d = DepthDecoder(FORMAT_OKX, 64)
     book = _book()
@@ -207,7 +250,9 @@ def test_rest_snapshot_and_instruments() -> None:
                              b'"tickSz":"0.1","lotSz":"0.01","minSz":"0.01","ctVal":"0.01","ctValCcy":"BTC",'
                              b'"settleCcy":"USDT","baseCcy":"","quoteCcy":""}]}')
     i = inst["BTC-USDT-SWAP"]
-    assert (i.base, i.quote, i.tick_1e9, i.lot_1e8) == ("BTC", "USDT", parse_px("0.1"), parse_qty("0.01"))
+    # sizes in contracts of ctVal 0.01 BTC: the rules come back in BTC, with the contract size
+    assert (i.base, i.quote, i.tick_1e9, i.lot_1e8) == ("BTC", "USDT", parse_px("0.1"), parse_qty("0.0001"))
+    assert i.min_qty_1e8 == parse_qty("0.0001") and i.contract_1e8 == parse_qty("0.01")
     from seqkern.venues.base import VenueMessageError
     with pytest.raises(VenueMessageError):
         parse_books_snapshot(b'{"code":"50011","msg":"Too Many Requests","data":[]}')

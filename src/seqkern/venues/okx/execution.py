@@ -36,11 +36,19 @@ from seqkern.venues.base import (
     UserEventHandler,
     VenueMessageError,
     VenueRejected,
+    base_to_contracts,
+    contracts_to_base,
 )
 from seqkern.venues.credentials import CexPassphraseCredentials
 from seqkern.venues.okx import constants as C
 from seqkern.venues.okx.auth import OkxSigner
-from seqkern.venues.okx.parsing import order_state, parse_inst_id_codes, parse_orders_push
+from seqkern.venues.okx.parsing import (
+    events_in_base,
+    order_state,
+    parse_inst_id_codes,
+    parse_instruments,
+    parse_orders_push,
+)
 from seqkern.venues.order_entry import answer_object, order_fills, order_ident
 from seqkern.venues.ws_session import WsOrderTransport, WsSession
 
@@ -79,6 +87,7 @@ class OkxWsTransport(WsOrderTransport):
         self.rest = rest
         self._ids = itertools.count(1)
         self._codes: dict[str, int] = {}
+        self._contracts: dict[str, int] = {}   # SWAP instId -> ctVal (x 1e8): sizes go out in contracts
         super().__init__()
         self.session = WsSession(private_ws_url, name=f"okx {inst_type} private", login=self._login_frame,
                                  classify=self._classify, on_push=self._on_push, ping_frame=b"ping",
@@ -114,12 +123,28 @@ class OkxWsTransport(WsOrderTransport):
         return "ignore", None
 
     def _parse_push(self, obj: Any, ts_recv_ns: int) -> list[Any]:
-        return parse_orders_push(obj, ts_recv_ns)
+        return [events_in_base(ev, self._contracts.get(ev.venue_symbol, 0))
+                for ev in parse_orders_push(obj, ts_recv_ns)]
 
     async def load_codes(self) -> None:
+        """instIdCode of every instrument (WS trading ops name it) and, for SWAP, its contract size."""
         body = await self.rest.request(RestRequest("GET", "/api/v5/public/instruments", {"instType": self.inst_type},
                                                    (("PUBLIC", 1),)))
         self._codes.update(parse_inst_id_codes(body))
+        self._contracts.update({vs: i.contract_1e8 for vs, i in parse_instruments(body).items() if i.contract_1e8})
+
+    def contract_size_1e8(self, inst_id: str) -> int:
+        """Base units per contract (x 1e8); 0 on SPOT. A SWAP without a known ctVal is refused, never
+        sent in the wrong unit."""
+        if self.inst_type == "SPOT":
+            return 0
+        try:
+            return self._contracts[inst_id]
+        except KeyError:
+            raise VenueRejected(f"{inst_id}: OKX contract size unknown", venue_code=C.ERR_PARAM) from None
+
+    def _venue_qty(self, venue_symbol: str, qty_1e8: int) -> str:
+        return format_qty(base_to_contracts(qty_1e8, self.contract_size_1e8(venue_symbol)))
 
     async def connect(self) -> None:
         if not self._codes:
@@ -157,7 +182,7 @@ class OkxWsTransport(WsOrderTransport):
         check_cl_ord_id(req.client_order_id)
         a: dict[str, Any] = {"instIdCode": self.inst_id_code(req.venue_symbol), "tdMode": self.td_mode,
                              "side": "buy" if req.side is Side.BUY else "sell", "ordType": ord_type(req),
-                             "sz": format_qty(req.qty_1e8)}
+                             "sz": self._venue_qty(req.venue_symbol, req.qty_1e8)}
         if req.order_type is OrderType.LIMIT:
             a["px"] = format_px(req.px_1e9)
         if req.client_order_id:
@@ -219,7 +244,9 @@ class OkxWsTransport(WsOrderTransport):
             oid = str(d["ordId"])
             side = Side.BUY if d["side"] == "buy" else Side.SELL
             status = order_state(d["state"])
-            qty, filled = parse_qty(d["sz"]), parse_qty(d.get("accFillSz") or "0")
+            ct = self.contract_size_1e8(venue_symbol)
+            qty = contracts_to_base(parse_qty(d["sz"]), ct)
+            filled = contracts_to_base(parse_qty(d.get("accFillSz") or "0"), ct)
             px = parse_px(d["px"]) if d.get("px") else 0
             avg = parse_px(d["avgPx"]) if d.get("avgPx") else 0
             last = parse_px(d["fillPx"]) if d.get("fillPx") else 0
@@ -247,7 +274,8 @@ class OkxWsTransport(WsOrderTransport):
             fills = order_fills(
                 page_rows, order=(venue_symbol, oid, cid, side), sort_key=lambda r: int(r["tradeId"]),
                 is_mine=lambda r: str(r["ordId"]) == oid,
-                read=lambda r: (parse_qty(r["fillSz"]), parse_px(r["fillPx"]), str(r.get("fee", "0")),
+                read=lambda r: (contracts_to_base(parse_qty(r["fillSz"]), ct), parse_px(r["fillPx"]),
+                                str(r.get("fee", "0")),
                                 str(r.get("feeCcy", "")), r.get("execType") == "M", int(r["tradeId"]),
                                 int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000),
                 what="OKX fills query", now_ns=now)

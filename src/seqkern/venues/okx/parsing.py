@@ -6,6 +6,7 @@ Depth channel messages do not pass through here: they go bytes -> book in seqker
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from seqkern.venues.base import (
     Side,
     TradeEvent,
     VenueMessageError,
+    contracts_to_base,
 )
 from seqkern.venues.okx import constants as C
 from seqkern.venues.order_entry import enum_from
@@ -67,8 +69,10 @@ def parse_books_snapshot(body: bytes | str) -> BookSnapshot:
 def parse_instruments(body: bytes | str) -> dict[str, InstrumentInfo]:
     """GET /api/v5/public/instruments?instType=SPOT|SWAP to trading rules by instId.
 
-    SWAP quantities are in contracts (``ctVal`` of ``ctValCcy`` each); the base/quote of a linear
-    SWAP come from its ``ctValCcy`` and ``settleCcy``. OKX has no explicit minimum notional.
+    SWAP quantities are in contracts (``ctVal`` of ``ctValCcy`` each): the lot and the minimum come
+    back in base units (``lotSz x ctVal``) with ``contract_1e8`` = ctVal, which the edge uses to
+    convert sizes both ways. The base/quote of a linear SWAP come from its ``ctValCcy`` and
+    ``settleCcy``. OKX has no explicit minimum notional.
     """
     try:
         obj = orjson.loads(body)
@@ -79,8 +83,10 @@ def parse_instruments(body: bytes | str) -> dict[str, InstrumentInfo]:
             inst = d["instId"]
             base = d.get("baseCcy") or d.get("ctValCcy") or inst.split("-")[0]
             quote = d.get("quoteCcy") or d.get("settleCcy") or inst.split("-")[1]
-            out[inst] = InstrumentInfo(inst, base, quote, parse_px(d["tickSz"]), parse_qty(d["lotSz"]),
-                                       parse_qty(d["minSz"]), 0)
+            ct = parse_qty(d["ctVal"]) if d.get("ctVal") else 0
+            out[inst] = InstrumentInfo(inst, base, quote, parse_px(d["tickSz"]),
+                                       contracts_to_base(parse_qty(d["lotSz"]), ct),
+                                       contracts_to_base(parse_qty(d["minSz"]), ct), 0, ct)
         return out
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError, AttributeError,
             FixedPointError) as exc:
@@ -156,3 +162,22 @@ def parse_orders_push(obj: Any, ts_recv_ns: int) -> list[FillEvent | OrderUpdate
     except (KeyError, TypeError, ValueError, FixedPointError) as exc:
         raise VenueMessageError(f"unreadable OKX orders push: {exc}") from None
     return out
+
+
+def events_in_base(events: Any, contract_1e8: int) -> Any:
+    """Kernel records of a contract-sized instrument with their sizes in base units (trades, BBOs,
+    fills and order updates; a list stays a list, None stays None)."""
+    if not contract_1e8 or events is None:
+        return events
+    if isinstance(events, list):
+        return [events_in_base(e, contract_1e8) for e in events]
+    b = contracts_to_base
+    if isinstance(events, TradeEvent):
+        return replace(events, qty_1e8=b(events.qty_1e8, contract_1e8))
+    if isinstance(events, BboEvent):
+        return replace(events, bid_qty_1e8=b(events.bid_qty_1e8, contract_1e8),
+                       ask_qty_1e8=b(events.ask_qty_1e8, contract_1e8))
+    if isinstance(events, (FillEvent, OrderUpdate)):
+        return replace(events, qty_1e8=b(events.qty_1e8, contract_1e8),
+                       cum_qty_1e8=b(events.cum_qty_1e8, contract_1e8))
+    return events

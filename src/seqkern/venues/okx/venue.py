@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
 from seqkern._wire import FORMAT_OKX
 from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import (
+    InstrumentInfo,
     InstrumentType,
     OpFrameVenue,
     RestRequest,
@@ -87,6 +89,34 @@ class OkxSpot(OpFrameVenue):
 
 
 class OkxSwap(OkxSpot):
+    """OKX linear SWAP: books, trades and orders are sized in contracts (``ctVal`` of the base each);
+    the edge publishes base units, scaling depth in C and the other records here."""
+
     name = "okx-perp"
     instrument_type = InstrumentType.PERP
     inst_type = "SWAP"
+    sizes_in_contracts = True
+
+    def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
+        super().__init__(endpoints)
+        self.contracts: dict[str, int] = {}     # instId -> ctVal (x 1e8), from the instruments
+
+    def parse_instruments(self, body: bytes) -> dict[str, InstrumentInfo]:
+        info = parsing.parse_instruments(body)
+        self.contracts.update({vs: i.contract_1e8 for vs, i in info.items() if i.contract_1e8})
+        return info
+
+    def contract_size_1e8(self, venue_symbol: str) -> int:
+        try:
+            return self.contracts[venue_symbol]
+        except KeyError:
+            raise UnknownSymbol(f"{venue_symbol}: contract size unknown (OKX instruments not loaded)") from None
+
+    def parse_market_message(self, obj: Any, ts_recv_ns: int) -> Any:
+        ev = parsing.parse_market_message(obj, ts_recv_ns)
+        vs = getattr(ev, "venue_symbol", None)
+        if vs is None:
+            return ev
+        ct = self.contracts.get(vs)
+        # a record of an instrument whose contract size is unknown is not published in wrong units
+        return parsing.events_in_base(ev, ct) if ct else None
