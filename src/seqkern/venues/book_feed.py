@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from seqkern.errors import UnknownSymbol
 from seqkern.venues.base import BboEvent, CexVenue, ControlEvent, TradeEvent
+from seqkern.venues.symbols import parse_prediction
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,18 @@ class BookFeedVenue(CexVenue):
         """The market (subscription unit) a canonical symbol belongs to: what ``instrument_requests``
         and ``read_instruments`` key by."""
         return symbol.split(":", 1)[0]
+
+    def markets_of(self, symbols: Sequence[str]) -> list[str]:
+        """The distinct markets of ``symbols``, in order."""
+        return list(dict.fromkeys(self.market_of(s) for s in symbols))
+
+    def prediction_leg(self, symbol: str, expected: str) -> str:
+        """A prediction symbol of this venue in its canonical leg form (Kalshi ``T`` / ``T:NO``,
+        Polymarket ``slug`` / ``slug:no``); another venue's symbol is refused naming ``expected``."""
+        p = parse_prediction(symbol)
+        if p.venue_id != self.venue_id:
+            raise UnknownSymbol(f"{symbol!r} is not {expected}")
+        return p.symbol
 
     def book_tick(self, leg: BookLeg) -> int:
         """Price grid of one leg's L2Book (default: the venue-wide finest tick)."""

@@ -10,7 +10,7 @@ import orjson
 
 from seqkern._fixed import parse_px, parse_qty
 from seqkern._predwire import FORMAT_KALSHI
-from seqkern.errors import FixedPointError, UnknownSymbol
+from seqkern.errors import FixedPointError
 from seqkern.venues.base import (
     BboEvent,
     ControlEvent,
@@ -27,7 +27,6 @@ from seqkern.venues.base import (
 from seqkern.venues.book_feed import BookFeedVenue, BookLeg, MarketEvent, MarketStatus, NewMarket
 from seqkern.venues.catalog import VENUE_KALSHI
 from seqkern.venues.kalshi.auth import KalshiSigner
-from seqkern.venues.symbols import Leg, parse_prediction
 
 WS_PATH = "/trade-api/ws/v2"
 REST_PREFIX = "/trade-api/v2"
@@ -105,15 +104,11 @@ class KalshiVenue(BookFeedVenue):
 
     def venue_symbol(self, symbol: str) -> str:
         """Orders name the leg: the ticker (YES) or ``TICKER:NO``."""
-        p = parse_prediction(symbol)
-        if p.venue_id != VENUE_KALSHI:
-            raise UnknownSymbol(f"{symbol!r} is not a Kalshi ticker (SERIES-EVENT-MARKET[:NO])")
-        return f"{p.market}:NO" if p.leg is Leg.NO else p.market
+        return self.prediction_leg(symbol, "a Kalshi ticker (SERIES-EVENT-MARKET[:NO])")
 
     def instrument_requests(self, symbols: Sequence[str]) -> list[RestRequest]:
         """``GET /markets/{ticker}`` per market (public): its price ranges give the finest tick."""
-        markets = dict.fromkeys(self.market_of(s) for s in symbols)
-        return [RestRequest("GET", f"/markets/{m}", {}, (("read", 1),)) for m in markets]
+        return [RestRequest("GET", f"/markets/{m}", {}, (("read", 1),)) for m in self.markets_of(symbols)]
 
     def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
         out: dict[str, InstrumentInfo] = {}

@@ -104,16 +104,12 @@ class PolymarketVenue(BookFeedVenue):
 
     def venue_symbol(self, symbol: str) -> str:
         """Orders name the leg (``slug`` or ``slug:no``); the transport signs for its token id."""
-        p = parse_prediction(symbol)
-        if p.venue_id != VENUE_POLYMARKET:
-            raise UnknownSymbol(f"{symbol!r} is not a Polymarket market")
-        return f"{p.market}:no" if p.leg is Leg.NO else p.market
+        return self.prediction_leg(symbol, "a Polymarket market")
 
     def instrument_requests(self, symbols: Sequence[str]) -> list[RestRequest]:
         """Gamma ``/markets?slug=`` per market: condition id, YES/NO token ids, tick, minimum size."""
-        markets = dict.fromkeys(self.market_of(s) for s in symbols)
         return [RestRequest("GET", "/markets", {"slug": m}, (("gamma_markets", 1),), host="metadata")
-                for m in markets]
+                for m in self.markets_of(symbols)]
 
     def read_instruments(self, bodies: Sequence[bytes]) -> dict[str, InstrumentInfo]:
         out: dict[str, InstrumentInfo] = {}
