@@ -36,7 +36,9 @@ def load_figures(path: Path) -> dict[str, Figure]:
     data = json.loads(path.read_text())
     out: dict[str, Figure] = {}
     for b in data.get("benchmarks", []):
-        ops = int(b.get("extra_info", {}).get("ops", 1)) or 1
+        extra = b.get("extra_info", {})
+        # per operation: "ops" (calls, orders, messages) or "frames_per_call" (CC-LINK)
+        ops = int(extra.get("ops") or extra.get("frames_per_call") or 1)
         stats = b["stats"]
         p99 = b.get("extra_info", {}).get("p99_ns")
         out[b["name"]] = Figure(b["name"], stats["median"] * 1e9 / ops,
