@@ -319,7 +319,7 @@ def run_cases(cases: list[tuple[str, bytes]], timeout: float = 300.0) -> None:
         os.close(w_fd)
         with os.fdopen(r_fd, "rb") as r:
             progress = r.read().split()
-        out, err = proc.communicate(timeout=timeout)
+        _, err = proc.communicate(timeout=timeout)
     last = progress[-1] if progress else b""
     if proc.returncode == 0 and last == b"done":
         return
