@@ -281,7 +281,10 @@ inline int scan_kalshi(PredScan* s, const char* msg, size_t len) {
     od::document d2;
     if (ps_load(s, msg, len, d2) != PS_OTHER) return PS_BAD_JSON;
     std::string_view t;
-    if (d2["type"].get_string().get(t)) return PS_OTHER;
+    od::object o2;
+    od::value tv;
+    if (d2.get_object().get(o2)) return PS_BAD_JSON;
+    if (skscan::find_field(o2, "type", tv) || tv.get_string().get(t)) return PS_OTHER;
     int kind = kalshi_kind(t);
     if (kind == PS_OTHER) return PS_OTHER;
     if (ps_load(s, msg, len, doc) != PS_OTHER) return PS_BAD_JSON;
@@ -402,9 +405,10 @@ inline int scan_polymarket(PredScan* s, const char* msg, size_t len) {
     {
         od::object o2;
         if (doc.get_object().get(o2)) return PS_BAD_JSON;
-        auto r = o2.find_field_unordered("event_type");
-        if (r.error() == simdjson::NO_SUCH_FIELD) return PS_OTHER;
-        if (r.get_string().get(et)) return PS_BAD_SHAPE;
+        od::value ev;
+        auto err = skscan::find_field(o2, "event_type", ev);
+        if (err == simdjson::NO_SUCH_FIELD) return PS_OTHER;
+        if (err || ev.get_string().get(et)) return PS_BAD_SHAPE;
     }
     int kind = poly_kind(et);
     if (kind == PS_OTHER) return PS_OTHER;
@@ -471,12 +475,17 @@ inline int scan_hyperliquid(PredScan* s, const char* msg, size_t len) {
                 od::document d2;
                 if (ps_load(s, msg, len, d2) != PS_OTHER) return PS_BAD_JSON;
                 std::string_view c;
-                if (d2["channel"].get_string().get(c)) return PS_OTHER;
+                od::object o2;
+                od::value cv;
+                if (d2.get_object().get(o2)) return PS_BAD_JSON;
+                if (skscan::find_field(o2, "channel", cv) || cv.get_string().get(c)) return PS_OTHER;
                 if (c != "l2Book") return PS_OTHER;
                 od::document d3;
                 if (ps_load(s, msg, len, d3) != PS_OTHER) return PS_BAD_JSON;
-                od::object data;
-                if (d3["data"].get_object().get(data)) return PS_BAD_SHAPE;
+                od::object o3, data;
+                od::value dv;
+                if (d3.get_object().get(o3)) return PS_BAD_JSON;
+                if (skscan::find_field(o3, "data", dv) || dv.get_object().get(data)) return PS_BAD_SHAPE;
                 return hl_book(s, data);
             }
             od::object data;

@@ -113,6 +113,29 @@ inline void* new_parser() {
 }
 inline void free_parser(void* p) { delete static_cast<od::parser*>(p); }
 
+// Field lookups: skscan::find_field (every step checked, also when it wraps around) and a typed read
+// of the value; the first error is returned and the caller stops using the object.
+static SKWIRE_INLINE simdjson::error_code field_i64(od::object& o, std::string_view key, int64_t& out) {
+    od::value v;
+    auto err = skscan::find_field(o, key, v);
+    return err ? err : v.get_int64().get(out);
+}
+static SKWIRE_INLINE simdjson::error_code field_str(od::object& o, std::string_view key, std::string_view& out) {
+    od::value v;
+    auto err = skscan::find_field(o, key, v);
+    return err ? err : v.get_string().get(out);
+}
+static SKWIRE_INLINE simdjson::error_code field_obj(od::object& o, std::string_view key, od::object& out) {
+    od::value v;
+    auto err = skscan::find_field(o, key, v);
+    return err ? err : v.get_object().get(out);
+}
+static SKWIRE_INLINE simdjson::error_code field_arr(od::object& o, std::string_view key, od::array& out) {
+    od::value v;
+    auto err = skscan::find_field(o, key, v);
+    return err ? err : v.get_array().get(out);
+}
+
 // The string inside a raw JSON token such as "0.0024" (quotes stripped); false if not a string.
 static inline bool token_string(od::value& v, const char** p, int32_t* n) {
     return skscan::quoted(v.raw_json_token(), p, n);
@@ -148,7 +171,7 @@ static inline int scan_levels(DepthScan* s, od::value& v, int side) {
 // The [[price, qty], ...] array under `key` (required) -> levels of one side
 static SKWIRE_INLINE int required_levels(DepthScan* s, od::object& obj, std::string_view key, int side) {
     od::value v;
-    if (obj.find_field_unordered(key).get(v)) return SCAN_BAD_SHAPE;
+    if (skscan::find_field(obj, key, v)) return SCAN_BAD_SHAPE;
     return scan_levels(s, v, side);
 }
 
@@ -159,19 +182,19 @@ static inline int scan_binance_event(DepthScan* s, od::object& obj) {
     std::string_view e;
     od::value v;
     int rc;
-    auto err = obj.find_field_unordered("e").get(v);
+    auto err = skscan::find_field(obj, "e", v);
     if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;
     if (err) return SCAN_BAD_JSON;
     if (v.get_string().get(e)) return SCAN_BAD_SHAPE;
     if (e != "depthUpdate") return SCAN_OTHER;
-    if (obj.find_field_unordered("E").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-    if (obj.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    if (obj.find_field_unordered("U").get_int64().get(s->first_id)) return SCAN_BAD_SHAPE;
-    if (obj.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
+    if (field_i64(obj, "E", s->event_ms)) return SCAN_BAD_SHAPE;
+    if (skscan::find_field(obj, "s", v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (field_i64(obj, "U", s->first_id)) return SCAN_BAD_SHAPE;
+    if (field_i64(obj, "u", s->final_id)) return SCAN_BAD_SHAPE;
     if (s->has_pu) {
-        auto terr = obj.find_field_unordered("T").get_int64().get(s->transact_ms);
+        auto terr = field_i64(obj, "T", s->transact_ms);
         if (terr && terr != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
-        if (obj.find_field_unordered("pu").get_int64().get(s->prev_final_id)) return SCAN_BAD_SHAPE;
+        if (field_i64(obj, "pu", s->prev_final_id)) return SCAN_BAD_SHAPE;
     }
     if ((rc = required_levels(s, obj, "b", 0)) != SCAN_DEPTH) return rc;
     return required_levels(s, obj, "a", 1);
@@ -232,7 +255,7 @@ inline int scan_binance_depth(DepthScan* s, const char* msg, size_t len) {
     if (rc != SCAN_DEPTH) return rc;
     if (has_prefix_key(msg, len, "\"stream\"", 8)) {
         od::object inner;
-        auto err = obj.find_field_unordered("data").get_object().get(inner);
+        auto err = field_obj(obj, "data", inner);
         if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
         if (err) return SCAN_BAD_JSON;
         return scan_binance_event(s, inner);
@@ -261,12 +284,13 @@ static inline int scan_okx_item(DepthScan* s, od::object& d) {
     int rc;
     if ((rc = required_levels(s, d, "asks", 1)) != SCAN_DEPTH) return rc;
     if ((rc = required_levels(s, d, "bids", 0)) != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("ts").get(v) || !token_digits(v, &s->event_ms)) return SCAN_BAD_SHAPE;
-    auto err = d.find_field_unordered("checksum").get_int64().get(s->checksum);
+    if (skscan::find_field(d, "ts", v) || !token_digits(v, &s->event_ms)) return SCAN_BAD_SHAPE;
+    auto err = field_i64(d, "checksum", s->checksum);
     if (!err) s->has_checksum = 1;
     else if (err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
-    auto e1 = d.find_field_unordered("prevSeqId").get_int64().get(s->prev_final_id);
-    auto e2 = d.find_field_unordered("seqId").get_int64().get(s->final_id);
+    auto e1 = field_i64(d, "prevSeqId", s->prev_final_id);
+    if (e1 && e1 != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;   // stop: no lookup after a failure
+    auto e2 = field_i64(d, "seqId", s->final_id);
     if (e1 == simdjson::NO_SUCH_FIELD && e2 == simdjson::NO_SUCH_FIELD) {
         s->has_seq = 0;              // a legacy recording: the checksum is the only check
         s->prev_final_id = -1;
@@ -294,19 +318,19 @@ inline int scan_okx_books(DepthScan* s, const char* msg, size_t len) {
     std::string_view sv;
     int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
     if (rc != SCAN_DEPTH) return rc;
-    auto err = obj.find_field_unordered("arg").get_object().get(arg);
+    auto err = field_obj(obj, "arg", arg);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;
     if (err) return SCAN_BAD_JSON;
-    if (arg.find_field_unordered("channel").get_string().get(sv)) return SCAN_OTHER;
+    if (field_str(arg, "channel", sv)) return SCAN_OTHER;
     if (!okx_book_channel(sv)) return SCAN_OTHER;
-    if (arg.find_field_unordered("instId").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    err = obj.find_field_unordered("action").get_string().get(sv);
+    if (skscan::find_field(arg, "instId", v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    err = field_str(obj, "action", sv);
     if (err == simdjson::NO_SUCH_FIELD) return SCAN_OTHER;   // subscribe acks carry the arg, no action
     if (err) return SCAN_BAD_SHAPE;
     if (sv == "snapshot") s->snapshot = 1;
     else if (sv != "update") return SCAN_BAD_SHAPE;
     od::array items;
-    if (obj.find_field_unordered("data").get_array().get(items)) return SCAN_BAD_SHAPE;
+    if (field_arr(obj, "data", items)) return SCAN_BAD_SHAPE;
     bool any = false;
     for (auto it : items) {
         od::object d;
@@ -332,22 +356,22 @@ inline int scan_bybit_orderbook(DepthScan* s, const char* msg, size_t len) {
     std::string_view sv;
     int rc = open_object(s, msg, len, scan_is_object(msg, len), doc, obj);
     if (rc != SCAN_DEPTH) return rc;
-    auto err = obj.find_field_unordered("topic").get_string().get(sv);
+    auto err = field_str(obj, "topic", sv);
     if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE) return SCAN_OTHER;   // acks, pongs
     if (err) return SCAN_BAD_JSON;
     if (!(sv.size() > 10 && sv.compare(0, 10, "orderbook.") == 0)) return SCAN_OTHER;
-    if (obj.find_field_unordered("type").get_string().get(sv)) return SCAN_BAD_SHAPE;
+    if (field_str(obj, "type", sv)) return SCAN_BAD_SHAPE;
     if (sv == "snapshot") s->snapshot = 1;
     else if (sv != "delta") return SCAN_BAD_SHAPE;
-    if (obj.find_field_unordered("ts").get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
-    if (obj.find_field_unordered("data").get_object().get(d)) return SCAN_BAD_SHAPE;
-    if (d.find_field_unordered("s").get(v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
+    if (field_i64(obj, "ts", s->event_ms)) return SCAN_BAD_SHAPE;
+    if (field_obj(obj, "data", d)) return SCAN_BAD_SHAPE;
+    if (skscan::find_field(d, "s", v) || !token_string(v, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if ((rc = required_levels(s, d, "b", 0)) != SCAN_DEPTH) return rc;
     if ((rc = required_levels(s, d, "a", 1)) != SCAN_DEPTH) return rc;
-    if (d.find_field_unordered("u").get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
-    err = d.find_field_unordered("seq").get_int64().get(s->cross_seq);
+    if (field_i64(d, "u", s->final_id)) return SCAN_BAD_SHAPE;
+    err = field_i64(d, "seq", s->cross_seq);
     if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
-    err = obj.find_field_unordered("cts").get_int64().get(s->transact_ms);
+    err = field_i64(obj, "cts", s->transact_ms);
     if (err && err != simdjson::NO_SUCH_FIELD) return SCAN_BAD_SHAPE;
     if (s->final_id == 1) s->snapshot = 1;   // u == 1: service restart, overwrite the book
     s->first_id = s->final_id;
@@ -472,12 +496,13 @@ static inline int load_object(DepthScan* s, const char* msg, size_t len, od::doc
     return SCAN_DEPTH;
 }
 
-// Object fields are looked up by key (find_field_unordered): iterating an object builds
+// Object fields are looked up by key (skscan::find_field, checked): iterating an object builds
 // simdjson's field pair outside the AVX2 target region, which the compiler refuses to inline.
+// A lookup that fails (FIELD_ERROR) ends the scan: the object is not used again.
 enum : int { FIELD_OK = 0, FIELD_MISSING = 1, FIELD_ERROR = -1 };
 
 static inline int get_field(od::object& o, std::string_view key, od::value& out) {
-    auto err = o.find_field_unordered(key).get(out);
+    auto err = skscan::find_field(o, key, out);
     if (!err) return FIELD_OK;
     if (err == simdjson::NO_SUCH_FIELD) return FIELD_MISSING;
     return FIELD_ERROR;
@@ -543,9 +568,11 @@ inline int scan_coinbase_l2(DepthScan* s, const char* msg, size_t len) {
         if (v.get_string().get(c)) return SCAN_BAD_SHAPE;
         l2 = (c == "l2_data");
     }
-    if (l2 && get_field(obj, "timestamp", v) == FIELD_OK) {
+    if (l2) {
+        rc = get_field(obj, "timestamp", v);
+        if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
         const char* p; int32_t n;
-        if (token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
+        if (rc == FIELD_OK && token_string(v, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
     }
     rc = get_field(obj, "sequence_num", v);
     if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
@@ -629,13 +656,17 @@ inline int scan_kraken_book(DepthScan* s, const char* msg, size_t len) {
         if (get_field(d, "symbol", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
         if ((rc = optional_levels(s, d, "bids", 0, kraken_levels)) != SCAN_DEPTH) return rc;
         if ((rc = optional_levels(s, d, "asks", 1, kraken_levels)) != SCAN_DEPTH) return rc;
-        if (get_field(d, "checksum", f) == FIELD_OK) {
+        int fr = get_field(d, "checksum", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK) {
             uint64_t ck;
             if (f.get_uint64().get(ck)) return SCAN_BAD_SHAPE;
             s->checksum = static_cast<int64_t>(ck);
             s->has_checksum = 1;
         }
-        if (get_field(d, "timestamp", f) == FIELD_OK) {
+        fr = get_field(d, "timestamp", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK) {
             const char* p; int32_t n;
             if (token_string(f, &p, &n)) s->event_ns = parse_rfc3339_ns(p, n);
         }
@@ -660,7 +691,9 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
     od::object arg;
     if (v.get_object().get(arg)) return SCAN_OTHER;
     od::value f;
-    if (get_field(arg, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    rc = get_field(arg, "channel", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     if (c != "books") return SCAN_OTHER;          // books1/5/15 are snapshot-only feeds
     if (get_field(arg, "instId", f) != FIELD_OK || !token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
     if (get_field(obj, "data", v) != FIELD_OK) return SCAN_BAD_SHAPE;
@@ -675,15 +708,21 @@ inline int scan_bitget_books(DepthScan* s, const char* msg, size_t len) {
         have_data = true;
         if ((rc = optional_levels(s, d, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         if ((rc = optional_levels(s, d, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
-        if (get_field(d, "checksum", f) == FIELD_OK) {
+        int fr = get_field(d, "checksum", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK) {
             if (f.get_int64().get(s->checksum)) return SCAN_BAD_SHAPE;
             s->has_checksum = 1;
         }
-        if (get_field(d, "seq", f) == FIELD_OK) {
+        fr = get_field(d, "seq", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK) {
             if (f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
             s->first_id = s->final_id;
         }
-        if (get_field(d, "ts", f) == FIELD_OK) {
+        fr = get_field(d, "ts", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK) {
             const char* p; int32_t n;
             bool ok = false;
             if (token_string(f, &p, &n)) s->event_ms = parse_ascii_int(p, n, &ok);
@@ -717,7 +756,9 @@ static int cryptocom_data(DepthScan* s, od::value& v, bool update) {
         if ((rc = optional_levels(s, *src, "asks", 1, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         if ((rc = optional_levels(s, *src, "bids", 0, scan_pairs_dec)) != SCAN_DEPTH) return rc;
         // document order after the levels: t, tt, u, pu (the doc's delta has tt before t)
-        if (get_field(d, "t", f) == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
+        int fr = get_field(d, "t", f);
+        if (fr == FIELD_ERROR) return SCAN_BAD_JSON;
+        if (fr == FIELD_OK && f.get_int64().get(s->event_ms)) return SCAN_BAD_SHAPE;
         if (get_field(d, "u", f) != FIELD_OK || f.get_int64().get(s->final_id)) return SCAN_BAD_SHAPE;
         if (update && (get_field(d, "pu", f) != FIELD_OK || f.get_int64().get(s->prev_final_id))) return SCAN_BAD_SHAPE;
     }
@@ -740,7 +781,9 @@ inline int scan_cryptocom_book(DepthScan* s, const char* msg, size_t len) {
     std::string_view c;
     if ((rc = envelope_field(r, "instrument_name", f)) != SCAN_DEPTH) return rc;  // answers without a channel payload
     if (!token_string(f, &s->sym, &s->sym_len)) return SCAN_BAD_SHAPE;
-    if (get_field(r, "channel", f) != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
+    rc = get_field(r, "channel", f);
+    if (rc == FIELD_ERROR) return SCAN_BAD_JSON;
+    if (rc != FIELD_OK || f.get_string().get(c)) return SCAN_OTHER;
     int kind = (c == "book") ? 1 : (c == "book.update") ? 2 : 0;
     if (kind == 0) {
         s->sym = nullptr;
