@@ -18,6 +18,7 @@ from seqkern.venues.base import (
     AmendMode,
     BatchMode,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Side,
     TimeInForce,
@@ -132,6 +133,20 @@ def test_edge_against_simulator_market_data_orders_and_limits():
             alo_cross = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, 100_000,
                                                         e.best("SELL"), TimeInForce.POST_ONLY, "x"))
             assert not alo_cross.accepted and "Post only" in alo_cross.error_msg
+            # an IOC larger than the best ask level takes the level; the venue cancels the rest:
+            # the order ends EXPIRED with what it filled (a terminal state the CC can close on)
+            ask = e.best("SELL")
+            top = e.level_qty("SELL", ask)
+            ioc = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, top + 100_000, ask,
+                                                  TimeInForce.IOC, "ioc-1"))
+            assert ioc.accepted and ioc.status is OrderStatus.EXPIRED and ioc.filled_qty_1e8 == top, ioc
+            ask = e.best("SELL")
+            lvl = e.level_qty("SELL", ask)
+            q = max(min(lvl, 100_000), 20_000)   # within the level where it can be, and over $10
+            full = await runner.place(OrderRequest("BTC-USDC", Side.BUY, OrderType.LIMIT, q, ask, TimeInForce.IOC,
+                                                   "ioc-2"))
+            assert full.accepted and full.filled_qty_1e8 == min(q, lvl), full
+            assert full.status is (OrderStatus.FILLED if full.filled_qty_1e8 == q else OrderStatus.EXPIRED)
             # native modify keeps the oid on this venue's wire; mode NATIVE_ATOMIC at the transport
             a = await runner.amend("BTC-USDC", venue_order_id=r.venue_order_id, new_px_1e9=bb - 40 * 10**9)
             assert a.mode is AmendMode.NATIVE_ATOMIC and a.result.accepted, a.result.error_msg

@@ -239,9 +239,12 @@ class HyperliquidTransport(OrderTransport):
             self._orders[oid] = (req.venue_symbol, req.side is Side.BUY, req.px_1e9, req.qty_1e8, req.tif.value)
             return OrderResult(True, req.venue_symbol, req.client_order_id, oid, OrderStatus.NEW)
         if isinstance(st, dict) and "filled" in st:
+            # "filled" (not "resting"): the order is done. An IOC that matched only part of its
+            # size had the rest cancelled by the venue: it ends EXPIRED with what it filled.
             f = st["filled"]
-            return OrderResult(True, req.venue_symbol, req.client_order_id, int(f["oid"]), OrderStatus.FILLED,
-                               parse_qty(str(f["totalSz"])))
+            filled = parse_qty(str(f["totalSz"]))
+            status = OrderStatus.FILLED if filled >= req.qty_1e8 else OrderStatus.EXPIRED
+            return OrderResult(True, req.venue_symbol, req.client_order_id, int(f["oid"]), status, filled)
         msg = st.get("error") if isinstance(st, dict) else str(st)
         return OrderResult(False, req.venue_symbol, req.client_order_id, None, OrderStatus.REJECTED, 0, "error",
                            str(msg))
