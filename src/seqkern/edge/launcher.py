@@ -54,7 +54,8 @@ from seqkern.venues.credentials import Credentials, validate_credentials
 log = logging.getLogger("seqkern.edge.launcher")
 
 
-TransportFactory = Callable[[Any, Any, RestClient], OrderTransport]
+Options = Mapping[str, str]     # a venue's further <PREFIX>_<NAME> settings (EdgeVenue.options)
+TransportFactory = Callable[[Any, Any, RestClient, Options], OrderTransport]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class EdgeVenue:
 
 
 def _binance_transport(futures: bool) -> TransportFactory:
-    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    def build(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
         from seqkern.venues.binance.execution import BinanceWsApiTransport
 
         ep = venue.endpoints
@@ -84,7 +85,7 @@ def _binance_transport(futures: bool) -> TransportFactory:
 
 
 def _okx_transport(inst_type: str) -> TransportFactory:
-    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    def build(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
         from seqkern.venues.okx.execution import OkxWsTransport
 
         ep = venue.endpoints
@@ -94,7 +95,7 @@ def _okx_transport(inst_type: str) -> TransportFactory:
 
 
 def _bybit_transport(category: str) -> TransportFactory:
-    def build(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+    def build(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
         from seqkern.venues.bybit.execution import BybitWsTransport
 
         ep = venue.endpoints
@@ -105,7 +106,7 @@ def _bybit_transport(category: str) -> TransportFactory:
 
 # ---- cex4 block: Coinbase, Kraken, Bitget, Crypto.com transports ----
 
-def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.coinbase.execution import CoinbaseRestTransport
 
     ep = venue.endpoints
@@ -113,20 +114,20 @@ def _coinbase_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderT
     return CoinbaseRestTransport(rest=rest, user_ws=ep.private_ws or ep.trade_ws, credentials=creds, rest_host=host)
 
 
-def _kraken_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+def _kraken_transport(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.kraken.execution import KrakenWsTransport
 
     return KrakenWsTransport(trade_ws=venue.endpoints.trade_ws, credentials=creds, rest=rest)
 
 
-def _bitget_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+def _bitget_transport(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.bitget.execution import BitgetRestTransport
 
     ep = venue.endpoints
     return BitgetRestTransport(rest=rest, private_ws=ep.private_ws or ep.trade_ws, credentials=creds)
 
 
-def _cryptocom_transport(venue: CexVenue, creds: Any, rest: RestClient) -> OrderTransport:
+def _cryptocom_transport(venue: CexVenue, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.cryptocom.execution import CryptocomUserTransport
 
     return CryptocomUserTransport(user_ws=venue.endpoints.trade_ws, credentials=creds,
@@ -151,7 +152,7 @@ def _cex4_venues() -> dict[str, EdgeVenue]:
 
 # ---- book-feed venues: Hyperliquid, Kalshi, Polymarket ----
 
-def _hyperliquid_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+def _hyperliquid_transport(venue: Any, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.hyperliquid.execution import HyperliquidTransport
     from seqkern.venues.hyperliquid.signing import L1Signer
 
@@ -173,7 +174,7 @@ def _kalshi_venue(endpoints: VenueEndpoints, creds: Any, discovery: bool) -> Cex
     return KalshiVenue(endpoints, signer=_kalshi_signer(creds), discovery=discovery)
 
 
-def _kalshi_transport(venue: Any, creds: Any, rest: RestClient) -> OrderTransport:
+def _kalshi_transport(venue: Any, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.kalshi.execution import KalshiTransport
 
     ep = venue.endpoints
@@ -208,8 +209,7 @@ def _polymarket_relayer_auth(options: Mapping[str, str]) -> Any:
     return None
 
 
-def _polymarket_transport(venue: Any, creds: Any, rest: RestClient,
-                          options: Mapping[str, str] | None = None) -> OrderTransport:
+def _polymarket_transport(venue: Any, creds: Any, rest: RestClient, options: Options) -> OrderTransport:
     from seqkern.venues.polymarket.execution import PolymarketTransport
     from seqkern.venues.polymarket.signing import ApiCreds, PolySigner
 
@@ -218,7 +218,7 @@ def _polymarket_transport(venue: Any, creds: Any, rest: RestClient,
     return PolymarketTransport(ep.rest, ep.private_ws, venue, PolySigner(creds.signer_private_key), creds=l2,
                                funder=creds.proxy_address, builder=creds.builder, relayer_url=ep.relayer,
                                signature_type=creds.signature_type, rpc_url=ep.chain_rpc,
-                               relayer_auth=_polymarket_relayer_auth(options or {}))
+                               relayer_auth=_polymarket_relayer_auth(options))
 
 
 def _book_feed_venues() -> dict[str, EdgeVenue]:
@@ -366,7 +366,7 @@ class EdgeConfig:
     duration: float
     region: str = ""         # CC-LINK region override (cex4: one local CC for every venue)
     # the venue's further settings (EdgeVenue.options); may hold relayer secrets: never in the repr
-    options: dict[str, str] | None = field(default=None, repr=False)
+    options: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def configure(argv: list[str] | None, env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -448,8 +448,7 @@ async def run_edge(conf: EdgeConfig, sink: EdgeSink) -> int:
     rest = RestClient(conf.venue.endpoints.rest, RateLimiter(conf.venue.rate_limits))
     transport = None
     if conf.credentials:
-        extra = {"options": conf.options} if conf.edge_venue.options else {}
-        transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest, **extra)
+        transport = conf.edge_venue.transport(conf.venue, conf.credentials, rest, conf.options)
     runner = EdgeRunner(conf.venue, conf.symbols, sink, transport=transport, rest=rest)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

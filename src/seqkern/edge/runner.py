@@ -181,11 +181,9 @@ class EdgeRunner:
         sid = self.next_symbol_id()
         sym = EdgeSymbol(sid, symbol, vs, self.venue.venue_id, self.venue.instrument_type, spec)
         book = L2Book(tick, depth_ticks=self._depth_ticks)
-        ct = self.venue.contract_size_1e8(vs)
-        sync_decoder = DepthDecoder(self.venue.depth_format, 1)
-        sync_decoder.register_symbol(vs, ct)
-        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, sync_decoder),
-                           contract_1e8=ct)
+        # the sync machine scans with its shard's decoder once the symbol joins a connection
+        slot = _SymbolSlot(sym, book, symbol_id=sid, sync=BookSync(self.venue, vs, book, DepthDecoder(self.venue.depth_format, 1)),
+                           contract_1e8=self.venue.contract_size_1e8(vs))
         self._slots[vs] = slot
         self._symbol_ids[vs] = sid
         self._live_events[vs] = asyncio.Event()
@@ -240,7 +238,12 @@ class EdgeRunner:
 
     def _spec_key(self, symbol: str) -> str:
         """What instrument rules are keyed by: the venue symbol, or a book feed's market."""
-        return self.feed.venue.market_of(symbol) if self.feed is not None else self.venue.venue_symbol(symbol)
+        return self.venue.market_of(symbol) if self.feed is not None else self.venue.venue_symbol(symbol)
+
+    def _bound(self, symbol: str) -> bool:
+        if self.feed is not None:
+            return symbol in self.feed.legs_by_symbol
+        return self.venue.venue_symbol(symbol) in self._slots
 
     def _spec_symbol(self, symbol: str) -> str:
         """The PairSpec's symbol: itself, or for a binary market the market (both legs share it)."""
@@ -260,13 +263,10 @@ class EdgeRunner:
         specs = dict(specs or {})
         for s in list(specs):   # a book feed's spec may be given for its market ("T" for "T:NO")
             specs.setdefault(self._spec_symbol(s), specs[s])
-        bound = self.feed.legs_by_symbol if self.feed is not None else self._slots
-        missing = [s for s in self._canonical if self._spec_symbol(s) not in specs
-                   and (s if self.feed is not None else self.venue.venue_symbol(s)) not in bound]
-        if getattr(self.venue, "sizes_in_contracts", False):
-            # sizes convert with each instrument's contract size: the venue's own rules, always
-            missing = [s for s in self._canonical if self.venue.venue_symbol(s) not in bound]
-            specs = {s: v for s, v in specs.items() if s not in missing}
+        unbound = [s for s in self._canonical if not self._bound(s)]
+        # a venue sizing in contracts gives its contract sizes with its rules: always load them
+        missing = unbound if self.venue.sizes_in_contracts else \
+            [s for s in unbound if self._spec_symbol(s) not in specs]
         if missing:
             info = await self.load_instruments(missing)
             for s in missing:
@@ -274,10 +274,10 @@ class EdgeRunner:
                 if key not in info:
                     raise UnknownSymbol(f"{s} ({key}) is not listed on {self.venue.name}")
                 specs[self._spec_symbol(s)] = self.pair_spec(self._spec_symbol(s), info[key])
-        for s in self._canonical:
+        for s in unbound:
             if self.feed is not None:
-                self.feed.add_market(self.feed.venue.legs(s), specs[self._spec_symbol(s)])
-            elif self.venue.venue_symbol(s) not in self._slots:
+                self.feed.add_market(self.venue.legs(s), specs[self._spec_symbol(s)])
+            elif not self._bound(s):      # a symbol listed twice binds once
                 self.add_symbol(s, specs[s])
         if self.transport is not None:
             # the private stream first: an edge that cannot see its fills must not start

@@ -346,6 +346,9 @@ class CexVenue(ABC):
     rate_limits: tuple[RateLimitPool, ...]
     fees_bps: tuple[float, float] = (0.0, 0.0)   # base-tier (maker, taker) when the catalog has none
     discovers_markets: bool = False    # the venue announces new markets on its own (book feeds)
+    # the venue sizes books, trades and orders in contracts (OKX SWAP, ``ctVal`` each): the edge
+    # always loads the instrument rules and publishes base units, converting at its boundary
+    sizes_in_contracts: bool = False
 
     def __init__(self, endpoints: VenueEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints()
@@ -387,9 +390,6 @@ class DepthStreamVenue(CexVenue):
     max_buffered_events: int = 10000   # depth events buffered per symbol while syncing
     book_depth: int = 0                # RESUBSCRIBE venues: levels per side kept (the subscribed depth; 0 = all)
     subscribe_delay_s: float = 0.0     # wait after connecting before the first frame (Crypto.com: 1 s)
-    # the venue sizes books, trades and orders in contracts (OKX SWAP, ``ctVal`` each): the edge
-    # always loads the instrument rules and publishes base units, converting at its boundary
-    sizes_in_contracts: bool = False
 
     def contract_size_1e8(self, venue_symbol: str) -> int:
         """Base units per contract (x 1e8) of a symbol; 0 when the venue sizes in base units."""
