@@ -138,8 +138,6 @@ class BookFeedDriver:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._run_conn()))
         self._tasks.append(loop.create_task(self._discovery_loop()))
-        if self.venue.app_ping:
-            self._tasks.append(loop.create_task(self._app_ping_loop()))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -165,9 +163,12 @@ class BookFeedDriver:
             self.venue.on_connect()
             for m in self._markets.values():
                 self._invalidate(m, "connecting", publish=False)
+            pinger: asyncio.Task | None = None
             try:
                 await conn.connect()
                 self.connected.set()
+                if self.venue.ping.client_ping_text:   # Polymarket "PING", Hyperliquid {"method":"ping"}
+                    pinger = asyncio.get_running_loop().create_task(self.runner.keep_alive(conn))
                 markets = list(self._markets)
                 if markets:
                     legs = [lg for m in self._markets.values() for lg in self._all_legs(m)]
@@ -181,19 +182,14 @@ class BookFeedDriver:
                     self._backoff.reset()
             except WsConnectError as exc:
                 log.warning("%s: %s", self.venue.name, exc)
+            finally:
+                if pinger is not None:
+                    pinger.cancel()
             self.connected.clear()
             if self._stopping:
                 return
             self.counters.reconnects += 1
             await asyncio.sleep(self._backoff.next_delay())
-
-    async def _app_ping_loop(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(self.venue.app_ping_s)
-            c = self._conn
-            if c is not None and c.connected and self.venue.app_ping:
-                with contextlib.suppress(WsConnectError):
-                    c.send_text(self.venue.app_ping)
 
     def _send(self, frames: list[bytes]) -> None:
         c = self._conn

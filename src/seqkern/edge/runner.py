@@ -353,7 +353,7 @@ class EdgeRunner:
                 if self.venue.subscribe_delay_s:
                     await asyncio.sleep(self.venue.subscribe_delay_s)
                 if ping.client_ping_s and ping.client_ping_text:
-                    pinger = asyncio.get_running_loop().create_task(self._app_ping(conn))
+                    pinger = asyncio.get_running_loop().create_task(self.keep_alive(conn))
                 frames = self.venue.subscribe_frames(shard.streams, req_id)
                 req_id += len(frames)
                 pace = 1.0 / self.venue.limits.messages_per_second
@@ -377,8 +377,9 @@ class EdgeRunner:
                 self._restart(slot, "disconnected")
             await asyncio.sleep(0 if shard.reconnect_now else self._backoff.next_delay())
 
-    async def _app_ping(self, conn: WsConnection) -> None:
-        """Application-level keepalive (e.g. Bitget's text ``ping``) while the connection is up."""
+    async def keep_alive(self, conn: WsConnection) -> None:
+        """Application-level keepalive (Bitget's text ``ping``, Polymarket's ``PING``, Hyperliquid's
+        ``{"method":"ping"}``) every ``ping.client_ping_s`` while the connection is up."""
         ping = self.venue.ping
         while conn.connected:
             await asyncio.sleep(ping.client_ping_s or 30.0)

@@ -66,8 +66,6 @@ class BookFeedVenue(CexVenue):
     book_tick_1e9: int         # grid of the edge's L2Books (finest tick the venue can use)
     depth_ticks: int           # ring size of each book
     has_sequence: bool         # Kalshi: per-subscription seq; gaps trigger a snapshot request
-    app_ping: bytes | None = None     # application-level keepalive text (Polymarket "PING")
-    app_ping_s: float = 0.0
     max_connections: int = 0          # per IP, when the venue caps it (Hyperliquid: 10)
     connection_budget: Any = None     # a pred_ws.ConnectionBudget shared by the venue's sockets
     discovers_markets = False

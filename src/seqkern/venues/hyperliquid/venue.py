@@ -61,6 +61,7 @@ class HyperliquidVenue(BookFeedVenue):
     name = "hyperliquid"
     venue_id = VENUE_HYPERLIQUID
     instrument_type = InstrumentType.PERP
+    # the server drops a socket idle for about a minute: {"method":"ping"} every 50 s (as the SDK)
     ping = PingRule(server_ping_s=None, pong_timeout_s=60.0, client_ping_s=50.0,
                     client_ping_text=b'{"method":"ping"}')
     rate_limits = (RateLimitPool("weight", 1200, 60.0),)
@@ -71,8 +72,6 @@ class HyperliquidVenue(BookFeedVenue):
     has_sequence = False
     max_connections = MAX_WS_PER_IP
     connection_budget = CONNECTIONS
-    app_ping = b'{"method":"ping"}'  # the server drops a socket idle for about a minute
-    app_ping_s = 50.0
 
     def __init__(self, endpoints: VenueEndpoints | None = None, *,
                  sz_decimals: dict[str, int] | None = None) -> None:

@@ -83,8 +83,6 @@ class PolymarketVenue(BookFeedVenue):
     book_tick_1e9 = BOOK_TICK_1E9
     depth_ticks = 16384
     has_sequence = False
-    app_ping = b"PING"
-    app_ping_s = 10.0
 
     def __init__(self, endpoints: VenueEndpoints | None = None, *,
                  markets: Sequence[PolyMarket] = (), discovery: bool = True) -> None:
